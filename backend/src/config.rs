@@ -1,0 +1,168 @@
+//! [`Settings`]: every knob of the server, from flags or `COURIER_*` variables.
+//!
+//! With nothing set, Courier runs on its embedded defaults: a SQLite database and
+//! a media directory under `--data-dir`. A `postgres://` database URL selects
+//! Postgres; an S3 bucket selects S3-compatible object storage.
+
+use clap::{Parser, ValueEnum};
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The server's configuration. `courier --help` lists every field with its
+/// environment variable.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "courier",
+    version,
+    about = "Courier: an end-to-end encrypted messenger server"
+)]
+pub struct Settings {
+    /// Address to listen on for HTTP and WebSocket connections.
+    #[arg(long, env = "COURIER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory for the embedded defaults: the SQLite database and local media.
+    #[arg(long, env = "COURIER_DATA_DIR", default_value = "courier-data")]
+    pub data_dir: PathBuf,
+
+    /// Database URL: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`.
+    /// Defaults to a SQLite file in the data directory.
+    #[arg(long, env = "COURIER_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<SecretString>,
+
+    /// Most database connections this node opens.
+    #[arg(long, env = "COURIER_DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+
+    /// Directory holding the built web client (`trunk build` output).
+    #[arg(long, env = "COURIER_WEB_DIR", default_value = "frontend/dist")]
+    pub web_dir: PathBuf,
+
+    /// S3-compatible endpoint for media, such as `http://minio:9000`.
+    /// Without `--s3-bucket`, media stays in the data directory.
+    #[arg(long, env = "COURIER_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// S3 bucket for media; setting it selects S3-compatible storage.
+    #[arg(long, env = "COURIER_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+
+    /// S3 region.
+    #[arg(long, env = "COURIER_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+
+    /// S3 access key id.
+    #[arg(long, env = "COURIER_S3_ACCESS_KEY")]
+    pub s3_access_key: Option<String>,
+
+    /// S3 secret access key.
+    #[arg(long, env = "COURIER_S3_SECRET_KEY", hide_env_values = true)]
+    pub s3_secret_key: Option<SecretString>,
+
+    /// Most WebSocket connections this node holds at once.
+    #[arg(long, env = "COURIER_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Seconds a new connection has to complete the handshake.
+    #[arg(long, env = "COURIER_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
+    pub handshake_timeout_secs: u64,
+
+    /// Seconds between client heartbeats; a connection silent for three of them
+    /// is closed.
+    #[arg(long, env = "COURIER_HEARTBEAT_SECS", default_value_t = 25)]
+    pub heartbeat_secs: u16,
+
+    /// Seconds to wait for connections to close on shutdown.
+    #[arg(long, env = "COURIER_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+
+    /// Log format.
+    #[arg(long, env = "COURIER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl Settings {
+    /// Settings with every default, rooted at `data_dir`: what tests start from.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let mut settings = Self::parse_from(["courier"]);
+        settings.data_dir = data_dir.into();
+        settings
+    }
+
+    /// The database URL in force: the configured one or the embedded SQLite file.
+    pub fn database_url(&self) -> SecretString {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => {
+                let path = self.data_dir.join("courier.db");
+                SecretString::from(format!("sqlite://{}", path.display()))
+            }
+        }
+    }
+
+    /// The directory for media when no S3 bucket is configured.
+    pub fn media_dir(&self) -> PathBuf {
+        self.data_dir.join("media")
+    }
+
+    /// The handshake deadline.
+    pub fn handshake_timeout(&self) -> Duration {
+        Duration::from_secs(self.handshake_timeout_secs.max(1))
+    }
+
+    /// How long a connection may stay silent before it is closed.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(u64::from(self.heartbeat_secs.max(1)) * 3)
+    }
+
+    /// The bound on waiting for connections at shutdown.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Settings;
+    use clap::Parser;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn defaults_are_the_embedded_stores_under_the_data_dir() {
+        let settings = Settings::parse_from(["courier", "--data-dir", "/srv/courier"]);
+        assert_eq!(
+            settings.database_url().expose_secret(),
+            "sqlite:///srv/courier/courier.db"
+        );
+        assert_eq!(settings.media_dir().to_str(), Some("/srv/courier/media"));
+        assert!(settings.s3_bucket.is_none());
+    }
+
+    #[test]
+    fn flags_override_defaults_and_secrets_stay_out_of_debug_output() {
+        let settings = Settings::parse_from([
+            "courier",
+            "--listen",
+            "0.0.0.0:9000",
+            "--database-url",
+            "postgres://courier:hunter2@db/courier",
+            "--s3-secret-key",
+            "s3cr3t",
+        ]);
+        assert_eq!(settings.listen.port(), 9000);
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+    }
+}

@@ -1,0 +1,100 @@
+//! The Courier server.
+//!
+//! Layout, in the order a connection travels through it:
+//! - [`config`]: [`Settings`] from flags and `COURIER_*` variables.
+//! - [`http`]: the route table, health endpoints and the web client's files.
+//! - [`session`]: the WebSocket upgrade, the per-socket task and its I/O-free
+//!   protocol state machine.
+//! - [`store`]: the database (SQLite or Postgres) with embedded migrations.
+//! - [`media`]: the object store for encrypted media.
+//! - [`state`] and [`shutdown`]: what handlers share, and how the server stops.
+//!
+//! `main.rs` only reads the settings and calls [`run`]; tests call [`run`] on a
+//! listener bound to port 0.
+
+pub mod config;
+pub mod http;
+pub mod media;
+pub mod session;
+pub mod shutdown;
+pub mod state;
+pub mod store;
+
+pub use config::Settings;
+
+use anyhow::Context;
+use media::MediaStore;
+use session::task::SessionConfig;
+use state::AppState;
+use std::future::Future;
+use std::sync::Arc;
+use store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Runs the server on `listener` until `shutdown` completes, then closes every
+/// session (asking clients to reconnect) and waits for them within the grace
+/// period.
+pub async fn run(
+    listener: TcpListener,
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = Store::open(&settings.database_url(), settings.database_max_connections)
+        .await
+        .context("opening the database")?;
+    let deployment_id = store
+        .deployment_id()
+        .await
+        .context("reading the deployment id")?;
+    let media = MediaStore::from_settings(&settings).context("setting up media storage")?;
+    tracing::info!(
+        database = ?store.backend(),
+        media = ?media.backend(),
+        deployment = %deployment_id,
+        "storage ready"
+    );
+
+    let state = AppState {
+        store: store.clone(),
+        media,
+        session_config: SessionConfig {
+            handshake_timeout: settings.handshake_timeout(),
+            idle_timeout: settings.idle_timeout(),
+            heartbeat_secs: settings.heartbeat_secs.max(1),
+        },
+        connection_slots: Arc::new(Semaphore::new(settings.max_connections)),
+        sessions: TaskTracker::new(),
+        shutdown: CancellationToken::new(),
+        deployment_id: deployment_id.into(),
+    };
+    let app = http::router::router(state.clone(), &settings.web_dir);
+    let cancel = state.shutdown.clone();
+    let addr = listener.local_addr().context("listener has no address")?;
+    tracing::info!(%addr, "listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            cancel.cancel();
+        })
+        .await
+        .context("serving HTTP")?;
+
+    state.shutdown.cancel();
+    state.sessions.close();
+    let open = state.sessions.len();
+    if tokio::time::timeout(settings.shutdown_grace(), state.sessions.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open,
+            "shutdown grace period over; dropping remaining sessions"
+        );
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,43 @@
+//! `GET /ws`: admits a WebSocket within the connection cap and starts its task.
+
+use super::task;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use courier_shared::proto::MAX_FRAME_BYTES;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The transport's message limit: above the protocol's, so that a frame that is
+/// merely too large still reaches the codec and gets a proper error frame.
+const TRANSPORT_MAX_BYTES: usize = 4 * MAX_FRAME_BYTES;
+
+static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
+
+/// Upgrades the request to a WebSocket session, or answers 503 when the node
+/// is full or shutting down.
+pub async fn handler(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    if state.shutdown.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "server is shutting down").into_response();
+    }
+    let Ok(permit) = state.connection_slots.clone().try_acquire_owned() else {
+        tracing::warn!("connection cap reached; refusing a WebSocket");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "connection limit reached; retry later",
+        )
+            .into_response();
+    };
+    let tracker = state.sessions.token();
+    let config = state.session_config;
+    let shutdown = state.shutdown.clone();
+    let conn_id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
+    ws.max_message_size(TRANSPORT_MAX_BYTES)
+        .max_frame_size(TRANSPORT_MAX_BYTES)
+        .on_upgrade(move |socket| async move {
+            let _permit = permit;
+            let _tracker = tracker;
+            task::run(socket, config, shutdown, conn_id).await;
+        })
+}

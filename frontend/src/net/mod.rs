@@ -1,0 +1,3 @@
+//! Everything that touches bytes on the network. Components only see signals.
+
+pub mod socket;

@@ -1,0 +1,13 @@
+//! Courier's shared core: everything both ends of a connection must agree on.
+//!
+//! Layout, in the order a frame travels:
+//! - [`proto`]: the versioned CBOR wire protocol — [`proto::ClientFrame`] and
+//!   [`proto::ServerFrame`], their error codes and the size-limited codec.
+//! - [`client`]: the I/O-free client core — the connection state machine and its
+//!   reconnect back-off — driven by the web client and by native tests alike.
+//!
+//! This crate does no I/O and pulls in no runtime (no tokio, sqlx or axum), so it
+//! builds for `wasm32-unknown-unknown` as well as natively.
+
+pub mod client;
+pub mod proto;

@@ -1,0 +1,37 @@
+//! The Courier wire protocol, version [`PROTOCOL_VERSION`].
+//!
+//! One WebSocket binary message carries exactly one CBOR-encoded frame. Every
+//! frame is a CBOR array whose first element is a small integer naming the frame
+//! type, followed by that type's fields in a fixed order: no field-name strings
+//! ever travel on the wire. The first frame of a connection is the client's
+//! [`ClientFrame::Hello`], which names the protocol version it speaks; the server
+//! answers [`ServerFrame::Welcome`] with the limits in force, or an
+//! [`ServerFrame::Error`] and closes. `docs/protocol.md` is the reference.
+
+mod client_frame;
+mod codec;
+mod error_code;
+mod server_frame;
+mod text;
+mod tuple;
+
+pub use client_frame::ClientFrame;
+pub use codec::{DecodeError, decode, encode};
+pub use error_code::ErrorCode;
+pub use server_frame::ServerFrame;
+pub use text::Text;
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// The oldest protocol version this build still accepts.
+pub const MIN_PROTOCOL_VERSION: u16 = 1;
+
+/// The largest encoded frame either side accepts, in bytes.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// The longest client agent string (`Hello::agent`), in bytes.
+pub const MAX_AGENT_BYTES: usize = 128;
+
+/// The longest human-readable message in an error frame, in bytes.
+pub const MAX_ERROR_MESSAGE_BYTES: usize = 512;

@@ -1,0 +1,108 @@
+//! The array encoding every frame shares: `[type, field, field, …]`.
+//!
+//! [`wire_enum!`] turns an enum with struct-like variants into that encoding, so
+//! each frame type lists its fields once, in wire order, and nothing else has to
+//! keep them in step. The helpers below are what the generated code calls.
+
+use serde::de::{self, DeserializeOwned, IgnoredAny, SeqAccess};
+
+/// What a decoder expected when it met an unknown frame type; the codec looks
+/// for these words to report [`super::ErrorCode::UnknownFrame`].
+pub(crate) const KNOWN_FRAME: &str = "a known frame type";
+
+/// Reads element `index` of a frame array, failing if the array ended early.
+pub(crate) fn next<'de, T: DeserializeOwned, A: SeqAccess<'de>>(
+    seq: &mut A,
+    index: usize,
+) -> Result<T, A::Error> {
+    seq.next_element()?
+        .ok_or_else(|| de::Error::invalid_length(index, &"all of the frame's fields"))
+}
+
+/// Fails if a frame array has elements past its last field.
+pub(crate) fn end<'de, A: SeqAccess<'de>>(seq: &mut A) -> Result<(), A::Error> {
+    match seq.next_element::<IgnoredAny>()? {
+        None => Ok(()),
+        Some(_) => Err(de::Error::custom("frame has more fields than its type")),
+    }
+}
+
+/// Defines a wire enum: each variant has a fixed type number and named fields
+/// that are encoded, in order, after the number in one CBOR array.
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident = $tag:literal { $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)? }
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum $name {
+            $( $(#[$vmeta])* $variant { $( $(#[$fmeta])* $field: $ty ),* } ),*
+        }
+
+        impl $name {
+            /// The frame's type number on the wire.
+            pub fn tag(&self) -> u8 {
+                match self { $( Self::$variant { .. } => $tag ),* }
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeTuple;
+                match self {
+                    $( Self::$variant { $($field),* } => {
+                        let fields: &[&str] = &[$(stringify!($field)),*];
+                        let mut tuple = serializer.serialize_tuple(1 + fields.len())?;
+                        tuple.serialize_element(&($tag as u8))?;
+                        $( tuple.serialize_element($field)?; )*
+                        tuple.end()
+                    } )*
+                }
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct FrameVisitor;
+
+                impl<'de> serde::de::Visitor<'de> for FrameVisitor {
+                    type Value = $name;
+
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str(concat!("a ", stringify!($name), " array"))
+                    }
+
+                    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<$name, A::Error> {
+                        let tag: u8 = $crate::proto::tuple::next(&mut seq, 0)?;
+                        #[allow(unused_mut, unused_variables, unused_assignments)]
+                        let frame = match tag {
+                            $( $tag => {
+                                let mut index = 0usize;
+                                $(
+                                    index += 1;
+                                    let $field: $ty = $crate::proto::tuple::next(&mut seq, index)?;
+                                )*
+                                $name::$variant { $($field),* }
+                            } )*
+                            other => return Err(serde::de::Error::invalid_value(
+                                serde::de::Unexpected::Unsigned(u64::from(other)),
+                                &$crate::proto::tuple::KNOWN_FRAME,
+                            )),
+                        };
+                        $crate::proto::tuple::end(&mut seq)?;
+                        Ok(frame)
+                    }
+                }
+
+                deserializer.deserialize_seq(FrameVisitor)
+            }
+        }
+    };
+}
+
+pub(crate) use wire_enum;

@@ -1,0 +1,92 @@
+//! [`CourierProcess`]: the real `courier` binary, started as users start it.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Where the `courier` binary is: `COURIER_BIN`, or beside this test binary's
+/// target directory. `None` (after a notice) when it was not built.
+pub fn courier_bin() -> Option<PathBuf> {
+    if let Ok(path) = std::env::var("COURIER_BIN") {
+        return Some(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe().ok()?;
+    let candidate = exe.parent()?.parent()?.join("courier");
+    if candidate.is_file() {
+        return Some(candidate);
+    }
+    crate::env::optional("COURIER_BIN", "tests of the courier binary")?;
+    None
+}
+
+/// A running `courier` process; killed when dropped.
+pub struct CourierProcess {
+    child: Child,
+    /// The URL it printed for people to open.
+    pub url: String,
+}
+
+impl CourierProcess {
+    /// Starts `bin` with `args` and `envs`, and waits for the URL it prints.
+    pub fn start(bin: &PathBuf, args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(bin);
+        command
+            .args(args)
+            .envs(envs.iter().copied())
+            .env("COURIER_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = command.spawn().expect("courier starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("courier prints its URL before exiting")
+                .expect("readable stdout");
+            if let Some(start) = line.find("http://") {
+                let url = line[start..].split_whitespace().next().unwrap_or_default();
+                break url.trim_end_matches('/').to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, url }
+    }
+
+    /// The process id, for sending signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` (such as `TERM` or `KILL`) with kill(1).
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits up to `limit` for the process to exit; its exit code, or `None`
+    /// if it was still running (it is then killed).
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        None
+    }
+}
+
+impl Drop for CourierProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,64 @@
+//! `/healthz`, `/readyz` and the web client's files.
+
+use courier_tests::{backends, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn healthy_and_ready_on_every_backend() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let health = reqwest::get(format!("{}/healthz", app.http_url()))
+            .await
+            .expect("healthz");
+        assert_eq!(health.status(), 200);
+        let ready = reqwest::get(format!("{}/readyz", app.http_url()))
+            .await
+            .expect("readyz");
+        assert_eq!(ready.status(), 200, "{backend:?}");
+        let body: serde_json::Value =
+            serde_json::from_str(&ready.text().await.expect("body")).expect("json");
+        assert_eq!(body["status"], "ready");
+        assert_eq!(body["database"], "ok");
+        assert_eq!(body["media"], "ok");
+        assert!(body["deployment"].as_str().is_some_and(|id| id.len() == 36));
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn without_a_built_client_the_root_explains_how_to_build_it() {
+    let app = spawn_app(courier_tests::Backend::Sqlite).await;
+    let response = reqwest::get(app.http_url()).await.expect("GET /");
+    assert_eq!(response.status(), 503);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("cargo xtask run")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_web_client_is_served_with_index_html_for_client_routes() {
+    let web = tempfile::tempdir().expect("web dir");
+    std::fs::write(web.path().join("index.html"), "<html>courier-index</html>").expect("write");
+    std::fs::write(web.path().join("app.js"), "console.log('courier')").expect("write");
+    let dir = web.path().to_path_buf();
+    let app = spawn_app_with(courier_tests::Backend::Sqlite, |s| s.web_dir = dir).await;
+    for (path, needle) in [
+        ("/", "courier-index"),
+        ("/chats/42", "courier-index"),
+        ("/app.js", "console.log"),
+    ] {
+        let response = reqwest::get(format!("{}{path}", app.http_url()))
+            .await
+            .expect("GET");
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(
+            response.text().await.expect("body").contains(needle),
+            "{path}"
+        );
+    }
+    app.stop().await;
+}
