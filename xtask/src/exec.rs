@@ -1,0 +1,148 @@
+//! Running commands: one step at a time, with clear failures, and counting
+//! the test results that cargo and wasm-bindgen-test print.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The directories prepended to `PATH` for every command: the npm build tools
+/// and cargo's install directory.
+pub fn tool_path(root: &Path) -> OsString {
+    let mut dirs = vec![
+        root.join("tools").join("node_modules").join(".bin"),
+        cargo_bin_dir(),
+    ];
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(dirs).unwrap_or_default()
+}
+
+/// Where `cargo install` puts binaries.
+pub fn cargo_bin_dir() -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from("/root/.cargo"));
+    home.join("bin")
+}
+
+/// A command for `program` in the workspace root with the tool `PATH`.
+pub fn command(root: &Path, program: &str) -> Command {
+    let mut command = Command::new(program);
+    command
+        .current_dir(root)
+        .env("PATH", tool_path(root))
+        .env("TRUNK_SKIP_VERSION_CHECK", "true");
+    command
+}
+
+/// A `cargo` command in the workspace root.
+pub fn cargo(root: &Path) -> Command {
+    command(root, "cargo")
+}
+
+/// Runs `command` with inherited output; fails with `name` if it fails.
+pub fn run_step(name: &str, command: &mut Command) -> Result<(), String> {
+    println!("==> {name}");
+    let status = command
+        .status()
+        .map_err(|err| format!("{name}: cannot start {:?}: {err}", command.get_program()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{name} failed ({status})"))
+    }
+}
+
+/// Runs `command` and returns its trimmed standard output, if it succeeds.
+pub fn output(command: &mut Command) -> Option<String> {
+    let output = command.stderr(Stdio::null()).output().ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// Test counts summed over every test run.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Tests that passed.
+    pub passed: u64,
+    /// Tests that failed.
+    pub failed: u64,
+    /// Tests that were ignored.
+    pub skipped: u64,
+}
+
+impl Summary {
+    /// Runs a test command, echoing its output and adding up the
+    /// `test result:` lines it prints.
+    pub fn run_tests(&mut self, name: &str, command: &mut Command) -> Result<(), String> {
+        println!("==> {name}");
+        let mut child = command
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|err| format!("{name}: cannot start: {err}"))?;
+        if let Some(stdout) = child.stdout.take() {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                println!("{line}");
+                self.add(&line);
+            }
+        }
+        let status = child.wait().map_err(|err| format!("{name}: {err}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("{name} failed ({status})"))
+        }
+    }
+
+    fn add(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split([';', '.']) {
+            let mut words = part.split_whitespace();
+            if let (Some(count), Some(kind)) = (words.next(), words.next())
+                && let Ok(count) = count.parse::<u64>()
+            {
+                match kind {
+                    "passed" => self.passed += count,
+                    "failed" => self.failed += count,
+                    "ignored" => self.skipped += count,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// The closing line: `tests: N passed, N failed, N skipped`.
+    pub fn line(&self) -> String {
+        format!(
+            "tests: {} passed, {} failed, {} skipped",
+            self.passed, self.failed, self.skipped
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Summary;
+
+    #[test]
+    fn counts_cargo_and_wasm_bindgen_result_lines() {
+        let mut summary = Summary::default();
+        summary.add("test result: ok. 14 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.00s");
+        summary.add(
+            "test result: FAILED. 2 passed; 3 failed; 0 ignored; 0 filtered out; finished in 0.01s",
+        );
+        summary.add("running 3 tests");
+        assert_eq!(
+            (summary.passed, summary.failed, summary.skipped),
+            (16, 3, 1)
+        );
+        assert_eq!(summary.line(), "tests: 16 passed, 3 failed, 1 skipped");
+    }
+}

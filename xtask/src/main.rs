@@ -1,0 +1,174 @@
+//! `cargo xtask run` and `cargo xtask test`: the README's two commands.
+//!
+//! - `run` installs what the web client's build needs, builds the client and
+//!   the server, and starts `courier` on its embedded defaults (SQLite and a
+//!   local media directory), which prints the URL to open.
+//! - `test` installs every tool the tests need, starts a throwaway Postgres and
+//!   an S3-compatible server on free loopback ports, then runs formatting,
+//!   clippy, the native tests (every store test against SQLite and Postgres),
+//!   the in-browser wasm tests and the browser end-to-end tests, and prints one
+//!   summary line.
+//!
+//! Modules: [`tools`] (idempotent installs), [`services`] (Postgres, s3s-fs),
+//! [`exec`] (running commands and counting test results).
+
+mod exec;
+mod services;
+mod tools;
+
+use exec::{Summary, cargo, run_step};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&root, &args[1..]),
+        Some("test") => test(&root),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask run [-- COURIER_FLAGS…]   build everything and start Courier\n       \
+                 cargo xtask test                      run every check CI runs"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if !err.is_empty() {
+                eprintln!("xtask: {err}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's directory.
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .map_or(manifest.clone(), Path::to_path_buf)
+}
+
+/// Builds the client and the server, then runs the server in the foreground.
+fn run(root: &Path, courier_args: &[String]) -> Result<(), String> {
+    tools::ensure_web_build_tools(root)?;
+    tools::build_web_client(root)?;
+    run_step(
+        "build the server",
+        cargo(root).args([
+            "build",
+            "--release",
+            "-p",
+            "courier-backend",
+            "--bin",
+            "courier",
+        ]),
+    )?;
+    let bin = tools::target_dir(root)?.join("release").join("courier");
+    let dist = root.join("frontend").join("dist");
+    let mut command = std::process::Command::new(bin);
+    command.current_dir(root).arg("--web-dir").arg(&dist);
+    command.args(courier_args.iter().filter(|a| a.as_str() != "--"));
+    run_step("run courier", &mut command)
+}
+
+/// Everything CI runs.
+fn test(root: &Path) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    tools::ensure_web_build_tools(root)?;
+    tools::ensure_test_tools(root)?;
+
+    run_step(
+        "cargo fmt --check",
+        cargo(root).args(["fmt", "--all", "--check"]),
+    )?;
+    run_step(
+        "clippy (native)",
+        cargo(root).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    run_step(
+        "clippy (wasm32)",
+        cargo(root).args([
+            "clippy",
+            "-p",
+            "courier-frontend",
+            "-p",
+            "courier-shared",
+            "--all-targets",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    tools::build_web_client(root)?;
+    run_step(
+        "build the courier binary",
+        cargo(root).args(["build", "-p", "courier-backend", "--bin", "courier"]),
+    )?;
+
+    let postgres = services::Postgres::start()?;
+    let s3 = services::S3Server::start()?;
+    let target = tools::target_dir(root)?;
+    let mut summary = Summary::default();
+
+    let mut native = cargo(root);
+    native
+        .args(["test", "--workspace", "--exclude", "courier-frontend"])
+        .env("COURIER_TEST_STRICT", "1")
+        .env("TEST_DATABASE_URL", &postgres.url)
+        .env("TEST_S3_ENDPOINT", &s3.endpoint)
+        .env("TEST_S3_BUCKET", services::S3Server::BUCKET)
+        .env("TEST_S3_ACCESS_KEY", services::S3Server::ACCESS_KEY)
+        .env("TEST_S3_SECRET_KEY", services::S3Server::SECRET_KEY)
+        .env("COURIER_WEB_DIST", root.join("frontend").join("dist"))
+        .env("COURIER_BIN", target.join("debug").join("courier"))
+        .env("CHROMEDRIVER", tools::CHROMEDRIVER);
+    let native_result = summary.run_tests("native and browser end-to-end tests", &mut native);
+
+    let mut wasm = cargo(root);
+    wasm.args([
+        "test",
+        "-p",
+        "courier-shared",
+        "--tests",
+        "--target",
+        "wasm32-unknown-unknown",
+    ])
+    .env(
+        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+        "wasm-bindgen-test-runner",
+    )
+    .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+    .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
+    let wasm_result = summary.run_tests("in-browser wasm tests", &mut wasm);
+
+    drop(s3);
+    drop(postgres);
+    let outcome = native_result.and(wasm_result).and_then(|()| {
+        if summary.passed == 0 {
+            Err("no test ran".to_owned())
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(err) = &outcome {
+        eprintln!("xtask: {err}");
+    }
+    println!("\nxtask test finished in {:.0?}", started.elapsed());
+    // The summary line is the last thing printed, for whoever reads the log.
+    println!("{}", summary.line());
+    outcome.map_err(|_| String::new())
+}

@@ -1,0 +1,176 @@
+//! Installing what the build and the tests need, idempotently: each tool is
+//! checked first and installed only when missing or at the wrong version.
+
+use crate::exec::{cargo, cargo_bin_dir, command, output, run_step};
+use std::path::{Path, PathBuf};
+
+/// The trunk release that builds with this machine's rustc.
+const TRUNK_VERSION: &str = "0.21.14";
+/// The s3s-fs release that builds with this machine's rustc.
+const S3S_FS_VERSION: &str = "0.14.1";
+/// The wasm-opt release trunk is told to use (Trunk.toml), from npm's binaryen.
+const WASM_OPT_VERSION: &str = "version 132";
+/// Debian's ChromeDriver.
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Debian's Chromium.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The wasm32 target, trunk, wasm-bindgen-cli (at the Cargo.lock version) and
+/// wasm-opt.
+pub fn ensure_web_build_tools(root: &Path) -> Result<(), String> {
+    let targets = output(command(root, "rustup").args(["target", "list", "--installed"]));
+    if !targets.is_some_and(|t| t.lines().any(|l| l == "wasm32-unknown-unknown")) {
+        run_step(
+            "install the wasm32 target",
+            command(root, "rustup").args(["target", "add", "wasm32-unknown-unknown"]),
+        )?;
+    }
+
+    if output(command(root, "trunk").arg("--version")) != Some(format!("trunk {TRUNK_VERSION}")) {
+        run_step(
+            "install trunk",
+            cargo(root).args(["install", "--locked", &format!("trunk@{TRUNK_VERSION}")]),
+        )?;
+    }
+
+    let bindgen = locked_version(root, "wasm-bindgen")?;
+    let want = format!("wasm-bindgen {bindgen}");
+    let have = output(command(root, "wasm-bindgen").arg("--version"));
+    let runner = cargo_bin_dir().join("wasm-bindgen-test-runner");
+    if have.as_deref() != Some(want.as_str()) || !runner.is_file() {
+        install_wasm_bindgen_cli(root, &bindgen)?;
+    }
+
+    let wasm_opt = output(command(root, "wasm-opt").arg("--version"));
+    if !wasm_opt.is_some_and(|v| v.contains(WASM_OPT_VERSION)) {
+        run_step(
+            "install wasm-opt (npm binaryen)",
+            command(root, "npm").args(["ci", "--prefix", "tools", "--no-audit", "--no-fund"]),
+        )?;
+    }
+    Ok(())
+}
+
+/// Chromium and ChromeDriver (Debian packages), Postgres and s3s-fs.
+pub fn ensure_test_tools(root: &Path) -> Result<(), String> {
+    let mut packages = Vec::new();
+    if !Path::new(CHROMIUM).is_file() {
+        packages.push("chromium");
+    }
+    if !Path::new(CHROMEDRIVER).is_file() {
+        packages.push("chromium-driver");
+    }
+    if crate::services::postgres_bin("pg_ctl").is_none() {
+        packages.push("postgresql");
+    }
+    if !packages.is_empty() {
+        run_step(
+            "apt-get update",
+            command(root, "apt-get").args(["update", "-qq"]),
+        )?;
+        run_step(
+            "install browser and database packages",
+            command(root, "apt-get")
+                .args(["install", "-y", "-qq", "--no-install-recommends"])
+                .args(&packages)
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+    }
+    let s3s = output(command(root, "s3s-fs").arg("--version"));
+    if !s3s.is_some_and(|v| v.contains(S3S_FS_VERSION)) {
+        run_step(
+            "install s3s-fs",
+            cargo(root).args([
+                "install",
+                "--locked",
+                "--features",
+                "binary",
+                &format!("s3s-fs@{S3S_FS_VERSION}"),
+            ]),
+        )?;
+    }
+    Ok(())
+}
+
+/// Builds the web client in release mode into `frontend/dist`.
+pub fn build_web_client(root: &Path) -> Result<(), String> {
+    run_step(
+        "build the web client (trunk)",
+        command(root, "trunk").args(["build", "--release"]),
+    )
+}
+
+/// The version of `package` recorded in Cargo.lock.
+pub fn locked_version(root: &Path, package: &str) -> Result<String, String> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock"))
+        .map_err(|err| format!("cannot read Cargo.lock: {err}"))?;
+    let marker = format!("name = \"{package}\"\nversion = \"");
+    let start = lock
+        .find(&marker)
+        .ok_or_else(|| format!("{package} is not in Cargo.lock"))?
+        + marker.len();
+    let end = lock[start..]
+        .find('"')
+        .ok_or_else(|| "Cargo.lock is malformed".to_owned())?;
+    Ok(lock[start..start + end].to_owned())
+}
+
+/// The cargo target directory in use.
+pub fn target_dir(root: &Path) -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        let dir = PathBuf::from(dir);
+        return Ok(if dir.is_absolute() {
+            dir
+        } else {
+            root.join(dir)
+        });
+    }
+    let metadata = output(cargo(root).args(["metadata", "--format-version", "1", "--no-deps"]))
+        .ok_or("cargo metadata failed")?;
+    let key = "\"target_directory\":\"";
+    let start = metadata.find(key).ok_or("no target_directory")? + key.len();
+    let end = metadata[start..].find('"').ok_or("bad metadata")?;
+    Ok(PathBuf::from(&metadata[start..start + end]))
+}
+
+/// Installs wasm-bindgen-cli at `version` from its crates.io source. Its own
+/// lockfile pins a webpki-roots release the registry here lacks, so that one
+/// crate is re-locked to the previous release before installing.
+fn install_wasm_bindgen_cli(root: &Path, version: &str) -> Result<(), String> {
+    let spec = format!("wasm-bindgen-cli@{version}");
+    run_step(
+        "fetch the wasm-bindgen-cli source",
+        cargo(root)
+            .args(["info", &spec])
+            .stdout(std::process::Stdio::null()),
+    )?;
+    let registry = cargo_bin_dir()
+        .parent()
+        .map(|home| home.join("registry").join("src"))
+        .ok_or("no cargo home")?;
+    let source = std::fs::read_dir(&registry)
+        .map_err(|err| format!("cannot read {}: {err}", registry.display()))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path().join(format!("wasm-bindgen-cli-{version}")))
+        .find(|path| path.is_dir())
+        .ok_or_else(|| format!("wasm-bindgen-cli-{version} source not found"))?;
+    let work = std::env::temp_dir().join(format!("courier-wasm-bindgen-cli-{version}"));
+    let _ = std::fs::remove_dir_all(&work);
+    run_step(
+        "copy the wasm-bindgen-cli source",
+        command(root, "cp").arg("-r").arg(&source).arg(&work),
+    )?;
+    let lock = std::fs::read_to_string(work.join("Cargo.lock")).unwrap_or_default();
+    if lock.contains("name = \"webpki-roots\"\nversion = \"1.0.11\"") {
+        run_step(
+            "re-lock webpki-roots",
+            cargo(&work).args(["update", "-p", "webpki-roots", "--precise", "1.0.10"]),
+        )?;
+    }
+    run_step(
+        "install wasm-bindgen-cli",
+        cargo(root)
+            .args(["install", "--locked", "--force", "--path"])
+            .arg(&work),
+    )
+}
