@@ -74,6 +74,23 @@ pub struct Settings {
     #[arg(long, env = "COURIER_HEARTBEAT_SECS", default_value_t = 25)]
     pub heartbeat_secs: u16,
 
+    /// Requests per second one device may make on average (sends, receipts,
+    /// look-ups, typing; not acknowledgements).
+    #[arg(long, env = "COURIER_RATE_LIMIT_PER_SEC", default_value_t = 50)]
+    pub rate_limit_per_sec: u32,
+
+    /// Requests one device may make in a burst.
+    #[arg(long, env = "COURIER_RATE_LIMIT_BURST", default_value_t = 200)]
+    pub rate_limit_burst: u32,
+
+    /// Seconds an undelivered entry waits in a queue before it is deleted.
+    #[arg(long, env = "COURIER_MESSAGE_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    pub message_ttl_secs: u64,
+
+    /// Seconds between sweeps for expired queue entries.
+    #[arg(long, env = "COURIER_SWEEP_INTERVAL_SECS", default_value_t = 60)]
+    pub sweep_interval_secs: u64,
+
     /// Seconds to wait for connections to close on shutdown.
     #[arg(long, env = "COURIER_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
@@ -124,6 +141,16 @@ impl Settings {
     /// How long a connection may stay silent before it is closed.
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(u64::from(self.heartbeat_secs.max(1)) * 3)
+    }
+
+    /// How long undelivered entries are kept, in milliseconds.
+    pub fn message_ttl_ms(&self) -> i64 {
+        i64::try_from(self.message_ttl_secs.saturating_mul(1_000)).unwrap_or(i64::MAX)
+    }
+
+    /// The pause between expiry sweeps.
+    pub fn sweep_interval(&self) -> Duration {
+        Duration::from_secs(self.sweep_interval_secs.max(1))
     }
 
     /// The bound on waiting for connections at shutdown.

@@ -3,18 +3,24 @@
 //! Layout, in the order a connection travels through it:
 //! - [`config`]: [`Settings`] from flags and `COURIER_*` variables.
 //! - [`http`]: the route table, health endpoints and the web client's files.
-//! - [`session`]: the WebSocket upgrade, the per-socket task and its I/O-free
-//!   protocol state machine.
-//! - [`store`]: the database (SQLite or Postgres) with embedded migrations.
+//! - [`session`]: the WebSocket upgrade, the per-socket task, its I/O-free
+//!   protocol state machine and the requests it carries out.
+//! - [`router`]: entry → durable queue → wake the recipients' sessions, through
+//!   the [`router::registry`] of connected devices; the expiry sweeper.
+//! - [`presence`]: who follows whose online state.
+//! - [`store`]: the database (SQLite or Postgres): accounts and queues.
 //! - [`media`]: the object store for encrypted media.
 //! - [`state`] and [`shutdown`]: what handlers share, and how the server stops.
 //!
 //! `main.rs` only reads the settings and calls [`run`]; tests call [`run`] on a
 //! listener bound to port 0.
 
+pub mod clock;
 pub mod config;
 pub mod http;
 pub mod media;
+pub mod presence;
+pub mod router;
 pub mod session;
 pub mod shutdown;
 pub mod state;
@@ -24,6 +30,9 @@ pub use config::Settings;
 
 use anyhow::Context;
 use media::MediaStore;
+use presence::Presence;
+use router::Router;
+use router::registry::Registry;
 use session::task::SessionConfig;
 use state::AppState;
 use std::future::Future;
@@ -57,19 +66,30 @@ pub async fn run(
         "storage ready"
     );
 
+    let registry = Registry::default();
     let state = AppState {
         store: store.clone(),
+        router: Router::new(store.clone(), registry.clone(), settings.message_ttl_ms()),
+        registry,
+        presence: Presence::default(),
         media,
         session_config: SessionConfig {
             handshake_timeout: settings.handshake_timeout(),
             idle_timeout: settings.idle_timeout(),
             heartbeat_secs: settings.heartbeat_secs.max(1),
+            rate_per_sec: settings.rate_limit_per_sec,
+            rate_burst: settings.rate_limit_burst,
         },
         connection_slots: Arc::new(Semaphore::new(settings.max_connections)),
         sessions: TaskTracker::new(),
         shutdown: CancellationToken::new(),
         deployment_id: deployment_id.into(),
     };
+    let sweeper = tokio::spawn(router::expiry::worker(
+        store.clone(),
+        settings.sweep_interval(),
+        state.shutdown.clone(),
+    ));
     let app = http::router::router(state.clone(), &settings.web_dir);
     let cancel = state.shutdown.clone();
     let addr = listener.local_addr().context("listener has no address")?;
@@ -94,6 +114,7 @@ pub async fn run(
             "shutdown grace period over; dropping remaining sessions"
         );
     }
+    let _ = sweeper.await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

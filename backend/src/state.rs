@@ -1,6 +1,9 @@
 //! [`AppState`]: what every handler and session shares.
 
 use crate::media::MediaStore;
+use crate::presence::Presence;
+use crate::router::Router;
+use crate::router::registry::Registry;
 use crate::session::task::SessionConfig;
 use crate::store::Store;
 use std::sync::Arc;
@@ -13,9 +16,15 @@ use tokio_util::task::TaskTracker;
 pub struct AppState {
     /// The database.
     pub store: Store,
+    /// Routes entries through the queues.
+    pub router: Router,
+    /// The devices connected to this node.
+    pub registry: Registry,
+    /// Presence subscriptions on this node.
+    pub presence: Presence,
     /// The media object store.
     pub media: MediaStore,
-    /// Timing rules for every session.
+    /// Timing and rate rules for every session.
     pub session_config: SessionConfig,
     /// One permit per WebSocket this node may hold.
     pub connection_slots: Arc<Semaphore>,

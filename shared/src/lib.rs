@@ -3,6 +3,9 @@
 //! Layout, in the order a frame travels:
 //! - [`proto`]: the versioned CBOR wire protocol — [`proto::ClientFrame`] and
 //!   [`proto::ServerFrame`], their error codes and the size-limited codec.
+//! - [`ids`]: identifiers and validated values (users, devices, message ids,
+//!   keys, usernames, bounded payloads).
+//! - [`crypto`]: device identity keys (Ed25519), from audited crates.
 //! - [`client`]: the I/O-free client core — the connection state machine and its
 //!   reconnect back-off — driven by the web client and by native tests alike.
 //!
@@ -10,4 +13,6 @@
 //! builds for `wasm32-unknown-unknown` as well as natively.
 
 pub mod client;
+pub mod crypto;
+pub mod ids;
 pub mod proto;

@@ -5,7 +5,9 @@
 #![cfg(target_arch = "wasm32")]
 
 use courier_shared::client::{Action, Connection, ConnectionState};
-use courier_shared::proto::{self, ClientFrame, ErrorCode, ServerFrame, Text};
+use courier_shared::crypto::identity::{DeviceKey, verify};
+use courier_shared::ids::{Challenge, DeviceId, UserId};
+use courier_shared::proto::{self, ClientFrame, ErrorCode, ServerFrame, Text, auth};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -36,12 +38,39 @@ fn the_connection_machine_runs_in_the_browser() {
         conn.on_open(0.0)[..],
         [Action::Send(ClientFrame::Hello { .. })]
     ));
+    conn.sign_in(DeviceId(2), DeviceKey::from_seed([5; 32]));
+    let challenge = Challenge::new_const([3; 32]);
     let welcome = proto::encode(&ServerFrame::Welcome {
         version: 1,
         max_frame: 65_536,
         heartbeat_secs: 25,
+        challenge,
     })
     .expect("encodes");
-    conn.on_message(&welcome, 1.0);
+    let actions = conn.on_message(&welcome, 1.0);
     assert_eq!(conn.state(), ConnectionState::Online);
+    let [Action::Send(ClientFrame::Authenticate { signature, .. })] = &actions[..] else {
+        panic!("expected Authenticate, got {actions:?}");
+    };
+    let public = DeviceKey::from_seed([5; 32]).public_key();
+    assert!(verify(
+        &public,
+        &auth::authenticate_message(&challenge),
+        signature
+    ));
+    let signed_in = proto::encode(&ServerFrame::Authenticated {
+        user: UserId(1),
+        device: DeviceId(2),
+    })
+    .expect("encodes");
+    conn.on_message(&signed_in, 2.0);
+    assert_eq!(conn.signed_in(), Some((UserId(1), DeviceId(2))));
+}
+
+#[wasm_bindgen_test]
+fn ed25519_signs_and_verifies_in_the_browser() {
+    let key = DeviceKey::from_seed([9; 32]);
+    let signature = key.sign(b"courier");
+    assert!(verify(&key.public_key(), b"courier", &signature));
+    assert!(!verify(&key.public_key(), b"courieR", &signature));
 }

@@ -1,5 +1,6 @@
 //! [`TestClient`]: a device speaking the wire protocol over a real WebSocket.
 
+use courier_shared::ids::Challenge;
 use courier_shared::proto::{self, ClientFrame, PROTOCOL_VERSION, ServerFrame, Text};
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
@@ -37,14 +38,19 @@ impl TestClient {
     /// Opens a WebSocket and completes the protocol handshake.
     pub async fn connect_and_hello(ws_url: &str) -> Self {
         let mut client = Self::connect(ws_url).await;
+        client.hello().await;
         client
-            .send(&ClientFrame::Hello {
-                version: PROTOCOL_VERSION,
-                agent: Text::truncating("courier-tests"),
-            })
-            .await;
-        match client.recv().await {
-            Received::Frame(ServerFrame::Welcome { .. }) => client,
+    }
+
+    /// Sends `Hello` and waits for `Welcome`; returns the sign-in challenge.
+    pub async fn hello(&mut self) -> Challenge {
+        self.send(&ClientFrame::Hello {
+            version: PROTOCOL_VERSION,
+            agent: Text::truncating("courier-tests"),
+        })
+        .await;
+        match self.recv().await {
+            Received::Frame(ServerFrame::Welcome { challenge, .. }) => challenge,
             other => panic!("expected Welcome, got {other:?}"),
         }
     }

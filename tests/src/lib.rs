@@ -13,11 +13,13 @@
 
 pub mod browser;
 pub mod client;
+pub mod device;
 pub mod env;
 pub mod process;
 
 pub use client::TestClient;
 pub use courier_backend::store::Backend;
+pub use device::TestDevice;
 
 use courier_backend::Settings;
 use secrecy::SecretString;
@@ -78,6 +80,14 @@ impl TestApp {
     /// `ws://ADDR/ws`.
     pub fn ws_url(&self) -> String {
         format!("ws://{}/ws", self.addr)
+    }
+
+    /// A second connection pool to the app's database, for checking what the
+    /// server stored.
+    pub async fn store(&self) -> courier_backend::store::Store {
+        courier_backend::store::Store::open(&self.settings.database_url(), 2)
+            .await
+            .expect("open the app's database")
     }
 
     /// Signals shutdown and waits for `run` to return; fails if it errored.

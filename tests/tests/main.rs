@@ -1,8 +1,10 @@
 //! Courier's end-to-end tests: one binary, a module per capability.
 
+mod abuse;
 mod binary;
 mod browser;
 mod health;
 mod media;
+mod messaging;
 mod protocol;
 mod store;

@@ -38,7 +38,9 @@ async fn handshake_then_ping_pong_on_every_backend() {
                 version,
                 max_frame,
                 heartbeat_secs,
+                challenge,
             }) => {
+                assert_ne!(challenge.as_bytes(), &[0u8; 32], "a random challenge");
                 assert_eq!(version, 1);
                 assert_eq!(max_frame as usize, MAX_FRAME_BYTES);
                 assert_eq!(heartbeat_secs, 25);
@@ -125,8 +127,11 @@ async fn silent_clients_are_timed_out() {
     let mut mute = TestClient::connect(&app.ws_url()).await;
     expect_failure(&mut mute, ErrorCode::HandshakeTimeout, 1008).await;
 
-    let mut idle = TestClient::connect_and_hello(&app.ws_url()).await;
-    expect_failure(&mut idle, ErrorCode::IdleTimeout, 1008).await;
+    let mut unsigned = TestClient::connect_and_hello(&app.ws_url()).await;
+    expect_failure(&mut unsigned, ErrorCode::HandshakeTimeout, 1008).await;
+
+    let mut idle = courier_tests::TestDevice::register(&app.ws_url(), "idler").await;
+    assert_eq!(idle.closed_with().await, Some(ErrorCode::IdleTimeout));
     app.stop().await;
 }
 

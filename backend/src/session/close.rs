@@ -12,12 +12,20 @@ pub fn for_error(code: ErrorCode) -> u16 {
     match code {
         ErrorCode::FrameTooLarge => 1009,
         ErrorCode::TextNotSupported => 1003,
-        ErrorCode::HandshakeTimeout | ErrorCode::IdleTimeout => 1008,
+        ErrorCode::HandshakeTimeout
+        | ErrorCode::IdleTimeout
+        | ErrorCode::AuthRequired
+        | ErrorCode::AuthFailed
+        | ErrorCode::RateLimited => 1008,
         ErrorCode::Internal => 1011,
         ErrorCode::Malformed
         | ErrorCode::UnknownFrame
         | ErrorCode::UnsupportedVersion
         | ErrorCode::HandshakeRequired
+        | ErrorCode::UsernameTaken
+        | ErrorCode::NotFound
+        | ErrorCode::InvalidRequest
+        | ErrorCode::KeyInUse
         | ErrorCode::Other(_) => 1002,
     }
 }

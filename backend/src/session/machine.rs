@@ -1,13 +1,36 @@
 //! The per-connection protocol state machine, with no I/O.
 //!
-//! It takes each incoming message and says what to answer: a reply frame,
-//! nothing, or an error frame followed by closing the connection. The socket
-//! loop in [`super::task`] carries that out.
+//! It decodes each incoming message, enforces the order of the handshake
+//! (`Hello`, then `Register` or `Authenticate`, then everything else) and says
+//! what to do: reply, ask the task to sign the device in, hand a request to
+//! the command layer, or fail the connection with an error code.
 
+use courier_shared::crypto::identity;
+use courier_shared::ids::{Challenge, DeviceId, PublicKey, Signature, UserId, Username};
 use courier_shared::proto::{
     self, ClientFrame, ErrorCode, MAX_FRAME_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
-    ServerFrame,
+    ServerFrame, auth,
 };
+
+/// A sign-in the task must complete against the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignIn {
+    /// Create a user (the signature over the challenge already verified).
+    Register {
+        /// The requested name.
+        username: Username,
+        /// The first device's key.
+        key: PublicKey,
+    },
+    /// Sign in an existing device: the task looks up its key and calls
+    /// [`Session::verify`].
+    Authenticate {
+        /// The device.
+        device: DeviceId,
+        /// Its signature over the challenge.
+        signature: Signature,
+    },
+}
 
 /// What the socket loop must do after one incoming message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +39,10 @@ pub enum Step {
     Reply(ServerFrame),
     /// Nothing to send.
     Continue,
+    /// Complete this sign-in.
+    SignIn(SignIn),
+    /// Carry out this request of a signed-in device.
+    Request(ClientFrame),
     /// Send an error frame with this code and message, then close.
     Fail(ErrorCode, String),
 }
@@ -25,8 +52,10 @@ pub enum Step {
 pub enum Phase {
     /// Waiting for the client's `Hello`.
     AwaitingHello,
-    /// The handshake is done.
-    Ready,
+    /// Waiting for `Register` or `Authenticate`.
+    AwaitingSignIn,
+    /// Signed in as this device.
+    Ready(UserId, DeviceId),
 }
 
 /// One connection's protocol state.
@@ -34,15 +63,17 @@ pub enum Phase {
 pub struct Session {
     phase: Phase,
     heartbeat_secs: u16,
+    challenge: Challenge,
     agent: String,
 }
 
 impl Session {
-    /// A session that will advertise `heartbeat_secs` in its welcome.
-    pub fn new(heartbeat_secs: u16) -> Self {
+    /// A session that will send `challenge` and advertise `heartbeat_secs`.
+    pub fn new(heartbeat_secs: u16, challenge: Challenge) -> Self {
         Self {
             phase: Phase::AwaitingHello,
             heartbeat_secs,
+            challenge,
             agent: String::new(),
         }
     }
@@ -57,6 +88,17 @@ impl Session {
         &self.agent
     }
 
+    /// Whether `signature` is `key`'s signature over this connection's
+    /// sign-in challenge.
+    pub fn verify(&self, key: &PublicKey, signature: &Signature) -> bool {
+        identity::verify(key, &auth::authenticate_message(&self.challenge), signature)
+    }
+
+    /// The task signed the device in.
+    pub fn signed_in(&mut self, user: UserId, device: DeviceId) {
+        self.phase = Phase::Ready(user, device);
+    }
+
     /// A binary message arrived.
     pub fn on_binary(&mut self, bytes: &[u8]) -> Step {
         let frame = match proto::decode::<ClientFrame>(bytes) {
@@ -64,6 +106,10 @@ impl Session {
             Err(err) => return Step::Fail(err.code(), err.to_string()),
         };
         match (self.phase, frame) {
+            (_, ClientFrame::Ping { nonce }) if self.phase != Phase::AwaitingHello => {
+                Step::Reply(ServerFrame::Pong { nonce })
+            }
+            (_, ClientFrame::Pong { .. }) if self.phase != Phase::AwaitingHello => Step::Continue,
             (Phase::AwaitingHello, ClientFrame::Hello { version, agent }) => {
                 if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&version) {
                     return Step::Fail(
@@ -74,24 +120,56 @@ impl Session {
                         ),
                     );
                 }
-                self.phase = Phase::Ready;
+                self.phase = Phase::AwaitingSignIn;
                 self.agent = agent.as_str().to_owned();
                 Step::Reply(ServerFrame::Welcome {
                     version,
                     max_frame: MAX_FRAME_BYTES as u32,
                     heartbeat_secs: self.heartbeat_secs,
+                    challenge: self.challenge,
                 })
             }
             (Phase::AwaitingHello, _) => Step::Fail(
                 ErrorCode::HandshakeRequired,
                 "the first frame must be Hello".to_owned(),
             ),
-            (Phase::Ready, ClientFrame::Hello { .. }) => Step::Fail(
+            (_, ClientFrame::Hello { .. }) => Step::Fail(
                 ErrorCode::HandshakeRequired,
                 "the handshake is already complete".to_owned(),
             ),
-            (Phase::Ready, ClientFrame::Ping { nonce }) => Step::Reply(ServerFrame::Pong { nonce }),
-            (Phase::Ready, ClientFrame::Pong { .. }) => Step::Continue,
+            (
+                Phase::AwaitingSignIn,
+                ClientFrame::Register {
+                    username,
+                    key,
+                    signature,
+                },
+            ) => {
+                let message = auth::register_message(&self.challenge, &username);
+                if identity::verify(&key, &message, &signature) {
+                    Step::SignIn(SignIn::Register { username, key })
+                } else {
+                    Step::Fail(
+                        ErrorCode::AuthFailed,
+                        "the signature does not match the key".to_owned(),
+                    )
+                }
+            }
+            (Phase::AwaitingSignIn, ClientFrame::Authenticate { device, signature }) => {
+                Step::SignIn(SignIn::Authenticate { device, signature })
+            }
+            (Phase::AwaitingSignIn, _) => Step::Fail(
+                ErrorCode::AuthRequired,
+                "sign in with Register or Authenticate first".to_owned(),
+            ),
+            (Phase::Ready(..), ClientFrame::Register { .. } | ClientFrame::Authenticate { .. }) => {
+                Step::Reply(ServerFrame::rejected(
+                    None,
+                    ErrorCode::InvalidRequest,
+                    "this connection is already signed in",
+                ))
+            }
+            (Phase::Ready(..), request) => Step::Request(request),
         }
     }
 
@@ -105,64 +183,4 @@ impl Session {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{Phase, Session, Step};
-    use courier_shared::proto::{self, ClientFrame, ErrorCode, ServerFrame, Text};
-
-    fn bytes(frame: &ClientFrame) -> Vec<u8> {
-        proto::encode(frame).expect("encodes")
-    }
-
-    fn hello(version: u16) -> Vec<u8> {
-        bytes(&ClientFrame::Hello {
-            version,
-            agent: Text::truncating("unit"),
-        })
-    }
-
-    #[test]
-    fn hello_then_ping_gets_welcome_then_pong() {
-        let mut session = Session::new(25);
-        assert!(matches!(
-            session.on_binary(&hello(1)),
-            Step::Reply(ServerFrame::Welcome {
-                version: 1,
-                heartbeat_secs: 25,
-                ..
-            })
-        ));
-        assert_eq!(session.phase(), Phase::Ready);
-        assert_eq!(session.agent(), "unit");
-        assert_eq!(
-            session.on_binary(&bytes(&ClientFrame::Ping { nonce: 4 })),
-            Step::Reply(ServerFrame::Pong { nonce: 4 })
-        );
-    }
-
-    #[test]
-    fn anything_before_hello_or_a_second_hello_fails_the_handshake() {
-        let mut session = Session::new(25);
-        let step = session.on_binary(&bytes(&ClientFrame::Ping { nonce: 1 }));
-        assert!(matches!(step, Step::Fail(ErrorCode::HandshakeRequired, _)));
-        let mut session = Session::new(25);
-        session.on_binary(&hello(1));
-        assert!(matches!(
-            session.on_binary(&hello(1)),
-            Step::Fail(ErrorCode::HandshakeRequired, _)
-        ));
-    }
-
-    #[test]
-    fn unsupported_versions_and_text_are_refused() {
-        let mut session = Session::new(25);
-        assert!(matches!(
-            session.on_binary(&hello(99)),
-            Step::Fail(ErrorCode::UnsupportedVersion, _)
-        ));
-        assert_eq!(session.phase(), Phase::AwaitingHello);
-        assert!(matches!(
-            session.on_text(),
-            Step::Fail(ErrorCode::TextNotSupported, _)
-        ));
-    }
-}
+mod tests;

@@ -1,106 +1,343 @@
 //! The socket loop: one task owns one device's WebSocket.
 //!
-//! It `select!`s over the client's next message, the handshake or idle
-//! deadline, and the server's shutdown signal. The loop is generic over any
-//! `Stream + Sink` of WebSocket messages, so tests can drive it with channels.
+//! It `select!`s over the server's shutdown, eviction by a newer connection of
+//! the same device, the handshake or idle deadline, wake-ups to pull from the
+//! device's queue, transient signals (presence, typing) and the client's next
+//! message. The loop is generic over any `Stream + Sink` of WebSocket
+//! messages, so tests can drive it with channels.
 
-use super::close;
-use super::machine::{Phase, Session, Step};
+use super::commands::{self, Me};
+use super::machine::{Phase, Session, SignIn, Step};
+use super::{close, rate_limit::TokenBucket};
+use crate::clock::now_ms;
+use crate::router::delivery_frame;
+use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message};
-use courier_shared::proto::{self, ErrorCode, ServerFrame};
+use courier_shared::ids::{Challenge, MessageId};
+use courier_shared::proto::{self, ClientFrame, ErrorCode, ServerFrame};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use std::collections::HashSet;
 use std::fmt::Display;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-/// The timing rules of one session.
+/// The timing and rate rules of one session.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionConfig {
-    /// How long a new connection has to send its `Hello`.
+    /// How long a new connection has to send `Hello` and sign in.
     pub handshake_timeout: Duration,
-    /// How long an established connection may stay silent.
+    /// How long a signed-in connection may stay silent.
     pub idle_timeout: Duration,
     /// The heartbeat period advertised to the client, in seconds.
     pub heartbeat_secs: u16,
+    /// Requests per second a device may make on average.
+    pub rate_per_sec: u32,
+    /// Requests a device may make in a burst.
+    pub rate_burst: u32,
 }
 
+/// How many delivered entries may await acknowledgement at once.
+const MAX_INFLIGHT: usize = 256;
 /// How long to wait for the client's answer to our close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
+/// Close code for a connection replaced by a newer one of the same device.
+const REPLACED: u16 = 4000;
 
-/// Runs one session until the client leaves, breaks the protocol, falls
-/// silent, or the server shuts down.
-pub async fn run<S, E>(socket: S, config: SessionConfig, shutdown: CancellationToken, conn_id: u64)
-where
-    S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
-    E: Display,
-{
-    let span = tracing::info_span!("session", conn = conn_id);
-    drive(socket, config, shutdown).instrument(span).await;
+/// The parts of a signed-in session that other tasks reach it through.
+#[derive(Default)]
+struct Reach {
+    wake: Option<Arc<Notify>>,
+    evicted: Option<CancellationToken>,
+    signals: Option<mpsc::Receiver<ServerFrame>>,
 }
 
-async fn drive<S, E>(mut socket: S, config: SessionConfig, shutdown: CancellationToken)
+/// Runs one session until the client leaves, breaks the protocol, falls
+/// silent, is replaced, or the server shuts down.
+pub async fn run<S, E>(socket: S, state: AppState, conn_id: u64)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
     E: Display,
 {
-    let mut session = Session::new(config.heartbeat_secs);
+    let span = tracing::info_span!("session", conn = conn_id, user = tracing::field::Empty);
+    let mut session = Session::new(state.session_config.heartbeat_secs, random_challenge());
+    drive(socket, &state, &mut session, conn_id)
+        .instrument(span)
+        .await;
+    if let Phase::Ready(user, device) = session.phase() {
+        state.presence.forget(device);
+        if state.registry.unregister(device, conn_id) {
+            let now = now_ms();
+            if let Err(err) = state.store.set_last_seen(user, now).await {
+                tracing::warn!(%err, "cannot record last seen");
+            }
+            let last_seen = u64::try_from(now).unwrap_or_default();
+            state
+                .presence
+                .announce(&state.registry, user, false, last_seen);
+        }
+    }
+}
+
+fn random_challenge() -> Challenge {
+    let mut bytes = [0u8; 32];
+    if let Err(err) = getrandom::fill(&mut bytes) {
+        tracing::error!(%err, "no randomness for the challenge");
+    }
+    Challenge::new_const(bytes)
+}
+
+async fn drive<S, E>(mut socket: S, state: &AppState, session: &mut Session, conn_id: u64)
+where
+    S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
+    E: Display,
+{
+    let config = state.session_config;
     let mut deadline = Instant::now() + config.handshake_timeout;
+    let mut reach = Reach::default();
+    let mut inflight: HashSet<MessageId> = HashSet::new();
+    let mut bucket = TokenBucket::new(config.rate_per_sec, config.rate_burst);
     loop {
         let incoming = tokio::select! {
             biased;
-            () = shutdown.cancelled() => {
-                tracing::debug!("server shutting down; asking the client to reconnect");
+            () = state.shutdown.cancelled() => {
                 close_socket(&mut socket, close::SERVICE_RESTART, "server restarting").await;
+                return;
+            }
+            () = wait_evicted(&reach.evicted) => {
+                close_socket(&mut socket, REPLACED, "signed in on a newer connection").await;
                 return;
             }
             () = tokio::time::sleep_until(deadline) => {
                 let (code, reason) = match session.phase() {
-                    Phase::AwaitingHello => (ErrorCode::HandshakeTimeout, "no Hello before the handshake deadline"),
-                    Phase::Ready => (ErrorCode::IdleTimeout, "no frame within the idle timeout"),
+                    Phase::Ready(..) => (ErrorCode::IdleTimeout, "no frame within the idle timeout"),
+                    _ => (ErrorCode::HandshakeTimeout, "no sign-in before the handshake deadline"),
                 };
                 fail(&mut socket, code, reason).await;
                 return;
             }
+            () = wait_wake(&reach.wake) => {
+                if let (Phase::Ready(_, device), Some(_)) = (session.phase(), &reach.wake)
+                    && deliver(&mut socket, state, device, &mut inflight).await.is_err()
+                {
+                    return;
+                }
+                continue;
+            }
+            frame = next_signal(&mut reach.signals) => {
+                if send(&mut socket, &frame).await.is_err() {
+                    return;
+                }
+                continue;
+            }
             incoming = socket.next() => incoming,
         };
         let step = match incoming {
-            None | Some(Ok(Message::Close(_))) => {
-                tracing::debug!(agent = session.agent(), "client closed the connection");
-                return;
-            }
+            None | Some(Ok(Message::Close(_))) => return,
             Some(Err(err)) => {
                 tracing::debug!(%err, "socket read failed");
-                close_socket(
-                    &mut socket,
-                    close::for_error(ErrorCode::FrameTooLarge),
-                    "read failed",
-                )
-                .await;
+                let code = close::for_error(ErrorCode::FrameTooLarge);
+                close_socket(&mut socket, code, "read failed").await;
                 return;
             }
             Some(Ok(Message::Binary(bytes))) => session.on_binary(&bytes),
             Some(Ok(Message::Text(_))) => session.on_text(),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => Step::Continue,
         };
-        match step {
-            Step::Continue => {}
-            Step::Reply(frame) => {
-                if send(&mut socket, &frame).await.is_err() {
-                    return;
-                }
-            }
+        let outcome = match step {
+            Step::Continue => Ok(()),
+            Step::Reply(frame) => send(&mut socket, &frame).await,
             Step::Fail(code, reason) => {
                 tracing::info!(?code, %reason, "closing connection after a protocol error");
                 fail(&mut socket, code, &reason).await;
                 return;
             }
+            Step::SignIn(request) => {
+                match sign_in(&mut socket, state, session, request, conn_id).await {
+                    Ok(Some(signed_in)) => {
+                        reach = signed_in;
+                        Ok(())
+                    }
+                    Ok(None) => Ok(()),
+                    Err(()) => return,
+                }
+            }
+            Step::Request(frame) => {
+                let Phase::Ready(user, device) = session.phase() else {
+                    return;
+                };
+                request(
+                    &mut socket,
+                    state,
+                    (user, device),
+                    frame,
+                    &mut inflight,
+                    &mut bucket,
+                )
+                .await
+            }
+        };
+        if outcome.is_err() {
+            return;
         }
-        if session.phase() == Phase::Ready {
+        if let Phase::Ready(..) = session.phase() {
             deadline = Instant::now() + config.idle_timeout;
         }
     }
+}
+
+/// Completes a sign-in. `Ok(Some)` when signed in, `Ok(None)` when refused
+/// but the client may try again, `Err` when the connection must end.
+async fn sign_in<S, E>(
+    socket: &mut S,
+    state: &AppState,
+    session: &mut Session,
+    request: SignIn,
+    conn_id: u64,
+) -> Result<Option<Reach>, ()>
+where
+    S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
+{
+    let signature = match &request {
+        SignIn::Authenticate { signature, .. } => Some(*signature),
+        SignIn::Register { .. } => None,
+    };
+    let verdict = commands::sign_in(state, request, |key| {
+        signature.is_some_and(|signature| session.verify(key, &signature))
+    })
+    .await;
+    let (user, device) = match verdict {
+        Ok(me) => me,
+        Err((code @ (ErrorCode::UsernameTaken | ErrorCode::KeyInUse), reason)) => {
+            send(socket, &ServerFrame::rejected(None, code, &reason)).await?;
+            return Ok(None);
+        }
+        Err((code, reason)) => {
+            fail(socket, code, &reason).await;
+            return Err(());
+        }
+    };
+    session.signed_in(user, device);
+    tracing::Span::current().record("user", user.0);
+    let (handle, came_online) = state.registry.register(user, device, conn_id);
+    send(socket, &ServerFrame::Authenticated { user, device }).await?;
+    if came_online {
+        let now = u64::try_from(now_ms()).unwrap_or_default();
+        state.presence.announce(&state.registry, user, true, now);
+    }
+    Ok(Some(Reach {
+        wake: Some(handle.wake),
+        evicted: Some(handle.evicted),
+        signals: Some(handle.signals),
+    }))
+}
+
+/// Carries out one request within the device's rate limit.
+async fn request<S, E>(
+    socket: &mut S,
+    state: &AppState,
+    me: Me,
+    frame: ClientFrame,
+    inflight: &mut HashSet<MessageId>,
+    bucket: &mut TokenBucket,
+) -> Result<(), ()>
+where
+    S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
+{
+    let is_ack = matches!(frame, ClientFrame::Ack { .. });
+    if !is_ack && !bucket.try_take(std::time::Instant::now()) {
+        let id = match &frame {
+            ClientFrame::Send { id, .. } | ClientFrame::SendFanout { id, .. } => Some(*id),
+            _ => None,
+        };
+        let refusal = ServerFrame::rejected(id, ErrorCode::RateLimited, "rate limit; slow down");
+        return send(socket, &refusal).await;
+    }
+    for reply in commands::handle(state, me, frame, inflight).await {
+        send(socket, &reply).await?;
+    }
+    if is_ack {
+        deliver(socket, state, me.1, inflight).await?;
+    }
+    Ok(())
+}
+
+/// Sends the device the entries waiting in its queue that are not already
+/// awaiting acknowledgement, up to [`MAX_INFLIGHT`] at a time.
+async fn deliver<S, E>(
+    socket: &mut S,
+    state: &AppState,
+    device: courier_shared::ids::DeviceId,
+    inflight: &mut HashSet<MessageId>,
+) -> Result<(), ()>
+where
+    S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
+{
+    if inflight.len() >= MAX_INFLIGHT {
+        return Ok(());
+    }
+    let entries = match state
+        .store
+        .pending(device, MAX_INFLIGHT as u32, now_ms())
+        .await
+    {
+        Ok(entries) => entries,
+        Err(err) => {
+            tracing::warn!(%err, "cannot read the queue; will retry on the next wake-up");
+            return Ok(());
+        }
+    };
+    let mut unreadable = Vec::new();
+    for entry in entries {
+        if inflight.len() >= MAX_INFLIGHT {
+            break;
+        }
+        let id = entry.id;
+        if inflight.contains(&id) {
+            continue;
+        }
+        match delivery_frame(entry) {
+            Some(frame) => {
+                send(socket, &frame).await?;
+                inflight.insert(id);
+            }
+            None => unreadable.push(id),
+        }
+    }
+    if !unreadable.is_empty() {
+        tracing::warn!(
+            count = unreadable.len(),
+            "dropping unreadable queue entries"
+        );
+        let _ = state.store.ack(device, &unreadable).await;
+    }
+    Ok(())
+}
+
+async fn wait_wake(wake: &Option<Arc<Notify>>) {
+    match wake {
+        Some(wake) => wake.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn wait_evicted(evicted: &Option<CancellationToken>) {
+    match evicted {
+        Some(token) => token.cancelled().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_signal(signals: &mut Option<mpsc::Receiver<ServerFrame>>) -> ServerFrame {
+    if let Some(receiver) = signals
+        && let Some(frame) = receiver.recv().await
+    {
+        return frame;
+    }
+    std::future::pending().await
 }
 
 /// Sends one frame. Fails if the frame cannot be encoded or the socket is gone.
@@ -128,10 +365,9 @@ async fn close_socket<S, E>(socket: &mut S, code: u16, reason: &str)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
 {
-    let reason = truncate(reason, 120);
     let frame = CloseFrame {
         code,
-        reason: reason.into(),
+        reason: truncate(reason, 120).into(),
     };
     if socket.send(Message::Close(Some(frame))).await.is_err() {
         return;

@@ -30,14 +30,12 @@ pub async fn handler(State(state): State<AppState>, ws: WebSocketUpgrade) -> Res
             .into_response();
     };
     let tracker = state.sessions.token();
-    let config = state.session_config;
-    let shutdown = state.shutdown.clone();
     let conn_id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
     ws.max_message_size(TRANSPORT_MAX_BYTES)
         .max_frame_size(TRANSPORT_MAX_BYTES)
         .on_upgrade(move |socket| async move {
             let _permit = permit;
             let _tracker = tracker;
-            task::run(socket, config, shutdown, conn_id).await;
+            task::run(socket, state, conn_id).await;
         })
 }

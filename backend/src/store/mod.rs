@@ -1,17 +1,21 @@
 //! [`Store`]: the server's database, SQLite (embedded default) or Postgres.
 //!
-//! The URL's scheme picks the backend; both run their own embedded migrations at
-//! start-up and answer the same methods, and the test suite runs every store
-//! test against both. The enum keeps dispatch static and explicit: there are
-//! exactly two backends, and each method's two arms sit side by side.
+//! The URL's scheme picks the backend. Each backend opens its own typed pool
+//! with its own settings and runs its own embedded migrations; the queries are
+//! written once, in SQL both understand, and [`with_pool!`] runs each against
+//! whichever pool is in use — so the two backends cannot drift apart, and the
+//! test suite runs every store test against both.
+//!
+//! - [`accounts`]: users, devices and contacts.
+//! - [`queue`]: the per-device queues of undelivered entries.
 
+pub mod accounts;
 mod postgres;
+pub mod queue;
 mod sqlite;
 
 use secrecy::{ExposeSecret, SecretString};
-
-pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
+use sqlx::{Pool, QueryBuilder};
 
 /// Why a database operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +32,15 @@ pub enum StoreError {
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(#[from] sqlx::Error),
+    /// The username is taken.
+    #[error("the username is taken")]
+    UsernameTaken,
+    /// The identity key already belongs to a device.
+    #[error("the identity key is already registered")]
+    KeyInUse,
+    /// A named user or device does not exist.
+    #[error("no such {0}")]
+    NotFound(&'static str),
 }
 
 /// Which database a [`Store`] talks to.
@@ -43,9 +56,36 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub enum Store {
     /// The embedded default.
-    Sqlite(SqliteStore),
+    Sqlite(sqlx::SqlitePool),
     /// The production database.
-    Postgres(PostgresStore),
+    Postgres(sqlx::PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the store's typed pool, whichever it is.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite($pool) => $body,
+            $crate::store::Store::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+/// A query builder for `pool`'s database, so that generic code can build
+/// multi-row statements with the right placeholders.
+pub(crate) fn builder<'a, DB: sqlx::Database>(_pool: &Pool<DB>, sql: &str) -> QueryBuilder<'a, DB> {
+    QueryBuilder::new(sql)
+}
+
+/// A database id as the wire's unsigned number.
+pub(crate) fn from_db(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or_default()
+}
+
+/// A wire number as a database id (ids never exceed `i64::MAX`).
+pub(crate) fn to_db(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 impl Store {
@@ -53,9 +93,9 @@ impl Store {
     pub async fn open(url: &SecretString, max_connections: u32) -> Result<Self, StoreError> {
         let url = url.expose_secret();
         let store = if url.starts_with("sqlite:") {
-            Self::Sqlite(SqliteStore::open(url, max_connections).await?)
+            Self::Sqlite(sqlite::open(url, max_connections).await?)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Self::Postgres(PostgresStore::open(url, max_connections).await?)
+            Self::Postgres(postgres::open(url, max_connections).await?)
         } else {
             return Err(StoreError::UnsupportedUrl);
         };
@@ -74,33 +114,35 @@ impl Store {
     /// Applies every embedded migration not yet applied.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
-            Self::Sqlite(store) => store.migrate().await,
-            Self::Postgres(store) => store.migrate().await,
+            Self::Sqlite(pool) => sqlite::MIGRATOR.run(pool).await?,
+            Self::Postgres(pool) => postgres::MIGRATOR.run(pool).await?,
         }
+        Ok(())
     }
 
     /// Succeeds when the database answers a query.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        match self {
-            Self::Sqlite(store) => store.ping().await,
-            Self::Postgres(store) => store.ping().await,
-        }
+        with_pool!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
     }
 
     /// This deployment's id, created on first start and shared by every node.
     pub async fn deployment_id(&self) -> Result<String, StoreError> {
         let candidate = uuid::Uuid::new_v4().to_string();
-        match self {
-            Self::Sqlite(store) => store.deployment_id(&candidate).await,
-            Self::Postgres(store) => store.deployment_id(&candidate).await,
-        }
+        let insert =
+            "INSERT INTO instance (id, deployment_id) VALUES (1, $1) ON CONFLICT (id) DO NOTHING";
+        let select = "SELECT deployment_id FROM instance WHERE id = 1";
+        let id: String = with_pool!(self, pool => {
+            sqlx::query(insert).bind(&candidate).execute(pool).await?;
+            sqlx::query_scalar(select).fetch_one(pool).await?
+        });
+        Ok(id)
     }
 
     /// Closes every pooled connection.
     pub async fn close(&self) {
-        match self {
-            Self::Sqlite(store) => store.close().await,
-            Self::Postgres(store) => store.close().await,
-        }
+        with_pool!(self, pool => pool.close().await);
     }
 }

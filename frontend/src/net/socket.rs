@@ -189,6 +189,9 @@ fn apply(inner: &Rc<RefCell<Inner>>, actions: Vec<Action>) {
                 }
             }
             Action::ReconnectAfter(delay_ms) => schedule_reconnect(inner, delay_ms),
+            // Accounts and chats arrive with the chat interface; until then the
+            // page only shows the connection.
+            Action::Emit(_) => {}
         }
     }
     let state = inner.borrow();

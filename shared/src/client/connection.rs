@@ -1,12 +1,17 @@
-//! The connection state machine: handshake, heartbeats and reconnects, no I/O.
+//! The connection state machine: handshake, sign-in, heartbeats, the outbox,
+//! de-duplication, acknowledgements and reconnects — with no I/O.
 //!
 //! The owner of the socket feeds it events — the socket opened, a message
 //! arrived, the socket closed, time passed — and carries out the [`Action`]s it
-//! returns. Times are milliseconds on any monotonic clock the owner chooses.
+//! returns, including [`Action::Emit`]ted [`Event`]s for the application.
+//! Times are milliseconds on any monotonic clock the owner chooses.
 
-use super::Backoff;
+use super::{Backoff, Outbox, SeenIds};
+use crate::crypto::identity::DeviceKey;
+use crate::ids::{DeviceId, MessageId, PublicKey, UserId, Username};
 use crate::proto::{
-    self, ClientFrame, ErrorCode, MAX_AGENT_BYTES, PROTOCOL_VERSION, ServerFrame, Text,
+    self, ClientFrame, ErrorCode, MAX_AGENT_BYTES, PROTOCOL_VERSION, Payload, ReceiptKind,
+    ServerFrame, Text, auth,
 };
 
 /// Where the connection stands, as shown to the user.
@@ -34,6 +39,87 @@ impl ConnectionState {
     }
 }
 
+/// Something that happened, for the application to show or store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// This device is signed in.
+    SignedIn {
+        /// Its user.
+        user: UserId,
+        /// The device.
+        device: DeviceId,
+    },
+    /// A new message (never a repeat of one already emitted).
+    Message {
+        /// Its id.
+        id: MessageId,
+        /// The sender.
+        from: UserId,
+        /// The sender's device.
+        from_device: DeviceId,
+        /// When the server accepted it (Unix ms).
+        sent_at: u64,
+        /// The payload for this device.
+        payload: Payload,
+    },
+    /// The server durably queued a message of ours: one check mark.
+    Accepted(MessageId),
+    /// The server refused a request.
+    Rejected {
+        /// The message concerned, for sends.
+        id: Option<MessageId>,
+        /// Why.
+        code: ErrorCode,
+        /// Why, for people.
+        message: String,
+    },
+    /// Our messages were delivered or read.
+    Receipt {
+        /// By whom.
+        from: UserId,
+        /// On which device.
+        from_device: DeviceId,
+        /// Delivered or read.
+        kind: ReceiptKind,
+        /// The messages.
+        ids: Vec<MessageId>,
+    },
+    /// A contact's presence.
+    Presence {
+        /// The contact.
+        user: UserId,
+        /// Whether they are online.
+        online: bool,
+        /// When they were last online (Unix ms, 0: never).
+        last_seen: u64,
+    },
+    /// A contact is typing, or stopped.
+    Typing {
+        /// The contact.
+        from: UserId,
+        /// Whether typing is under way.
+        typing: bool,
+    },
+    /// A user looked up.
+    UserInfo {
+        /// The user.
+        user: UserId,
+        /// Their name.
+        username: Username,
+        /// Their devices.
+        devices: Vec<(DeviceId, PublicKey)>,
+    },
+    /// A device was added to our user.
+    DeviceAdded(DeviceId),
+    /// The contact list changed.
+    ContactUpdated {
+        /// The contact.
+        user: UserId,
+        /// Whether they are now a contact.
+        added: bool,
+    },
+}
+
 /// Something the socket owner must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -43,6 +129,19 @@ pub enum Action {
     Close,
     /// Open a new socket after this many milliseconds.
     ReconnectAfter(u32),
+    /// Tell the application.
+    Emit(Event),
+}
+
+/// How this device signs in.
+#[derive(Debug)]
+enum Identity {
+    /// Not yet chosen: the connection stays signed out.
+    None,
+    /// Create a user named so, with this key.
+    Register(Username, DeviceKey),
+    /// Sign in as this device.
+    Device(DeviceId, DeviceKey),
 }
 
 /// One device's connection to its server.
@@ -56,7 +155,17 @@ pub struct Connection {
     last_ping_ms: f64,
     next_nonce: u64,
     last_error: Option<(ErrorCode, String)>,
+    identity: Identity,
+    challenge: Option<crate::ids::Challenge>,
+    signed_in: Option<(UserId, DeviceId)>,
+    outbox: Outbox,
+    deferred: Vec<ClientFrame>,
+    seen: SeenIds,
+    retry_at_ms: Option<f64>,
 }
+
+/// How long to wait before re-sending after a rate limit or server failure.
+const RETRY_DELAY_MS: f64 = 1_000.0;
 
 impl Connection {
     /// A connection for the client software described by `agent`.
@@ -70,6 +179,13 @@ impl Connection {
             last_ping_ms: 0.0,
             next_nonce: 1,
             last_error: None,
+            identity: Identity::None,
+            challenge: None,
+            signed_in: None,
+            outbox: Outbox::default(),
+            deferred: Vec::new(),
+            seen: SeenIds::default(),
+            retry_at_ms: None,
         }
     }
 
@@ -78,14 +194,67 @@ impl Connection {
         self.state
     }
 
+    /// The signed-in user and device, if any.
+    pub fn signed_in(&self) -> Option<(UserId, DeviceId)> {
+        self.signed_in
+    }
+
     /// The last error the server reported, if any.
     pub fn last_error(&self) -> Option<&(ErrorCode, String)> {
         self.last_error.as_ref()
     }
 
+    /// Sends not yet accepted.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// Replaces the outbox (restored from the device's storage).
+    pub fn set_outbox(&mut self, outbox: Outbox) {
+        self.outbox = outbox;
+    }
+
+    /// Registers `username` with this device's `key` as soon as the handshake
+    /// allows; later connections sign in as the new device.
+    pub fn register(&mut self, username: Username, key: DeviceKey) -> Vec<Action> {
+        self.identity = Identity::Register(username, key);
+        self.sign_in_if_ready()
+    }
+
+    /// Signs in as `device` with its `key` on this and every later connection.
+    pub fn sign_in(&mut self, device: DeviceId, key: DeviceKey) -> Vec<Action> {
+        self.identity = Identity::Device(device, key);
+        self.sign_in_if_ready()
+    }
+
+    /// Sends a message through the outbox: now if signed in, and again after
+    /// every reconnect until the server accepts it.
+    pub fn send(&mut self, frame: ClientFrame) -> Vec<Action> {
+        match self.outbox.push(frame.clone()) {
+            Some(_) if self.signed_in.is_some() => vec![Action::Send(frame)],
+            Some(_) => Vec::new(),
+            None => self.request(frame),
+        }
+    }
+
+    /// Sends any other request: now if signed in, else after sign-in (typing
+    /// indicators are dropped instead, being stale by then).
+    pub fn request(&mut self, frame: ClientFrame) -> Vec<Action> {
+        if self.signed_in.is_some() {
+            vec![Action::Send(frame)]
+        } else {
+            if !matches!(frame, ClientFrame::Typing { .. }) {
+                self.deferred.push(frame);
+            }
+            Vec::new()
+        }
+    }
+
     /// The socket opened: start the handshake.
     pub fn on_open(&mut self, now_ms: f64) -> Vec<Action> {
         self.last_heard_ms = now_ms;
+        self.signed_in = None;
+        self.challenge = None;
         vec![Action::Send(ClientFrame::Hello {
             version: PROTOCOL_VERSION,
             agent: self.agent.clone(),
@@ -102,26 +271,157 @@ impl Connection {
                 return vec![Action::Close];
             }
         };
+        self.on_frame(frame, now_ms)
+    }
+
+    fn on_frame(&mut self, frame: ServerFrame, now_ms: f64) -> Vec<Action> {
         match frame {
-            ServerFrame::Welcome { heartbeat_secs, .. } => {
+            ServerFrame::Welcome {
+                heartbeat_secs,
+                challenge,
+                ..
+            } => {
                 self.state = ConnectionState::Online;
                 self.backoff.reset();
                 self.last_error = None;
                 self.heartbeat_ms = f64::from(heartbeat_secs.max(1)) * 1_000.0;
                 self.last_ping_ms = now_ms;
-                Vec::new()
+                self.challenge = Some(challenge);
+                self.sign_in_if_ready()
             }
+            ServerFrame::Authenticated { user, device } => self.on_signed_in(user, device),
             ServerFrame::Ping { nonce } => vec![Action::Send(ClientFrame::Pong { nonce })],
             ServerFrame::Pong { .. } => Vec::new(),
             ServerFrame::Error { code, message } => {
                 self.last_error = Some((code, message.as_str().to_owned()));
                 Vec::new()
             }
+            ServerFrame::Accepted { id } => {
+                self.outbox.remove(&id);
+                vec![Action::Emit(Event::Accepted(id))]
+            }
+            ServerFrame::Rejected { id, code, message } => {
+                if code == ErrorCode::UsernameTaken || code == ErrorCode::KeyInUse {
+                    self.identity = Identity::None;
+                }
+                if let Some(id) = &id {
+                    if matches!(code, ErrorCode::RateLimited | ErrorCode::Internal) {
+                        // Not this message's fault: try again shortly.
+                        self.retry_at_ms = Some(now_ms + RETRY_DELAY_MS);
+                    } else {
+                        self.outbox.remove(id);
+                    }
+                }
+                vec![Action::Emit(Event::Rejected {
+                    id,
+                    code,
+                    message: message.as_str().to_owned(),
+                })]
+            }
+            ServerFrame::Deliver {
+                id,
+                from,
+                from_device,
+                sent_at,
+                payload,
+            } => {
+                let mut actions = vec![Action::Send(ClientFrame::Ack { ids: vec![id] })];
+                if self.seen.insert(id) {
+                    actions.push(Action::Emit(Event::Message {
+                        id,
+                        from,
+                        from_device,
+                        sent_at,
+                        payload,
+                    }));
+                }
+                actions
+            }
+            ServerFrame::Receipt {
+                id,
+                from,
+                from_device,
+                kind,
+                ids,
+            } => {
+                let mut actions = vec![Action::Send(ClientFrame::Ack { ids: vec![id] })];
+                if self.seen.insert(id) {
+                    actions.push(Action::Emit(Event::Receipt {
+                        from,
+                        from_device,
+                        kind,
+                        ids,
+                    }));
+                }
+                actions
+            }
+            ServerFrame::Presence {
+                user,
+                online,
+                last_seen,
+            } => vec![Action::Emit(Event::Presence {
+                user,
+                online,
+                last_seen,
+            })],
+            ServerFrame::Typing { from, typing } => {
+                vec![Action::Emit(Event::Typing { from, typing })]
+            }
+            ServerFrame::UserInfo {
+                user,
+                username,
+                devices,
+            } => vec![Action::Emit(Event::UserInfo {
+                user,
+                username,
+                devices,
+            })],
+            ServerFrame::DeviceAdded { device } => vec![Action::Emit(Event::DeviceAdded(device))],
+            ServerFrame::ContactUpdated { user, added } => {
+                vec![Action::Emit(Event::ContactUpdated { user, added })]
+            }
         }
+    }
+
+    fn sign_in_if_ready(&mut self) -> Vec<Action> {
+        let Some(challenge) = self.challenge else {
+            return Vec::new();
+        };
+        if self.signed_in.is_some() {
+            return Vec::new();
+        }
+        let frame = match &self.identity {
+            Identity::None => return Vec::new(),
+            Identity::Register(username, key) => ClientFrame::Register {
+                username: username.clone(),
+                key: key.public_key(),
+                signature: key.sign(&auth::register_message(&challenge, username)),
+            },
+            Identity::Device(device, key) => ClientFrame::Authenticate {
+                device: *device,
+                signature: key.sign(&auth::authenticate_message(&challenge)),
+            },
+        };
+        vec![Action::Send(frame)]
+    }
+
+    fn on_signed_in(&mut self, user: UserId, device: DeviceId) -> Vec<Action> {
+        self.signed_in = Some((user, device));
+        let identity = std::mem::replace(&mut self.identity, Identity::None);
+        self.identity = match identity {
+            Identity::Register(_, key) | Identity::Device(_, key) => Identity::Device(device, key),
+            Identity::None => Identity::None,
+        };
+        let mut actions = vec![Action::Emit(Event::SignedIn { user, device })];
+        actions.extend(self.outbox.frames().cloned().map(Action::Send));
+        actions.extend(self.deferred.drain(..).map(Action::Send));
+        actions
     }
 
     /// The socket closed or failed to open. `random` is a sample from `[0, 1)`.
     pub fn on_close(&mut self, random: f64) -> Vec<Action> {
+        self.signed_in = None;
+        self.challenge = None;
         let delay = self.backoff.next_delay_ms(random);
         self.state = ConnectionState::Reconnecting {
             attempt: self.backoff.attempt(),
@@ -138,6 +438,13 @@ impl Connection {
         if now_ms - self.last_heard_ms > 2.0 * self.heartbeat_ms {
             return vec![Action::Close];
         }
+        if let Some(retry_at) = self.retry_at_ms
+            && now_ms >= retry_at
+            && self.signed_in.is_some()
+        {
+            self.retry_at_ms = None;
+            return self.outbox.frames().cloned().map(Action::Send).collect();
+        }
         if now_ms - self.last_ping_ms >= self.heartbeat_ms {
             self.last_ping_ms = now_ms;
             let nonce = self.next_nonce;
@@ -149,73 +456,4 @@ impl Connection {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{Action, Connection, ConnectionState};
-    use crate::proto::{self, ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame};
-
-    fn welcome() -> Vec<u8> {
-        proto::encode(&ServerFrame::Welcome {
-            version: PROTOCOL_VERSION,
-            max_frame: 65_536,
-            heartbeat_secs: 10,
-        })
-        .expect("encodes")
-    }
-
-    #[test]
-    fn handshake_brings_the_connection_online() {
-        let mut conn = Connection::new("test");
-        assert_eq!(conn.state(), ConnectionState::Connecting);
-        let actions = conn.on_open(0.0);
-        assert!(matches!(
-            actions.as_slice(),
-            [Action::Send(ClientFrame::Hello {
-                version: PROTOCOL_VERSION,
-                ..
-            })]
-        ));
-        assert!(conn.on_message(&welcome(), 5.0).is_empty());
-        assert_eq!(conn.state(), ConnectionState::Online);
-    }
-
-    #[test]
-    fn drops_back_off_and_a_welcome_resets_the_delay() {
-        let mut conn = Connection::new("test");
-        assert_eq!(conn.on_close(0.0), vec![Action::ReconnectAfter(250)]);
-        assert_eq!(conn.on_close(0.0), vec![Action::ReconnectAfter(500)]);
-        assert_eq!(conn.state(), ConnectionState::Reconnecting { attempt: 2 });
-        conn.on_open(0.0);
-        conn.on_message(&welcome(), 1.0);
-        assert_eq!(conn.on_close(0.0), vec![Action::ReconnectAfter(250)]);
-    }
-
-    #[test]
-    fn heartbeats_ping_and_a_silent_server_is_dropped() {
-        let mut conn = Connection::new("test");
-        conn.on_open(0.0);
-        conn.on_message(&welcome(), 0.0);
-        assert!(conn.on_tick(9_999.0).is_empty());
-        assert_eq!(
-            conn.on_tick(10_000.0),
-            vec![Action::Send(ClientFrame::Ping { nonce: 1 })]
-        );
-        assert_eq!(conn.on_tick(20_001.0), vec![Action::Close]);
-    }
-
-    #[test]
-    fn server_pings_are_answered_and_errors_remembered() {
-        let mut conn = Connection::new("test");
-        let ping = proto::encode(&ServerFrame::Ping { nonce: 9 }).expect("encodes");
-        assert_eq!(
-            conn.on_message(&ping, 0.0),
-            vec![Action::Send(ClientFrame::Pong { nonce: 9 })]
-        );
-        let error = proto::encode(&ServerFrame::error(ErrorCode::Internal, "oops")).expect("ok");
-        conn.on_message(&error, 0.0);
-        assert_eq!(
-            conn.last_error(),
-            Some(&(ErrorCode::Internal, "oops".to_owned()))
-        );
-        assert_eq!(conn.on_message(&[0xff], 0.0), vec![Action::Close]);
-    }
-}
+mod tests;

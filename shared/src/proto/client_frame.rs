@@ -1,7 +1,8 @@
 //! Frames a device sends to the server.
 
 use super::tuple::wire_enum;
-use super::{MAX_AGENT_BYTES, Text};
+use super::{MAX_AGENT_BYTES, Payload, ReceiptKind, Text};
+use crate::ids::{DeviceId, MessageId, PublicKey, Signature, UserId, Username};
 
 wire_enum! {
     /// A frame from a client device to the server.
@@ -23,6 +24,86 @@ wire_enum! {
         Pong = 2 {
             /// The nonce of the ping being answered.
             nonce: u64,
+        },
+        /// Creates a user with this device as its first device, and signs in.
+        Register = 3 {
+            /// The name others find the user by.
+            username: Username,
+            /// The device's Ed25519 identity key.
+            key: PublicKey,
+            /// The key's signature over [`super::auth::register_message`].
+            signature: Signature,
+        },
+        /// Signs an existing device in.
+        Authenticate = 4 {
+            /// The device.
+            device: DeviceId,
+            /// The device key's signature over [`super::auth::authenticate_message`].
+            signature: Signature,
+        },
+        /// Adds a device to the signed-in user, approved by this device.
+        AddDevice = 5 {
+            /// The new device's Ed25519 identity key.
+            key: PublicKey,
+        },
+        /// Asks for a user's id and devices.
+        LookupUser = 6 {
+            /// Whom to look up.
+            username: Username,
+        },
+        /// Adds a user to the contact list: they may see this user's presence and
+        /// receive its typing indicators.
+        AddContact = 7 {
+            /// The contact.
+            user: UserId,
+        },
+        /// Removes a user from the contact list.
+        RemoveContact = 8 {
+            /// The former contact.
+            user: UserId,
+        },
+        /// Sends one message: a separate payload for each recipient device.
+        Send = 9 {
+            /// The message's id, chosen by the client; a retry reuses it.
+            id: MessageId,
+            /// Each recipient device with its own payload.
+            to: Vec<(DeviceId, Payload)>,
+        },
+        /// Sends one message: the same payload fanned out to every listed device.
+        SendFanout = 10 {
+            /// The message's id, chosen by the client; a retry reuses it.
+            id: MessageId,
+            /// The recipient devices.
+            to: Vec<DeviceId>,
+            /// The one payload they all receive.
+            payload: Payload,
+        },
+        /// Confirms receipt of delivered entries; the server deletes them.
+        Ack = 11 {
+            /// The ids of the delivered entries.
+            ids: Vec<MessageId>,
+        },
+        /// Tells a user (all their devices, and this user's other devices)
+        /// that messages were delivered or read.
+        Receipt = 12 {
+            /// The user who sent the messages.
+            to: UserId,
+            /// Delivered or read.
+            kind: ReceiptKind,
+            /// The messages.
+            ids: Vec<MessageId>,
+        },
+        /// Asks for the presence of these users, now and as it changes.
+        Subscribe = 13 {
+            /// Whose presence to follow.
+            users: Vec<UserId>,
+        },
+        /// Tells a contact that this user started or stopped typing.
+        Typing = 14 {
+            /// The contact.
+            to: UserId,
+            /// Whether typing is under way.
+            typing: bool,
         },
     }
 }

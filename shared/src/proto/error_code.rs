@@ -26,6 +26,20 @@ pub enum ErrorCode {
     TextNotSupported,
     /// The client went silent for longer than the idle timeout.
     IdleTimeout,
+    /// A frame that needs a signed-in device arrived before sign-in.
+    AuthRequired,
+    /// The device is unknown or its signature did not verify.
+    AuthFailed,
+    /// The username belongs to someone else.
+    UsernameTaken,
+    /// The user or device named does not exist.
+    NotFound,
+    /// The device sent more than its rate limit allows; retry later.
+    RateLimited,
+    /// The request is well-formed but not allowed (too many items, say).
+    InvalidRequest,
+    /// The identity key is already registered to a device.
+    KeyInUse,
     /// The server failed; the client may retry later.
     Internal,
     /// A code this build does not know.
@@ -44,6 +58,13 @@ impl ErrorCode {
             Self::HandshakeTimeout => 6,
             Self::TextNotSupported => 7,
             Self::IdleTimeout => 8,
+            Self::AuthRequired => 9,
+            Self::AuthFailed => 10,
+            Self::UsernameTaken => 11,
+            Self::NotFound => 12,
+            Self::RateLimited => 13,
+            Self::InvalidRequest => 14,
+            Self::KeyInUse => 15,
             Self::Internal => 100,
             Self::Other(code) => code,
         }
@@ -60,6 +81,13 @@ impl ErrorCode {
             6 => Self::HandshakeTimeout,
             7 => Self::TextNotSupported,
             8 => Self::IdleTimeout,
+            9 => Self::AuthRequired,
+            10 => Self::AuthFailed,
+            11 => Self::UsernameTaken,
+            12 => Self::NotFound,
+            13 => Self::RateLimited,
+            14 => Self::InvalidRequest,
+            15 => Self::KeyInUse,
             100 => Self::Internal,
             other => Self::Other(other),
         }

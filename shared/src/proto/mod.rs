@@ -8,9 +8,13 @@
 //! answers [`ServerFrame::Welcome`] with the limits in force, or an
 //! [`ServerFrame::Error`] and closes. `docs/protocol.md` is the reference.
 
+pub mod auth;
 mod client_frame;
 mod codec;
 mod error_code;
+#[cfg(test)]
+mod golden;
+mod receipt;
 mod server_frame;
 mod text;
 mod tuple;
@@ -18,6 +22,7 @@ mod tuple;
 pub use client_frame::ClientFrame;
 pub use codec::{DecodeError, decode, encode};
 pub use error_code::ErrorCode;
+pub use receipt::ReceiptKind;
 pub use server_frame::ServerFrame;
 pub use text::Text;
 
@@ -35,3 +40,10 @@ pub const MAX_AGENT_BYTES: usize = 128;
 
 /// The longest human-readable message in an error frame, in bytes.
 pub const MAX_ERROR_MESSAGE_BYTES: usize = 512;
+
+/// The largest payload (ciphertext) of one message for one device, in bytes.
+/// Leaves room for the frame's other fields within [`MAX_FRAME_BYTES`].
+pub const MAX_PAYLOAD_BYTES: usize = 60 * 1024;
+
+/// A message payload: opaque bytes to the server.
+pub type Payload = crate::ids::Blob<MAX_PAYLOAD_BYTES>;

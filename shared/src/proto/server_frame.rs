@@ -1,7 +1,8 @@
 //! Frames the server sends to a device.
 
 use super::tuple::wire_enum;
-use super::{ErrorCode, MAX_ERROR_MESSAGE_BYTES, Text};
+use super::{ErrorCode, MAX_ERROR_MESSAGE_BYTES, Payload, ReceiptKind, Text};
+use crate::ids::{Challenge, DeviceId, MessageId, PublicKey, UserId, Username};
 
 wire_enum! {
     /// A frame from the server to a client device.
@@ -16,6 +17,8 @@ wire_enum! {
             /// How often, in seconds, the client should ping; the server closes a
             /// connection that stays silent for three of these periods.
             heartbeat_secs: u16,
+            /// Random bytes the device signs to prove its identity.
+            challenge: Challenge,
         },
         /// Asks the client for a [`super::ClientFrame::Pong`] with the same nonce.
         Ping = 1 {
@@ -27,12 +30,98 @@ wire_enum! {
             /// The nonce of the ping being answered.
             nonce: u64,
         },
-        /// Reports why a frame or the connection was rejected.
+        /// Reports why the connection is being closed; a close follows.
         Error = 3 {
             /// What went wrong, as a stable number.
             code: ErrorCode,
             /// What went wrong, for people.
             message: Text<MAX_ERROR_MESSAGE_BYTES>,
+        },
+        /// The device is signed in (after `Register` or `Authenticate`).
+        Authenticated = 4 {
+            /// The device's user.
+            user: UserId,
+            /// The device.
+            device: DeviceId,
+        },
+        /// A device was added to the user (answers `AddDevice`).
+        DeviceAdded = 5 {
+            /// The new device's id.
+            device: DeviceId,
+        },
+        /// A user and their devices (answers `LookupUser`).
+        UserInfo = 6 {
+            /// The user.
+            user: UserId,
+            /// Their name.
+            username: Username,
+            /// Their devices and identity keys.
+            devices: Vec<(DeviceId, PublicKey)>,
+        },
+        /// The contact list changed (answers `AddContact` and `RemoveContact`).
+        ContactUpdated = 7 {
+            /// The contact.
+            user: UserId,
+            /// Whether they are now a contact.
+            added: bool,
+        },
+        /// The message is durably queued for every recipient device: the
+        /// single check mark.
+        Accepted = 8 {
+            /// The message.
+            id: MessageId,
+        },
+        /// A request was refused; nothing changed and the connection stays open.
+        Rejected = 9 {
+            /// The message concerned, for sends.
+            id: Option<MessageId>,
+            /// Why, as a stable number.
+            code: ErrorCode,
+            /// Why, for people.
+            message: Text<MAX_ERROR_MESSAGE_BYTES>,
+        },
+        /// A message for this device; acknowledge it with `Ack`.
+        Deliver = 10 {
+            /// The message's id.
+            id: MessageId,
+            /// The sender.
+            from: UserId,
+            /// The sender's device.
+            from_device: DeviceId,
+            /// When the server accepted it, in Unix milliseconds.
+            sent_at: u64,
+            /// The payload the sender addressed to this device.
+            payload: Payload,
+        },
+        /// Messages this user sent were delivered or read; acknowledge it with
+        /// `Ack` of `id`.
+        Receipt = 11 {
+            /// This receipt's own id.
+            id: MessageId,
+            /// Who received or read the messages.
+            from: UserId,
+            /// Their device.
+            from_device: DeviceId,
+            /// Delivered or read.
+            kind: ReceiptKind,
+            /// The messages.
+            ids: Vec<MessageId>,
+        },
+        /// A user's presence.
+        Presence = 12 {
+            /// The user.
+            user: UserId,
+            /// Whether any of their devices is connected.
+            online: bool,
+            /// When they were last connected, in Unix milliseconds (0: never).
+            last_seen: u64,
+        },
+        /// A contact started or stopped typing to this user.
+        Typing = 13 {
+            /// The contact.
+            from: UserId,
+            /// Whether typing is under way.
+            typing: bool,
         },
     }
 }
@@ -41,6 +130,15 @@ impl ServerFrame {
     /// An error frame, its message cut to the protocol's limit if need be.
     pub fn error(code: ErrorCode, message: &str) -> Self {
         Self::Error {
+            code,
+            message: Text::truncating(message),
+        }
+    }
+
+    /// A refusal that leaves the connection open.
+    pub fn rejected(id: Option<MessageId>, code: ErrorCode, message: &str) -> Self {
+        Self::Rejected {
+            id,
             code,
             message: Text::truncating(message),
         }

@@ -1,0 +1,185 @@
+//! [`Router`]: the path of every entry — validate, queue durably, wake the
+//! recipients' sessions.
+//!
+//! The queue is the source of truth: a wake-up only tells a session to pull
+//! from it. A message is acknowledged to its sender ("accepted") only after
+//! the transaction that queued it for every recipient device committed.
+
+pub mod expiry;
+pub mod registry;
+
+use crate::clock::now_ms;
+use crate::store::queue::{Enqueued, EntryKind, NewEntry};
+use crate::store::{Store, StoreError};
+use courier_shared::ids::{DeviceId, MessageId, UserId};
+use courier_shared::proto::{self, ReceiptKind, ServerFrame};
+use registry::Registry;
+
+/// Most recipient devices of one message.
+pub const MAX_RECIPIENTS: usize = 1_024;
+/// Most message ids in one receipt or acknowledgement.
+pub const MAX_IDS: usize = 512;
+
+/// Why an entry could not be routed.
+#[derive(Debug, thiserror::Error)]
+pub enum RouteError {
+    /// A recipient does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request breaks a limit or rule.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Routes entries between devices through the queues.
+#[derive(Debug, Clone)]
+pub struct Router {
+    store: Store,
+    registry: Registry,
+    ttl_ms: i64,
+}
+
+impl Router {
+    /// A router over `store` that keeps undelivered entries for `ttl_ms`.
+    pub fn new(store: Store, registry: Registry, ttl_ms: i64) -> Self {
+        Self {
+            store,
+            registry,
+            ttl_ms,
+        }
+    }
+
+    /// Queues message `id` from `sender`: one payload per recipient device.
+    /// Returns once it is durable (or was already accepted before).
+    pub async fn send(
+        &self,
+        sender: (UserId, DeviceId),
+        id: MessageId,
+        to: Vec<(DeviceId, Vec<u8>)>,
+    ) -> Result<(), RouteError> {
+        if to.is_empty() || to.len() > MAX_RECIPIENTS {
+            return Err(RouteError::Invalid(format!(
+                "a message needs 1 to {MAX_RECIPIENTS} recipient devices"
+            )));
+        }
+        let entries: Vec<NewEntry> = to
+            .into_iter()
+            .map(|(device, payload)| NewEntry {
+                device,
+                id,
+                kind: EntryKind::Message,
+                payload,
+            })
+            .collect();
+        let mut devices: Vec<DeviceId> = entries.iter().map(|e| e.device).collect();
+        devices.sort_unstable();
+        devices.dedup();
+        if devices.len() != entries.len() {
+            return Err(RouteError::Invalid(
+                "a device appears twice among the recipients".into(),
+            ));
+        }
+        self.enqueue(sender, &entries, Some(id)).await
+    }
+
+    /// Queues a delivery or read receipt from `sender` for every device of
+    /// `to`, and for the sender's own other devices so that they stay in step.
+    pub async fn receipt(
+        &self,
+        sender: (UserId, DeviceId),
+        to: UserId,
+        kind: ReceiptKind,
+        ids: Vec<MessageId>,
+    ) -> Result<(), RouteError> {
+        if ids.is_empty() || ids.len() > MAX_IDS {
+            return Err(RouteError::Invalid(format!(
+                "a receipt names 1 to {MAX_IDS} messages"
+            )));
+        }
+        let mut devices = self.store.user_devices(to).await?;
+        if devices.is_empty() {
+            return Err(RouteError::NotFound("no such user".into()));
+        }
+        if to != sender.0 {
+            devices.extend(self.store.user_devices(sender.0).await?);
+        }
+        devices.retain(|device| *device != sender.1);
+        let payload = proto::encode(&(kind.as_u8(), &ids))
+            .map_err(|err| RouteError::Invalid(err.to_string()))?;
+        let receipt_id = new_entry_id();
+        let entries: Vec<NewEntry> = devices
+            .into_iter()
+            .map(|device| NewEntry {
+                device,
+                id: receipt_id,
+                kind: EntryKind::Receipt,
+                payload: payload.clone(),
+            })
+            .collect();
+        self.enqueue(sender, &entries, None).await
+    }
+
+    async fn enqueue(
+        &self,
+        sender: (UserId, DeviceId),
+        entries: &[NewEntry],
+        dedupe: Option<MessageId>,
+    ) -> Result<(), RouteError> {
+        let now = now_ms();
+        let expires_at = now.saturating_add(self.ttl_ms);
+        match self
+            .store
+            .enqueue(sender, entries, dedupe, now, expires_at)
+            .await
+        {
+            Ok(Enqueued::Queued(devices)) => {
+                self.registry.wake(&devices);
+                Ok(())
+            }
+            Ok(Enqueued::Duplicate) => Ok(()),
+            Err(StoreError::NotFound(what)) => Err(RouteError::NotFound(format!("no such {what}"))),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Passes a typing indicator from `from` to the devices of `to` connected
+    /// to this node. Typing is transient: it is never queued.
+    pub fn typing(&self, from: UserId, to: UserId, typing: bool) {
+        for device in self.registry.online_devices(to) {
+            self.registry
+                .signal(device, ServerFrame::Typing { from, typing });
+        }
+    }
+}
+
+/// A fresh time-ordered id for an entry the server makes (a receipt).
+fn new_entry_id() -> MessageId {
+    MessageId::new_const(*uuid::Uuid::now_v7().as_bytes())
+}
+
+/// Turns a queued entry into the frame that delivers it, or `None` if the
+/// entry is unreadable (it is then dropped).
+pub fn delivery_frame(entry: crate::store::queue::QueuedEntry) -> Option<ServerFrame> {
+    match entry.kind {
+        EntryKind::Message => Some(ServerFrame::Deliver {
+            id: entry.id,
+            from: entry.from,
+            from_device: entry.from_device,
+            sent_at: entry.created_at,
+            payload: courier_shared::proto::Payload::new(entry.payload)?,
+        }),
+        EntryKind::Receipt => {
+            let (kind, ids): (u8, Vec<MessageId>) = proto::decode(&entry.payload).ok()?;
+            Some(ServerFrame::Receipt {
+                id: entry.id,
+                from: entry.from,
+                from_device: entry.from_device,
+                kind: ReceiptKind::from_u8(kind)?,
+                ids,
+            })
+        }
+    }
+}

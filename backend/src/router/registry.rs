@@ -1,0 +1,176 @@
+//! [`Registry`]: which devices are connected to this node, and how to reach
+//! their session tasks.
+//!
+//! Each connected device has a [`Slot`]: a `Notify` that wakes its session to
+//! pull from its queue (a wake-up is never lost, and many coalesce into one),
+//! a bounded channel for transient signals (presence, typing; dropped when
+//! full, never blocking the sender), and a token that evicts the session when
+//! the same device connects again.
+
+use courier_shared::ids::{DeviceId, UserId};
+use courier_shared::proto::ServerFrame;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+
+/// How many transient signals may wait for one device.
+pub const SIGNAL_CAPACITY: usize = 64;
+
+/// What a session task holds to be reached by others.
+#[derive(Debug)]
+pub struct Handle {
+    /// Woken when the device's queue has new entries.
+    pub wake: Arc<Notify>,
+    /// Transient signals for the device.
+    pub signals: mpsc::Receiver<ServerFrame>,
+    /// Cancelled when a newer connection of the same device takes over.
+    pub evicted: CancellationToken,
+}
+
+#[derive(Debug)]
+struct Slot {
+    user: UserId,
+    conn: u64,
+    wake: Arc<Notify>,
+    signals: mpsc::Sender<ServerFrame>,
+    evicted: CancellationToken,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    devices: HashMap<DeviceId, Slot>,
+    users: HashMap<UserId, HashSet<DeviceId>>,
+}
+
+/// The devices connected to this node.
+#[derive(Debug, Default, Clone)]
+pub struct Registry {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Registry {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Registers connection `conn` of `device`, evicting any older connection
+    /// of the same device. Returns the handle, and whether the user was
+    /// offline until now.
+    pub fn register(&self, user: UserId, device: DeviceId, conn: u64) -> (Handle, bool) {
+        let (signals_tx, signals) = mpsc::channel(SIGNAL_CAPACITY);
+        let handle = Handle {
+            wake: Arc::new(Notify::new()),
+            signals,
+            evicted: CancellationToken::new(),
+        };
+        let slot = Slot {
+            user,
+            conn,
+            wake: handle.wake.clone(),
+            signals: signals_tx,
+            evicted: handle.evicted.clone(),
+        };
+        let mut inner = self.lock();
+        if let Some(old) = inner.devices.insert(device, slot) {
+            old.evicted.cancel();
+        }
+        let devices = inner.users.entry(user).or_default();
+        let came_online = devices.is_empty();
+        devices.insert(device);
+        // A new connection starts by pulling its queue.
+        handle.wake.notify_one();
+        (handle, came_online)
+    }
+
+    /// Removes connection `conn` of `device` (a newer connection of the same
+    /// device stays). Returns whether the user has no device left online.
+    pub fn unregister(&self, device: DeviceId, conn: u64) -> bool {
+        let mut inner = self.lock();
+        let Some(slot) = inner.devices.get(&device) else {
+            return false;
+        };
+        if slot.conn != conn {
+            return false;
+        }
+        let user = slot.user;
+        inner.devices.remove(&device);
+        let Some(devices) = inner.users.get_mut(&user) else {
+            return true;
+        };
+        devices.remove(&device);
+        let went_offline = devices.is_empty();
+        if went_offline {
+            inner.users.remove(&user);
+        }
+        went_offline
+    }
+
+    /// Wakes the sessions of these devices that are connected here.
+    pub fn wake(&self, devices: &[DeviceId]) {
+        let inner = self.lock();
+        for device in devices {
+            if let Some(slot) = inner.devices.get(device) {
+                slot.wake.notify_one();
+            }
+        }
+    }
+
+    /// Queues a transient signal for `device` if it is connected here; drops
+    /// it if the device's signal channel is full.
+    pub fn signal(&self, device: DeviceId, frame: ServerFrame) {
+        let inner = self.lock();
+        if let Some(slot) = inner.devices.get(&device) {
+            let _ = slot.signals.try_send(frame);
+        }
+    }
+
+    /// The devices of `user` connected here.
+    pub fn online_devices(&self, user: UserId) -> Vec<DeviceId> {
+        self.lock()
+            .users
+            .get(&user)
+            .map(|devices| devices.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether any device of `user` is connected here.
+    pub fn is_online(&self, user: UserId) -> bool {
+        self.lock().users.contains_key(&user)
+    }
+
+    /// How many devices are connected here.
+    pub fn len(&self) -> usize {
+        self.lock().devices.len()
+    }
+
+    /// Whether no device is connected here.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Registry;
+    use courier_shared::ids::{DeviceId, UserId};
+
+    #[test]
+    fn a_reconnect_evicts_the_old_connection_and_presence_follows_the_last_device() {
+        let registry = Registry::default();
+        let (first, came_online) = registry.register(UserId(1), DeviceId(1), 10);
+        assert!(came_online);
+        let (_second, again) = registry.register(UserId(1), DeviceId(1), 11);
+        assert!(!again);
+        assert!(first.evicted.is_cancelled());
+        assert!(!registry.unregister(DeviceId(1), 10), "stale connection");
+        assert!(registry.is_online(UserId(1)));
+        let (_other, _) = registry.register(UserId(1), DeviceId(2), 12);
+        assert!(!registry.unregister(DeviceId(1), 11));
+        assert!(registry.unregister(DeviceId(2), 12), "last device gone");
+        assert!(!registry.is_online(UserId(1)));
+        assert!(registry.is_empty());
+    }
+}

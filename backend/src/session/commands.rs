@@ -1,0 +1,222 @@
+//! Carrying out a signed-in device's requests against the router, the store
+//! and presence. Every failure becomes a `Rejected` frame: a bad request never
+//! closes the connection or changes anything.
+
+use super::machine::SignIn;
+use crate::clock::now_ms;
+use crate::router::{MAX_IDS, RouteError};
+use crate::state::AppState;
+use crate::store::StoreError;
+use courier_shared::ids::{DeviceId, MessageId, UserId};
+use courier_shared::proto::{ClientFrame, ErrorCode, ServerFrame};
+use std::collections::HashSet;
+
+/// Most users one `Subscribe` may name.
+pub const MAX_SUBSCRIPTIONS: usize = 256;
+
+/// A signed-in device.
+pub type Me = (UserId, DeviceId);
+
+/// Completes a sign-in; `Err` carries the fatal error to close with.
+pub async fn sign_in(
+    state: &AppState,
+    request: SignIn,
+    verify: impl FnOnce(&courier_shared::ids::PublicKey) -> bool,
+) -> Result<Me, (ErrorCode, String)> {
+    match request {
+        SignIn::Register { username, key } => {
+            match state.store.create_user(&username, &key, now_ms()).await {
+                Ok(me) => {
+                    tracing::info!(user = me.0.0, device = me.1.0, "user registered");
+                    Ok(me)
+                }
+                Err(StoreError::UsernameTaken) => Err((
+                    ErrorCode::UsernameTaken,
+                    format!("the username {username} is taken"),
+                )),
+                Err(StoreError::KeyInUse) => Err((
+                    ErrorCode::KeyInUse,
+                    "this device key is already registered; authenticate instead".into(),
+                )),
+                Err(err) => Err(internal(&err)),
+            }
+        }
+        SignIn::Authenticate { device, .. } => match state.store.device(device).await {
+            Ok(Some(record)) if verify(&record.key) => Ok((record.user, device)),
+            Ok(_) => Err((
+                ErrorCode::AuthFailed,
+                "unknown device or wrong signature".into(),
+            )),
+            Err(err) => Err(internal(&err)),
+        },
+    }
+}
+
+fn internal(err: &dyn std::fmt::Display) -> (ErrorCode, String) {
+    tracing::error!(%err, "request failed");
+    (ErrorCode::Internal, "the server failed; retry later".into())
+}
+
+fn rejected(id: Option<MessageId>, err: RouteError) -> ServerFrame {
+    match err {
+        RouteError::NotFound(reason) => ServerFrame::rejected(id, ErrorCode::NotFound, &reason),
+        RouteError::Invalid(reason) => {
+            ServerFrame::rejected(id, ErrorCode::InvalidRequest, &reason)
+        }
+        RouteError::Store(err) => {
+            let (code, message) = internal(&err);
+            ServerFrame::rejected(id, code, &message)
+        }
+    }
+}
+
+/// Carries out one request of `me`; returns the frames to send back. Entries
+/// acknowledged by `Ack` leave `inflight`.
+pub async fn handle(
+    state: &AppState,
+    me: Me,
+    frame: ClientFrame,
+    inflight: &mut HashSet<MessageId>,
+) -> Vec<ServerFrame> {
+    match frame {
+        ClientFrame::Send { id, to } => {
+            let to = to
+                .into_iter()
+                .map(|(device, payload)| (device, payload.into_bytes()))
+                .collect();
+            vec![accepted(id, state.router.send(me, id, to).await)]
+        }
+        ClientFrame::SendFanout { id, to, payload } => {
+            let payload = payload.into_bytes();
+            let to = to.into_iter().map(|d| (d, payload.clone())).collect();
+            vec![accepted(id, state.router.send(me, id, to).await)]
+        }
+        ClientFrame::Ack { ids } => ack(state, me, ids, inflight).await,
+        ClientFrame::Receipt { to, kind, ids } => {
+            match state.router.receipt(me, to, kind, ids).await {
+                Ok(()) => Vec::new(),
+                Err(err) => vec![rejected(None, err)],
+            }
+        }
+        ClientFrame::LookupUser { username } => match state.store.user_by_name(&username).await {
+            Ok(Some(user)) => vec![ServerFrame::UserInfo {
+                user: user.id,
+                username: user.username,
+                devices: user.devices,
+            }],
+            Ok(None) => vec![ServerFrame::rejected(
+                None,
+                ErrorCode::NotFound,
+                &format!("no user named {username}"),
+            )],
+            Err(err) => vec![rejected(None, err.into())],
+        },
+        ClientFrame::AddDevice { key } => {
+            match state.store.add_device(me.0, &key, now_ms()).await {
+                Ok(device) => vec![ServerFrame::DeviceAdded { device }],
+                Err(StoreError::KeyInUse) => vec![ServerFrame::rejected(
+                    None,
+                    ErrorCode::KeyInUse,
+                    "this device key is already registered",
+                )],
+                Err(err) => vec![rejected(None, err.into())],
+            }
+        }
+        ClientFrame::AddContact { user } => {
+            match state.store.add_contact(me.0, user, now_ms()).await {
+                Ok(()) => vec![ServerFrame::ContactUpdated { user, added: true }],
+                Err(StoreError::NotFound(_)) => vec![ServerFrame::rejected(
+                    None,
+                    ErrorCode::NotFound,
+                    "no such user",
+                )],
+                Err(err) => vec![rejected(None, err.into())],
+            }
+        }
+        ClientFrame::RemoveContact { user } => match state.store.remove_contact(me.0, user).await {
+            Ok(()) => {
+                state.presence.revoke(user, me.0);
+                vec![ServerFrame::ContactUpdated { user, added: false }]
+            }
+            Err(err) => vec![rejected(None, err.into())],
+        },
+        ClientFrame::Subscribe { users } => subscribe(state, me, users).await,
+        ClientFrame::Typing { to, typing } => {
+            match state.store.has_contact(me.0, to).await {
+                Ok(true) => state.router.typing(me.0, to, typing),
+                Ok(false) => {}
+                Err(err) => return vec![rejected(None, err.into())],
+            }
+            Vec::new()
+        }
+        ClientFrame::Hello { .. }
+        | ClientFrame::Ping { .. }
+        | ClientFrame::Pong { .. }
+        | ClientFrame::Register { .. }
+        | ClientFrame::Authenticate { .. } => Vec::new(),
+    }
+}
+
+fn accepted(id: MessageId, result: Result<(), RouteError>) -> ServerFrame {
+    match result {
+        Ok(()) => ServerFrame::Accepted { id },
+        Err(err) => rejected(Some(id), err),
+    }
+}
+
+async fn ack(
+    state: &AppState,
+    me: Me,
+    ids: Vec<MessageId>,
+    inflight: &mut HashSet<MessageId>,
+) -> Vec<ServerFrame> {
+    if ids.len() > MAX_IDS {
+        return vec![ServerFrame::rejected(
+            None,
+            ErrorCode::InvalidRequest,
+            &format!("acknowledge at most {MAX_IDS} entries at a time"),
+        )];
+    }
+    match state.store.ack(me.1, &ids).await {
+        Ok(_) => {
+            for id in &ids {
+                inflight.remove(id);
+            }
+            Vec::new()
+        }
+        Err(err) => vec![rejected(None, err.into())],
+    }
+}
+
+/// Follows the presence of each named user who has `me` as a contact, and
+/// answers with their current presence. Others are skipped without a word,
+/// so a subscription reveals nothing about non-contacts.
+async fn subscribe(state: &AppState, me: Me, users: Vec<UserId>) -> Vec<ServerFrame> {
+    if users.len() > MAX_SUBSCRIPTIONS {
+        return vec![ServerFrame::rejected(
+            None,
+            ErrorCode::InvalidRequest,
+            &format!("subscribe to at most {MAX_SUBSCRIPTIONS} users at a time"),
+        )];
+    }
+    let mut replies = Vec::new();
+    for user in users {
+        match state.store.has_contact(user, me.0).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(err) => return vec![rejected(None, err.into())],
+        }
+        state.presence.subscribe(me.1, me.0, user);
+        let online = state.registry.is_online(user);
+        let last_seen = match state.store.last_seen(user).await {
+            Ok(seen) => seen,
+            Err(err) => return vec![rejected(None, err.into())],
+        };
+        replies.push(ServerFrame::Presence {
+            user,
+            online,
+            last_seen,
+        });
+    }
+    replies
+}

@@ -1,0 +1,228 @@
+//! The per-device queues: entries wait here until their device acknowledges
+//! them or they expire.
+//!
+//! An entry is a message (one payload for one device) or a receipt. A message
+//! is written for all its recipient devices in one transaction, together with
+//! a marker that makes a retried send a no-op.
+
+use super::{Store, StoreError, builder, from_db, to_db, with_pool};
+use courier_shared::ids::{DeviceId, MessageId, UserId};
+
+/// What a queued entry carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A message payload.
+    Message,
+    /// A delivery or read receipt.
+    Receipt,
+}
+
+impl EntryKind {
+    fn as_db(self) -> i16 {
+        match self {
+            Self::Message => 1,
+            Self::Receipt => 2,
+        }
+    }
+
+    fn from_db(value: i16) -> Option<Self> {
+        match value {
+            1 => Some(Self::Message),
+            2 => Some(Self::Receipt),
+            _ => None,
+        }
+    }
+}
+
+/// An entry to queue for one device.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    /// The recipient device.
+    pub device: DeviceId,
+    /// The entry's id (the message id, for messages).
+    pub id: MessageId,
+    /// Message or receipt.
+    pub kind: EntryKind,
+    /// The bytes to deliver.
+    pub payload: Vec<u8>,
+}
+
+/// An entry waiting in a device's queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedEntry {
+    /// The entry's id.
+    pub id: MessageId,
+    /// Message or receipt.
+    pub kind: EntryKind,
+    /// Who sent it.
+    pub from: UserId,
+    /// From which device.
+    pub from_device: DeviceId,
+    /// When it was queued (Unix ms).
+    pub created_at: u64,
+    /// The bytes to deliver.
+    pub payload: Vec<u8>,
+}
+
+/// What queuing a message did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enqueued {
+    /// Newly queued for these devices.
+    Queued(Vec<DeviceId>),
+    /// The same sender already sent this message id; nothing was written.
+    Duplicate,
+}
+
+type EntryRow = (Vec<u8>, i16, i64, i64, i64, Vec<u8>);
+
+impl Store {
+    /// Queues `entries` from `sender`, all or nothing. With `dedupe`, the
+    /// message id is recorded for the sender's device until `expires_at`, and a
+    /// second call with the same id writes nothing. Fails with `NotFound` if a
+    /// recipient device does not exist.
+    pub async fn enqueue(
+        &self,
+        sender: (UserId, DeviceId),
+        entries: &[NewEntry],
+        dedupe: Option<MessageId>,
+        now_ms: i64,
+        expires_at: i64,
+    ) -> Result<Enqueued, StoreError> {
+        let mut devices: Vec<DeviceId> = entries.iter().map(|e| e.device).collect();
+        devices.sort_unstable();
+        devices.dedup();
+        if devices.is_empty() {
+            return Ok(Enqueued::Queued(devices));
+        }
+        let mark = "INSERT INTO accepted (sender_device, message_id, expires_at) VALUES ($1, $2, $3) \
+                    ON CONFLICT (sender_device, message_id) DO NOTHING";
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if let Some(id) = dedupe {
+                let marked = sqlx::query(mark)
+                    .bind(to_db(sender.1.0))
+                    .bind(id.as_bytes().as_slice())
+                    .bind(expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                if marked.rows_affected() == 0 {
+                    return Ok(Enqueued::Duplicate);
+                }
+            }
+            let mut count = builder(pool, "SELECT COUNT(*) FROM devices WHERE id IN (");
+            let mut list = count.separated(", ");
+            for device in &devices {
+                list.push_bind(to_db(device.0));
+            }
+            list.push_unseparated(")");
+            let found: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+            if usize::try_from(found).ok() != Some(devices.len()) {
+                return Err(StoreError::NotFound("recipient device"));
+            }
+            let mut insert = builder(
+                pool,
+                "INSERT INTO queue (device_id, entry_id, kind, sender_user, sender_device, \
+                 payload, created_at, expires_at) ",
+            );
+            insert.push_values(entries, |mut row, entry| {
+                row.push_bind(to_db(entry.device.0))
+                    .push_bind(entry.id.as_bytes().to_vec())
+                    .push_bind(entry.kind.as_db())
+                    .push_bind(to_db(sender.0.0))
+                    .push_bind(to_db(sender.1.0))
+                    .push_bind(entry.payload.clone())
+                    .push_bind(now_ms)
+                    .push_bind(expires_at);
+            });
+            insert.push(" ON CONFLICT (device_id, entry_id) DO NOTHING");
+            insert.build().execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(Enqueued::Queued(devices))
+    }
+
+    /// The oldest `limit` unexpired entries waiting for `device`.
+    pub async fn pending(
+        &self,
+        device: DeviceId,
+        limit: u32,
+        now_ms: i64,
+    ) -> Result<Vec<QueuedEntry>, StoreError> {
+        let select = "SELECT entry_id, kind, sender_user, sender_device, created_at, payload \
+                      FROM queue WHERE device_id = $1 AND expires_at > $2 ORDER BY seq LIMIT $3";
+        let rows: Vec<EntryRow> = with_pool!(self, pool => {
+            sqlx::query_as(select)
+                .bind(to_db(device.0))
+                .bind(now_ms)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, kind, from, from_device, created_at, payload)| {
+                Some(QueuedEntry {
+                    id: MessageId::from_slice(&id)?,
+                    kind: EntryKind::from_db(kind)?,
+                    from: UserId(from_db(from)),
+                    from_device: DeviceId(from_db(from_device)),
+                    created_at: from_db(created_at),
+                    payload,
+                })
+            })
+            .collect())
+    }
+
+    /// Deletes `device`'s entries with these ids; returns how many there were.
+    /// Only ever touches `device`'s own queue.
+    pub async fn ack(&self, device: DeviceId, ids: &[MessageId]) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let deleted = with_pool!(self, pool => {
+            let mut delete = builder(pool, "DELETE FROM queue WHERE device_id = ");
+            delete.push_bind(to_db(device.0)).push(" AND entry_id IN (");
+            let mut list = delete.separated(", ");
+            for id in ids {
+                list.push_bind(id.as_bytes().to_vec());
+            }
+            list.push_unseparated(")");
+            delete.build().execute(pool).await?.rows_affected()
+        });
+        Ok(deleted)
+    }
+
+    /// How many entries wait for `device`.
+    pub async fn queue_depth(&self, device: DeviceId) -> Result<u64, StoreError> {
+        let select = "SELECT COUNT(*) FROM queue WHERE device_id = $1";
+        let count: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar(select).bind(to_db(device.0)).fetch_one(pool).await?
+        });
+        Ok(from_db(count))
+    }
+
+    /// How many entries wait in all queues together.
+    pub async fn total_queued(&self) -> Result<u64, StoreError> {
+        let count: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM queue").fetch_one(pool).await?
+        });
+        Ok(from_db(count))
+    }
+
+    /// Deletes expired entries and send markers; returns how many entries went.
+    pub async fn purge_expired(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let deleted = with_pool!(self, pool => {
+            let entries = sqlx::query("DELETE FROM queue WHERE expires_at <= $1")
+                .bind(now_ms)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            sqlx::query("DELETE FROM accepted WHERE expires_at <= $1")
+                .bind(now_ms)
+                .execute(pool)
+                .await?;
+            entries
+        });
+        Ok(deleted)
+    }
+}

@@ -1,0 +1,217 @@
+//! Golden tests: the exact bytes of every frame type, so that no change to the
+//! wire format goes unnoticed. Each entry is checked both ways (encode, then
+//! decode back to the same frame).
+
+use super::{ClientFrame, ErrorCode, Payload, ReceiptKind, ServerFrame, Text, decode, encode};
+use crate::ids::{Challenge, DeviceId, MessageId, PublicKey, Signature, UserId, Username};
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn check<T>(frame: T, expected: &str)
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let bytes = encode(&frame).expect("encodes");
+    assert_eq!(hex(&bytes), expected, "encoding of {frame:?}");
+    assert_eq!(decode::<T>(&bytes).expect("decodes"), frame);
+}
+
+fn name() -> Username {
+    Username::parse("ana").expect("valid")
+}
+
+fn id() -> MessageId {
+    MessageId::new_const([0x11; 16])
+}
+
+fn payload() -> Payload {
+    Payload::new(vec![0xab, 0xcd]).expect("small")
+}
+
+const ID_HEX: &str = "5011111111111111111111111111111111";
+const KEY_HEX: &str = "58202222222222222222222222222222222222222222222222222222222222222222";
+
+#[test]
+fn client_frames() {
+    let key = PublicKey::new_const([0x22; 32]);
+    let signature = Signature::new_const([0x33; 64]);
+    let sig_hex = format!("5840{}", "33".repeat(64));
+    let cases: Vec<(ClientFrame, String)> = vec![
+        (
+            ClientFrame::Hello {
+                version: 1,
+                agent: Text::truncating("web"),
+            },
+            "83000163776562".into(),
+        ),
+        (ClientFrame::Ping { nonce: 7 }, "820107".into()),
+        (ClientFrame::Pong { nonce: 300 }, "820219012c".into()),
+        (
+            ClientFrame::Register {
+                username: name(),
+                key,
+                signature,
+            },
+            format!("840363616e61{KEY_HEX}{sig_hex}"),
+        ),
+        (
+            ClientFrame::Authenticate {
+                device: DeviceId(2),
+                signature,
+            },
+            format!("830402{sig_hex}"),
+        ),
+        (ClientFrame::AddDevice { key }, format!("8205{KEY_HEX}")),
+        (
+            ClientFrame::LookupUser { username: name() },
+            "820663616e61".into(),
+        ),
+        (ClientFrame::AddContact { user: UserId(9) }, "820709".into()),
+        (
+            ClientFrame::RemoveContact { user: UserId(9) },
+            "820809".into(),
+        ),
+        (
+            ClientFrame::Send {
+                id: id(),
+                to: vec![(DeviceId(3), payload())],
+            },
+            format!("8309{ID_HEX}81820342abcd"),
+        ),
+        (
+            ClientFrame::SendFanout {
+                id: id(),
+                to: vec![DeviceId(3), DeviceId(4)],
+                payload: payload(),
+            },
+            format!("840a{ID_HEX}82030442abcd"),
+        ),
+        (
+            ClientFrame::Ack { ids: vec![id()] },
+            format!("820b81{ID_HEX}"),
+        ),
+        (
+            ClientFrame::Receipt {
+                to: UserId(1),
+                kind: ReceiptKind::Read,
+                ids: vec![id()],
+            },
+            format!("840c010281{ID_HEX}"),
+        ),
+        (
+            ClientFrame::Subscribe {
+                users: vec![UserId(1), UserId(2)],
+            },
+            "820d820102".into(),
+        ),
+        (
+            ClientFrame::Typing {
+                to: UserId(1),
+                typing: true,
+            },
+            "830e01f5".into(),
+        ),
+    ];
+    for (frame, expected) in cases {
+        check(frame, &expected);
+    }
+}
+
+#[test]
+fn server_frames() {
+    let key = PublicKey::new_const([0x22; 32]);
+    let cases: Vec<(ServerFrame, String)> = vec![
+        (
+            ServerFrame::Welcome {
+                version: 1,
+                max_frame: 65536,
+                heartbeat_secs: 25,
+                challenge: Challenge::new_const([0x22; 32]),
+            },
+            format!("8500011a000100001819{KEY_HEX}"),
+        ),
+        (ServerFrame::Ping { nonce: 0 }, "820100".into()),
+        (ServerFrame::Pong { nonce: 1 }, "820201".into()),
+        (
+            ServerFrame::error(ErrorCode::Malformed, "bad"),
+            "83030163626164".into(),
+        ),
+        (
+            ServerFrame::Authenticated {
+                user: UserId(1),
+                device: DeviceId(2),
+            },
+            "83040102".into(),
+        ),
+        (
+            ServerFrame::DeviceAdded {
+                device: DeviceId(3),
+            },
+            "820503".into(),
+        ),
+        (
+            ServerFrame::UserInfo {
+                user: UserId(1),
+                username: name(),
+                devices: vec![(DeviceId(2), key)],
+            },
+            format!("84060163616e61818202{KEY_HEX}"),
+        ),
+        (
+            ServerFrame::ContactUpdated {
+                user: UserId(1),
+                added: false,
+            },
+            "830701f4".into(),
+        ),
+        (ServerFrame::Accepted { id: id() }, format!("8208{ID_HEX}")),
+        (
+            ServerFrame::rejected(Some(id()), ErrorCode::RateLimited, "slow"),
+            format!("8409{ID_HEX}0d64736c6f77"),
+        ),
+        (
+            ServerFrame::rejected(None, ErrorCode::NotFound, ""),
+            "8409f60c60".into(),
+        ),
+        (
+            ServerFrame::Deliver {
+                id: id(),
+                from: UserId(1),
+                from_device: DeviceId(2),
+                sent_at: 1_700_000_000_000,
+                payload: payload(),
+            },
+            format!("860a{ID_HEX}01021b0000018bcfe5680042abcd"),
+        ),
+        (
+            ServerFrame::Receipt {
+                id: id(),
+                from: UserId(1),
+                from_device: DeviceId(2),
+                kind: ReceiptKind::Delivered,
+                ids: vec![id()],
+            },
+            format!("860b{ID_HEX}01020181{ID_HEX}"),
+        ),
+        (
+            ServerFrame::Presence {
+                user: UserId(1),
+                online: true,
+                last_seen: 0,
+            },
+            "840c01f500".into(),
+        ),
+        (
+            ServerFrame::Typing {
+                from: UserId(1),
+                typing: false,
+            },
+            "830d01f4".into(),
+        ),
+    ];
+    for (frame, expected) in cases {
+        check(frame, &expected);
+    }
+}
