@@ -88,3 +88,43 @@ async fn a_postgres_url_selects_postgres() {
     courier.signal("TERM");
     assert_eq!(courier.wait_exit(Duration::from_secs(15)), Some(0));
 }
+
+#[tokio::test]
+async fn an_accepted_message_survives_sigkill_of_the_server() {
+    let Some(bin) = courier_bin() else { return };
+    for backend in courier_tests::backends() {
+        let data = tempfile::tempdir().expect("data dir");
+        let url = courier_tests::fresh_database_url(backend, data.path()).await;
+        let listen = format!("127.0.0.1:{}", courier_tests::browser::free_port());
+        let data_dir = data.path().to_str().expect("utf-8 path");
+        let args = [
+            "--listen",
+            listen.as_str(),
+            "--data-dir",
+            data_dir,
+            "--database-url",
+            url.as_str(),
+        ];
+        let courier = CourierProcess::start(&bin, &args, &[]);
+        courier_tests::wait_ready(&courier.url).await;
+        let ws = format!("{}/ws", courier.url.replace("http", "ws"));
+        let mut ana = courier_tests::TestDevice::register(&ws, "ana").await;
+        let mut ben = courier_tests::TestDevice::register(&ws, "ben").await;
+        ben.disconnect().await;
+        let id = ana.send_text(&[ben.device], "survives the crash").await;
+        ana.accepted(id).await;
+
+        courier.signal("KILL");
+        drop(courier);
+        let courier = CourierProcess::start(&bin, &args, &[]);
+        courier_tests::wait_ready(&courier.url).await;
+        ben.reconnect().await;
+        let (got, _, text) = ben.next_message().await;
+        assert_eq!(
+            (got, text.as_str()),
+            (id, "survives the crash"),
+            "{backend:?}"
+        );
+        drop(courier);
+    }
+}

@@ -76,6 +76,23 @@ fn run(root: &Path, courier_args: &[String]) -> Result<(), String> {
     run_step("run courier", &mut command)
 }
 
+/// A short run of the frame-decoder fuzz target, from the seed corpus, with
+/// new inputs kept in a temporary directory. Fails on any crash.
+fn fuzz(root: &Path, target: &Path) -> Result<(), String> {
+    let scratch = std::env::temp_dir().join(format!("courier-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).map_err(|e| format!("fuzz corpus dir: {e}"))?;
+    let mut command = cargo(&root.join("fuzz"));
+    command
+        .args(["fuzz", "run", "decode_frames", "-s", "none"])
+        .arg(&scratch)
+        .arg("corpus/decode_frames")
+        .args(["--", "-max_total_time=30", "-rss_limit_mb=2048"])
+        .env("CARGO_TARGET_DIR", target.join("fuzz"));
+    let result = run_step("fuzz the frame decoders (30 s)", &mut command);
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
 /// Everything CI runs.
 fn test(root: &Path) -> Result<(), String> {
     let started = std::time::Instant::now();
@@ -154,16 +171,20 @@ fn test(root: &Path) -> Result<(), String> {
     .env("CHROMEDRIVER", tools::CHROMEDRIVER)
     .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
     let wasm_result = summary.run_tests("in-browser wasm tests", &mut wasm);
+    let fuzz_result = fuzz(root, &target);
 
     drop(s3);
     drop(postgres);
-    let outcome = native_result.and(wasm_result).and_then(|()| {
-        if summary.passed == 0 {
-            Err("no test ran".to_owned())
-        } else {
-            Ok(())
-        }
-    });
+    let outcome = native_result
+        .and(wasm_result)
+        .and(fuzz_result)
+        .and_then(|()| {
+            if summary.passed == 0 {
+                Err("no test ran".to_owned())
+            } else {
+                Ok(())
+            }
+        });
     if let Err(err) = &outcome {
         eprintln!("xtask: {err}");
     }

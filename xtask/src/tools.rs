@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 const TRUNK_VERSION: &str = "0.21.14";
 /// The s3s-fs release that builds with this machine's rustc.
 const S3S_FS_VERSION: &str = "0.14.1";
+/// The cargo-fuzz release used for the fuzz run.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// The wasm-opt release trunk is told to use (Trunk.toml), from npm's binaryen.
 const WASM_OPT_VERSION: &str = "version 132";
 /// Debian's ChromeDriver.
@@ -74,6 +76,17 @@ pub fn ensure_test_tools(root: &Path) -> Result<(), String> {
                 .args(["install", "-y", "-qq", "--no-install-recommends"])
                 .args(&packages)
                 .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+    }
+    let fuzz = output(cargo(root).args(["fuzz", "--version"]));
+    if !fuzz.is_some_and(|v| v.contains(CARGO_FUZZ_VERSION)) {
+        run_step(
+            "install cargo-fuzz",
+            cargo(root).args([
+                "install",
+                "--locked",
+                &format!("cargo-fuzz@{CARGO_FUZZ_VERSION}"),
+            ]),
         )?;
     }
     let s3s = output(command(root, "s3s-fs").arg("--version"));
