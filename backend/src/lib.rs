@@ -10,15 +10,19 @@
 //! - [`presence`]: who follows whose online state.
 //! - [`store`]: the database (SQLite or Postgres): accounts and queues.
 //! - [`media`]: the object store for encrypted media.
+//! - [`bus`]: events between the nodes of a deployment (Postgres NOTIFY).
+//! - [`metrics`]: Prometheus metrics.
 //! - [`state`] and [`shutdown`]: what handlers share, and how the server stops.
 //!
 //! `main.rs` only reads the settings and calls [`run`]; tests call [`run`] on a
 //! listener bound to port 0.
 
+pub mod bus;
 pub mod clock;
 pub mod config;
 pub mod http;
 pub mod media;
+pub mod metrics;
 pub mod presence;
 pub mod router;
 pub mod session;
@@ -29,6 +33,7 @@ pub mod store;
 pub use config::Settings;
 
 use anyhow::Context;
+use bus::Bus;
 use media::MediaStore;
 use presence::Presence;
 use router::Router;
@@ -67,11 +72,19 @@ pub async fn run(
     );
 
     let registry = Registry::default();
+    let presence = Presence::default();
+    let node = bus::new_node_id();
+    store
+        .node_heartbeat(node, clock::now_ms())
+        .await
+        .context("registering this node")?;
+    let bus = Bus::new(node, &store, registry.clone(), presence.clone());
     let state = AppState {
         store: store.clone(),
-        router: Router::new(store.clone(), registry.clone(), settings.message_ttl_ms()),
+        router: Router::new(store.clone(), bus.clone(), settings.message_ttl_ms()),
         registry,
-        presence: Presence::default(),
+        bus: bus.clone(),
+        presence,
         media,
         session_config: SessionConfig {
             handshake_timeout: settings.handshake_timeout(),
@@ -85,15 +98,23 @@ pub async fn run(
         shutdown: CancellationToken::new(),
         deployment_id: deployment_id.into(),
     };
-    let sweeper = tokio::spawn(router::expiry::worker(
-        store.clone(),
-        settings.sweep_interval(),
-        state.shutdown.clone(),
-    ));
+    let workers = [
+        tokio::spawn(router::expiry::worker(
+            store.clone(),
+            settings.sweep_interval(),
+            state.shutdown.clone(),
+        )),
+        tokio::spawn(bus::listen(bus.clone(), state.shutdown.clone())),
+        tokio::spawn(bus::heartbeat::worker(
+            store.clone(),
+            node,
+            state.shutdown.clone(),
+        )),
+    ];
     let app = http::router::router(state.clone(), &settings.web_dir);
     let cancel = state.shutdown.clone();
     let addr = listener.local_addr().context("listener has no address")?;
-    tracing::info!(%addr, "listening");
+    tracing::info!(%addr, node, "listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -114,7 +135,12 @@ pub async fn run(
             "shutdown grace period over; dropping remaining sessions"
         );
     }
-    let _ = sweeper.await;
+    for worker in workers {
+        let _ = worker.await;
+    }
+    if let Err(err) = store.remove_node(node).await {
+        tracing::warn!(%err, "cannot remove this node from the deployment");
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -1,5 +1,6 @@
 //! [`AppState`]: what every handler and session shares.
 
+use crate::bus::Bus;
 use crate::media::MediaStore;
 use crate::presence::Presence;
 use crate::router::Router;
@@ -20,6 +21,8 @@ pub struct AppState {
     pub router: Router,
     /// The devices connected to this node.
     pub registry: Registry,
+    /// Events to and from the other nodes.
+    pub bus: Bus,
     /// Presence subscriptions on this node.
     pub presence: Presence,
     /// The media object store.

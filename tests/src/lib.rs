@@ -5,7 +5,7 @@
 //!   (`TEST_DATABASE_URL` names a server where test databases may be created).
 //! - [`TestClient`] speaks the wire protocol over a real WebSocket.
 //! - [`process`] runs the real `courier` binary; [`browser`] drives headless
-//!   Chromium through ChromeDriver.
+//!   Chromium through ChromeDriver; [`nginx`] runs the shipped load balancer.
 //!
 //! Set `COURIER_TEST_STRICT=1` (as `cargo xtask test` does) to turn a missing
 //! Postgres, S3 server, browser or built client into a failure instead of a
@@ -15,6 +15,7 @@ pub mod browser;
 pub mod client;
 pub mod device;
 pub mod env;
+pub mod nginx;
 pub mod process;
 
 pub use client::TestClient;

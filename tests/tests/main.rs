@@ -3,6 +3,8 @@
 mod abuse;
 mod binary;
 mod browser;
+mod chaos;
+mod cluster;
 mod health;
 mod media;
 mod messaging;

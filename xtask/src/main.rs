@@ -25,11 +25,13 @@ fn main() -> ExitCode {
     let root = workspace_root();
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&root, &args[1..]),
+        Some("dist") => dist(&root),
         Some("test") => test(&root),
         _ => {
             eprintln!(
                 "usage: cargo xtask run [-- COURIER_FLAGS…]   build everything and start Courier\n       \
-                 cargo xtask test                      run every check CI runs"
+                 cargo xtask test                      run every check CI runs\n       \
+                 cargo xtask dist                      build target/release/courier and frontend/dist"
             );
             return ExitCode::from(2);
         }
@@ -53,8 +55,8 @@ fn workspace_root() -> PathBuf {
         .map_or(manifest.clone(), Path::to_path_buf)
 }
 
-/// Builds the client and the server, then runs the server in the foreground.
-fn run(root: &Path, courier_args: &[String]) -> Result<(), String> {
+/// Builds the release server and the web client (what the Dockerfile ships).
+fn dist(root: &Path) -> Result<(), String> {
     tools::ensure_web_build_tools(root)?;
     tools::build_web_client(root)?;
     run_step(
@@ -67,7 +69,12 @@ fn run(root: &Path, courier_args: &[String]) -> Result<(), String> {
             "--bin",
             "courier",
         ]),
-    )?;
+    )
+}
+
+/// Builds the client and the server, then runs the server in the foreground.
+fn run(root: &Path, courier_args: &[String]) -> Result<(), String> {
+    dist(root)?;
     let bin = tools::target_dir(root)?.join("release").join("courier");
     let dist = root.join("frontend").join("dist");
     let mut command = std::process::Command::new(bin);
@@ -130,6 +137,10 @@ fn test(root: &Path) -> Result<(), String> {
             "warnings",
         ]),
     )?;
+    run_step(
+        "validate compose.yaml",
+        exec::command(root, "docker-compose").args(["-f", "compose.yaml", "config", "-q"]),
+    )?;
     tools::build_web_client(root)?;
     run_step(
         "build the courier binary",
@@ -141,19 +152,46 @@ fn test(root: &Path) -> Result<(), String> {
     let target = tools::target_dir(root)?;
     let mut summary = Summary::default();
 
+    let e2e_env = |command: &mut std::process::Command| {
+        command
+            .env("COURIER_TEST_STRICT", "1")
+            .env("TEST_DATABASE_URL", &postgres.url)
+            .env("TEST_POSTGRES_RESTART", postgres.restart_command())
+            .env("TEST_S3_ENDPOINT", &s3.endpoint)
+            .env("TEST_S3_BUCKET", services::S3Server::BUCKET)
+            .env("TEST_S3_ACCESS_KEY", services::S3Server::ACCESS_KEY)
+            .env("TEST_S3_SECRET_KEY", services::S3Server::SECRET_KEY)
+            .env("COURIER_WEB_DIST", root.join("frontend").join("dist"))
+            .env("COURIER_BIN", target.join("debug").join("courier"))
+            .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+            .env("NGINX", tools::NGINX);
+    };
     let mut native = cargo(root);
-    native
-        .args(["test", "--workspace", "--exclude", "courier-frontend"])
-        .env("COURIER_TEST_STRICT", "1")
-        .env("TEST_DATABASE_URL", &postgres.url)
-        .env("TEST_S3_ENDPOINT", &s3.endpoint)
-        .env("TEST_S3_BUCKET", services::S3Server::BUCKET)
-        .env("TEST_S3_ACCESS_KEY", services::S3Server::ACCESS_KEY)
-        .env("TEST_S3_SECRET_KEY", services::S3Server::SECRET_KEY)
-        .env("COURIER_WEB_DIST", root.join("frontend").join("dist"))
-        .env("COURIER_BIN", target.join("debug").join("courier"))
-        .env("CHROMEDRIVER", tools::CHROMEDRIVER);
+    native.args([
+        "test",
+        "--workspace",
+        "--exclude",
+        "courier-frontend",
+        "--",
+        "--skip",
+        "chaos::",
+    ]);
+    e2e_env(&mut native);
     let native_result = summary.run_tests("native and browser end-to-end tests", &mut native);
+    // Alone, because it restarts the Postgres server the other tests use.
+    let mut chaos = cargo(root);
+    chaos.args([
+        "test",
+        "-p",
+        "courier-tests",
+        "--test",
+        "e2e",
+        "--",
+        "chaos::",
+        "--nocapture",
+    ]);
+    e2e_env(&mut chaos);
+    let chaos_result = summary.run_tests("chaos test (node kill, Postgres restart)", &mut chaos);
 
     let mut wasm = cargo(root);
     wasm.args([
@@ -176,6 +214,7 @@ fn test(root: &Path) -> Result<(), String> {
     drop(s3);
     drop(postgres);
     let outcome = native_result
+        .and(chaos_result)
         .and(wasm_result)
         .and(fuzz_result)
         .and_then(|()| {

@@ -138,6 +138,21 @@ impl Postgres {
     }
 }
 
+impl Postgres {
+    /// A shell command that restarts the server (for the chaos test).
+    pub fn restart_command(&self) -> String {
+        let pg_ctl = self.pg_ctl.display();
+        let data = self.dir.join("data");
+        let data = data.display();
+        let ctl = format!("{pg_ctl} -D {data} -m fast -w -t 60 restart");
+        if is_root() {
+            format!("runuser -u postgres -- {ctl}")
+        } else {
+            ctl
+        }
+    }
+}
+
 impl Drop for Postgres {
     fn drop(&mut self) {
         let _ = pg_command(&self.pg_ctl)

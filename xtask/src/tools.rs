@@ -14,6 +14,8 @@ const CARGO_FUZZ_VERSION: &str = "0.13.2";
 const WASM_OPT_VERSION: &str = "version 132";
 /// Debian's ChromeDriver.
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Debian's nginx, the load balancer of the multi-node tests.
+pub const NGINX: &str = "/usr/sbin/nginx";
 /// Debian's Chromium.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -53,7 +55,8 @@ pub fn ensure_web_build_tools(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Chromium and ChromeDriver (Debian packages), Postgres and s3s-fs.
+/// Chromium, ChromeDriver, Postgres, nginx and docker-compose (Debian
+/// packages), cargo-fuzz and s3s-fs.
 pub fn ensure_test_tools(root: &Path) -> Result<(), String> {
     let mut packages = Vec::new();
     if !Path::new(CHROMIUM).is_file() {
@@ -64,6 +67,12 @@ pub fn ensure_test_tools(root: &Path) -> Result<(), String> {
     }
     if crate::services::postgres_bin("pg_ctl").is_none() {
         packages.push("postgresql");
+    }
+    if !Path::new(NGINX).is_file() {
+        packages.push("nginx");
+    }
+    if output(command(root, "docker-compose").arg("version")).is_none() {
+        packages.push("docker-compose");
     }
     if !packages.is_empty() {
         run_step(

@@ -1,6 +1,6 @@
 //! The route table.
 
-use super::{health, web};
+use super::{health, metrics, web};
 use crate::session::upgrade;
 use crate::state::AppState;
 use axum::Router;
@@ -8,12 +8,13 @@ use axum::routing::get;
 use std::path::Path;
 use tower_http::trace::TraceLayer;
 
-/// Every route the server answers: `/healthz`, `/readyz`, `/ws`, and the web
+/// Every route the server answers: `/healthz`, `/readyz`, `/metrics`, `/ws`, and the web
 /// client from `web_dir` for everything else.
 pub fn router(state: AppState, web_dir: &Path) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::handler))
         .route("/ws", get(upgrade::handler))
         .fallback_service(web::service(web_dir))
         .with_state(state)

@@ -109,7 +109,7 @@ mod tests {
     fn announcements_reach_subscribers_until_revoked_or_forgotten() {
         let registry = Registry::default();
         let presence = Presence::default();
-        let (mut watcher, _) = registry.register(UserId(2), DeviceId(20), 1);
+        let mut watcher = registry.register(UserId(2), DeviceId(20), 1);
         presence.subscribe(DeviceId(20), UserId(2), UserId(1));
         presence.announce(&registry, UserId(1), true, 5);
         assert!(matches!(

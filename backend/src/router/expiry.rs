@@ -12,6 +12,9 @@ pub async fn worker(store: Store, interval: Duration, shutdown: CancellationToke
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(interval) => {}
         }
+        if let Err(err) = store.purge_dead_nodes(now_ms()).await {
+            tracing::warn!(%err, "cannot sweep stopped nodes");
+        }
         match store.purge_expired(now_ms()).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "expired queue entries deleted"),

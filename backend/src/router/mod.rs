@@ -8,12 +8,12 @@
 pub mod expiry;
 pub mod registry;
 
+use crate::bus::{Bus, Event};
 use crate::clock::now_ms;
 use crate::store::queue::{Enqueued, EntryKind, NewEntry};
 use crate::store::{Store, StoreError};
 use courier_shared::ids::{DeviceId, MessageId, UserId};
 use courier_shared::proto::{self, ReceiptKind, ServerFrame};
-use registry::Registry;
 
 /// Most recipient devices of one message.
 pub const MAX_RECIPIENTS: usize = 1_024;
@@ -38,18 +38,14 @@ pub enum RouteError {
 #[derive(Debug, Clone)]
 pub struct Router {
     store: Store,
-    registry: Registry,
+    bus: Bus,
     ttl_ms: i64,
 }
 
 impl Router {
     /// A router over `store` that keeps undelivered entries for `ttl_ms`.
-    pub fn new(store: Store, registry: Registry, ttl_ms: i64) -> Self {
-        Self {
-            store,
-            registry,
-            ttl_ms,
-        }
+    pub fn new(store: Store, bus: Bus, ttl_ms: i64) -> Self {
+        Self { store, bus, ttl_ms }
     }
 
     /// Queues message `id` from `sender`: one payload per recipient device.
@@ -136,7 +132,7 @@ impl Router {
             .await
         {
             Ok(Enqueued::Queued(devices)) => {
-                self.registry.wake(&devices);
+                self.bus.wake(devices);
                 Ok(())
             }
             Ok(Enqueued::Duplicate) => Ok(()),
@@ -145,13 +141,10 @@ impl Router {
         }
     }
 
-    /// Passes a typing indicator from `from` to the devices of `to` connected
-    /// to this node. Typing is transient: it is never queued.
+    /// Passes a typing indicator from `from` to the connected devices of
+    /// `to`, on every node. Typing is transient: it is never queued.
     pub fn typing(&self, from: UserId, to: UserId, typing: bool) {
-        for device in self.registry.online_devices(to) {
-            self.registry
-                .signal(device, ServerFrame::Typing { from, typing });
-        }
+        self.bus.publish(Event::Typing { from, to, typing });
     }
 }
 

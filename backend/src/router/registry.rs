@@ -57,9 +57,8 @@ impl Registry {
     }
 
     /// Registers connection `conn` of `device`, evicting any older connection
-    /// of the same device. Returns the handle, and whether the user was
-    /// offline until now.
-    pub fn register(&self, user: UserId, device: DeviceId, conn: u64) -> (Handle, bool) {
+    /// of the same device on this node.
+    pub fn register(&self, user: UserId, device: DeviceId, conn: u64) -> Handle {
         let (signals_tx, signals) = mpsc::channel(SIGNAL_CAPACITY);
         let handle = Handle {
             wake: Arc::new(Notify::new()),
@@ -77,16 +76,14 @@ impl Registry {
         if let Some(old) = inner.devices.insert(device, slot) {
             old.evicted.cancel();
         }
-        let devices = inner.users.entry(user).or_default();
-        let came_online = devices.is_empty();
-        devices.insert(device);
+        inner.users.entry(user).or_default().insert(device);
         // A new connection starts by pulling its queue.
         handle.wake.notify_one();
-        (handle, came_online)
+        handle
     }
 
     /// Removes connection `conn` of `device` (a newer connection of the same
-    /// device stays). Returns whether the user has no device left online.
+    /// device stays). Returns whether it was removed.
     pub fn unregister(&self, device: DeviceId, conn: u64) -> bool {
         let mut inner = self.lock();
         let Some(slot) = inner.devices.get(&device) else {
@@ -97,15 +94,27 @@ impl Registry {
         }
         let user = slot.user;
         inner.devices.remove(&device);
-        let Some(devices) = inner.users.get_mut(&user) else {
-            return true;
-        };
-        devices.remove(&device);
-        let went_offline = devices.is_empty();
-        if went_offline {
-            inner.users.remove(&user);
+        if let Some(devices) = inner.users.get_mut(&user) {
+            devices.remove(&device);
+            if devices.is_empty() {
+                inner.users.remove(&user);
+            }
         }
-        went_offline
+        true
+    }
+
+    /// Closes this node's connection of `device`, which signed in elsewhere.
+    pub fn evict(&self, device: DeviceId) {
+        if let Some(slot) = self.lock().devices.get(&device) {
+            slot.evicted.cancel();
+        }
+    }
+
+    /// Wakes every session on this node.
+    pub fn wake_all(&self) {
+        for slot in self.lock().devices.values() {
+            slot.wake.notify_one();
+        }
     }
 
     /// Wakes the sessions of these devices that are connected here.
@@ -136,11 +145,6 @@ impl Registry {
             .unwrap_or_default()
     }
 
-    /// Whether any device of `user` is connected here.
-    pub fn is_online(&self, user: UserId) -> bool {
-        self.lock().users.contains_key(&user)
-    }
-
     /// How many devices are connected here.
     pub fn len(&self) -> usize {
         self.lock().devices.len()
@@ -158,19 +162,17 @@ mod tests {
     use courier_shared::ids::{DeviceId, UserId};
 
     #[test]
-    fn a_reconnect_evicts_the_old_connection_and_presence_follows_the_last_device() {
+    fn a_reconnect_evicts_the_old_connection_and_only_the_current_one_unregisters() {
         let registry = Registry::default();
-        let (first, came_online) = registry.register(UserId(1), DeviceId(1), 10);
-        assert!(came_online);
-        let (_second, again) = registry.register(UserId(1), DeviceId(1), 11);
-        assert!(!again);
+        let first = registry.register(UserId(1), DeviceId(1), 10);
+        let second = registry.register(UserId(1), DeviceId(1), 11);
         assert!(first.evicted.is_cancelled());
         assert!(!registry.unregister(DeviceId(1), 10), "stale connection");
-        assert!(registry.is_online(UserId(1)));
-        let (_other, _) = registry.register(UserId(1), DeviceId(2), 12);
-        assert!(!registry.unregister(DeviceId(1), 11));
-        assert!(registry.unregister(DeviceId(2), 12), "last device gone");
-        assert!(!registry.is_online(UserId(1)));
+        assert_eq!(registry.online_devices(UserId(1)), vec![DeviceId(1)]);
+        registry.evict(DeviceId(1));
+        assert!(second.evicted.is_cancelled(), "signed in on another node");
+        assert!(registry.unregister(DeviceId(1), 11));
+        assert!(registry.online_devices(UserId(1)).is_empty());
         assert!(registry.is_empty());
     }
 }

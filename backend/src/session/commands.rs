@@ -159,7 +159,10 @@ pub async fn handle(
 
 fn accepted(id: MessageId, result: Result<(), RouteError>) -> ServerFrame {
     match result {
-        Ok(()) => ServerFrame::Accepted { id },
+        Ok(()) => {
+            crate::metrics::metrics().accepted.inc();
+            ServerFrame::Accepted { id }
+        }
         Err(err) => rejected(Some(id), err),
     }
 }
@@ -207,7 +210,10 @@ async fn subscribe(state: &AppState, me: Me, users: Vec<UserId>) -> Vec<ServerFr
             Err(err) => return vec![rejected(None, err.into())],
         }
         state.presence.subscribe(me.1, me.0, user);
-        let online = state.registry.is_online(user);
+        let online = match state.store.user_online(user, now_ms()).await {
+            Ok(online) => online,
+            Err(err) => return vec![rejected(None, err.into())],
+        };
         let last_seen = match state.store.last_seen(user).await {
             Ok(seen) => seen,
             Err(err) => return vec![rejected(None, err.into())],

@@ -9,7 +9,9 @@
 use super::commands::{self, Me};
 use super::machine::{Phase, Session, SignIn, Step};
 use super::{close, rate_limit::TokenBucket};
+use crate::bus::Event;
 use crate::clock::now_ms;
+use crate::metrics::metrics;
 use crate::router::delivery_frame;
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message};
@@ -68,17 +70,41 @@ where
         .instrument(span)
         .await;
     if let Phase::Ready(user, device) = session.phase() {
-        state.presence.forget(device);
-        if state.registry.unregister(device, conn_id) {
-            let now = now_ms();
+        sign_out(&state, user, device, conn_id).await;
+    }
+}
+
+/// Takes a device that disconnected off the registry and, if it was the
+/// user's last device online anywhere, records and announces last-seen.
+async fn sign_out(
+    state: &AppState,
+    user: courier_shared::ids::UserId,
+    device: courier_shared::ids::DeviceId,
+    conn_id: u64,
+) {
+    state.presence.forget(device);
+    if !state.registry.unregister(device, conn_id) {
+        return;
+    }
+    let now = now_ms();
+    match state
+        .store
+        .device_offline(user, device, state.bus.node(), now)
+        .await
+    {
+        Ok(true) => {
             if let Err(err) = state.store.set_last_seen(user, now).await {
                 tracing::warn!(%err, "cannot record last seen");
             }
             let last_seen = u64::try_from(now).unwrap_or_default();
-            state
-                .presence
-                .announce(&state.registry, user, false, last_seen);
+            state.bus.publish(Event::Presence {
+                user,
+                online: false,
+                last_seen,
+            });
         }
+        Ok(false) => {}
+        Err(err) => tracing::warn!(%err, "cannot record the device offline"),
     }
 }
 
@@ -147,6 +173,10 @@ where
             Some(Ok(Message::Text(_))) => session.on_text(),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => Step::Continue,
         };
+        metrics()
+            .frames_in
+            .get_or_create(&vec![("type", step_label(&step))])
+            .inc();
         let outcome = match step {
             Step::Continue => Ok(()),
             Step::Reply(frame) => send(&mut socket, &frame).await,
@@ -222,11 +252,27 @@ where
     };
     session.signed_in(user, device);
     tracing::Span::current().record("user", user.0);
-    let (handle, came_online) = state.registry.register(user, device, conn_id);
+    let handle = state.registry.register(user, device, conn_id);
+    state.bus.publish(Event::Evict(device));
+    let now = now_ms();
+    let came_online = match state
+        .store
+        .device_online(user, device, state.bus.node(), now)
+        .await
+    {
+        Ok(came_online) => came_online,
+        Err(err) => {
+            tracing::warn!(%err, "cannot record the device online");
+            false
+        }
+    };
     send(socket, &ServerFrame::Authenticated { user, device }).await?;
     if came_online {
-        let now = u64::try_from(now_ms()).unwrap_or_default();
-        state.presence.announce(&state.registry, user, true, now);
+        state.bus.publish(Event::Presence {
+            user,
+            online: true,
+            last_seen: u64::try_from(now).unwrap_or_default(),
+        });
     }
     Ok(Some(Reach {
         wake: Some(handle.wake),
@@ -299,8 +345,15 @@ where
         if inflight.contains(&id) {
             continue;
         }
+        let age_ms = now_ms().saturating_sub(i64::try_from(entry.created_at).unwrap_or(0));
+        let is_message = entry.kind == crate::store::queue::EntryKind::Message;
         match delivery_frame(entry) {
             Some(frame) => {
+                if is_message {
+                    metrics()
+                        .delivery_latency
+                        .observe(age_ms.max(0) as f64 / 1_000.0);
+                }
                 send(socket, &frame).await?;
                 inflight.insert(id);
             }
@@ -340,15 +393,74 @@ async fn next_signal(signals: &mut Option<mpsc::Receiver<ServerFrame>>) -> Serve
     std::future::pending().await
 }
 
-/// Sends one frame. Fails if the frame cannot be encoded or the socket is gone.
+/// How long one send may wait on a slow reader before the connection is
+/// dropped (its queue keeps everything undelivered).
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends one frame. Fails if the frame cannot be encoded, the socket is gone
+/// or the client does not read.
 async fn send<S: Sink<Message> + Unpin>(socket: &mut S, frame: &ServerFrame) -> Result<(), ()> {
     let bytes = proto::encode(frame).map_err(|err| {
         tracing::error!(%err, "cannot encode a server frame");
     })?;
-    socket
-        .send(Message::Binary(bytes.into()))
-        .await
-        .map_err(|_| tracing::debug!("client went away while we were sending"))
+    count_out(frame);
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Binary(bytes.into()))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => {
+            tracing::debug!("client went away while we were sending");
+            Err(())
+        }
+        Err(_) => {
+            tracing::info!("client does not read; dropping the connection");
+            Err(())
+        }
+    }
+}
+
+fn count_out(frame: &ServerFrame) {
+    let metrics = metrics();
+    metrics.frames_out.inc();
+    if let ServerFrame::Error { code, .. } | ServerFrame::Rejected { code, .. } = frame {
+        metrics
+            .errors
+            .get_or_create(&vec![("code", error_label(*code))])
+            .inc();
+    }
+}
+
+fn error_label(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::Malformed => "malformed",
+        ErrorCode::UnknownFrame => "unknown_frame",
+        ErrorCode::FrameTooLarge => "frame_too_large",
+        ErrorCode::UnsupportedVersion => "unsupported_version",
+        ErrorCode::HandshakeRequired => "handshake_required",
+        ErrorCode::HandshakeTimeout => "handshake_timeout",
+        ErrorCode::TextNotSupported => "text_not_supported",
+        ErrorCode::IdleTimeout => "idle_timeout",
+        ErrorCode::AuthRequired => "auth_required",
+        ErrorCode::AuthFailed => "auth_failed",
+        ErrorCode::UsernameTaken => "username_taken",
+        ErrorCode::NotFound => "not_found",
+        ErrorCode::RateLimited => "rate_limited",
+        ErrorCode::InvalidRequest => "invalid_request",
+        ErrorCode::KeyInUse => "key_in_use",
+        ErrorCode::Internal => "internal",
+        ErrorCode::Other(_) => "other",
+    }
+}
+
+/// The frame type a step came from, for the `frames_in` metric.
+fn step_label(step: &Step) -> &'static str {
+    match step {
+        Step::Request(frame) => frame.name(),
+        Step::SignIn(SignIn::Register { .. }) => "Register",
+        Step::SignIn(SignIn::Authenticate { .. }) => "Authenticate",
+        Step::Reply(ServerFrame::Welcome { .. }) => "Hello",
+        Step::Reply(_) => "Ping",
+        Step::Continue => "Pong",
+        Step::Fail(..) => "invalid",
+    }
 }
 
 /// Sends an error frame with `code`, then closes the connection.

@@ -1,6 +1,7 @@
 //! `GET /ws`: admits a WebSocket within the connection cap and starts its task.
 
 use super::task;
+use crate::metrics::metrics;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
@@ -12,6 +13,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The transport's message limit: above the protocol's, so that a frame that is
 /// merely too large still reaches the codec and gets a proper error frame.
 const TRANSPORT_MAX_BYTES: usize = 4 * MAX_FRAME_BYTES;
+
+/// Bytes buffered before a write is flushed to the socket.
+const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+/// Bytes a slow reader may leave unsent before its connection fails, so that
+/// no client can make the server's memory grow.
+const MAX_WRITE_BUFFER_BYTES: usize = 2 * TRANSPORT_MAX_BYTES;
 
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 
@@ -33,9 +40,13 @@ pub async fn handler(State(state): State<AppState>, ws: WebSocketUpgrade) -> Res
     let conn_id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
     ws.max_message_size(TRANSPORT_MAX_BYTES)
         .max_frame_size(TRANSPORT_MAX_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             let _permit = permit;
             let _tracker = tracker;
+            metrics().connections.inc();
             task::run(socket, state, conn_id).await;
+            metrics().connections.dec();
         })
 }

@@ -8,8 +8,10 @@
 //!
 //! - [`accounts`]: users, devices and contacts.
 //! - [`queue`]: the per-device queues of undelivered entries.
+//! - [`nodes`]: the nodes of a deployment and the devices connected to them.
 
 pub mod accounts;
+pub mod nodes;
 mod postgres;
 pub mod queue;
 mod sqlite;

@@ -49,6 +49,11 @@ macro_rules! wire_enum {
             pub fn tag(&self) -> u8 {
                 match self { $( Self::$variant { .. } => $tag ),* }
             }
+
+            /// The frame type's name, for logs and metrics.
+            pub fn name(&self) -> &'static str {
+                match self { $( Self::$variant { .. } => stringify!($variant) ),* }
+            }
         }
 
         impl serde::Serialize for $name {

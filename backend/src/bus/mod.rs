@@ -1,0 +1,134 @@
+//! [`Bus`]: how the nodes of a deployment tell each other what happened.
+//!
+//! Every event is applied on this node at once and, with Postgres, published
+//! with `NOTIFY` on one channel; every other node `LISTEN`s and applies it to
+//! its own connected devices. The queue stays the source of truth: a lost
+//! wake-up only delays a delivery until the next one, and after the listener
+//! reconnects (a database restart, say) every local session is woken to catch
+//! up. With SQLite there is one node and the bus is local only.
+
+mod event;
+pub mod heartbeat;
+mod listener;
+
+pub use event::Event;
+pub use listener::listen;
+
+use crate::presence::Presence;
+use crate::router::registry::Registry;
+use crate::store::Store;
+use courier_shared::ids::DeviceId;
+use courier_shared::proto::ServerFrame;
+use sqlx::PgPool;
+
+/// The Postgres channel the nodes talk on.
+pub const CHANNEL: &str = "courier_events";
+
+/// Most device ids in one wake-up notification (payloads are limited to
+/// 8,000 bytes).
+const WAKE_CHUNK: usize = 400;
+
+/// This node's view of the deployment-wide event bus.
+#[derive(Debug, Clone)]
+pub struct Bus {
+    node: i64,
+    pg: Option<PgPool>,
+    registry: Registry,
+    presence: Presence,
+}
+
+impl Bus {
+    /// A bus for node `node`; it publishes through Postgres when `store` is
+    /// Postgres.
+    pub fn new(node: i64, store: &Store, registry: Registry, presence: Presence) -> Self {
+        let pg = match store {
+            Store::Postgres(pool) => Some(pool.clone()),
+            Store::Sqlite(_) => None,
+        };
+        Self {
+            node,
+            pg,
+            registry,
+            presence,
+        }
+    }
+
+    /// This node's id.
+    pub fn node(&self) -> i64 {
+        self.node
+    }
+
+    /// Applies `event` here (evictions excepted: they are for other nodes)
+    /// and publishes it to the other nodes.
+    pub fn publish(&self, event: Event) {
+        if !matches!(event, Event::Evict(_)) {
+            self.apply(&event);
+        }
+        let Some(pool) = self.pg.clone() else {
+            return;
+        };
+        let payloads: Vec<String> = match &event {
+            Event::Wake(devices) => devices
+                .chunks(WAKE_CHUNK)
+                .map(|chunk| Event::Wake(chunk.to_vec()).encode(self.node))
+                .collect(),
+            other => vec![other.encode(self.node)],
+        };
+        tokio::spawn(async move {
+            for payload in payloads {
+                let sent = sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(CHANNEL)
+                    .bind(&payload)
+                    .execute(&pool)
+                    .await;
+                if let Err(err) = sent {
+                    tracing::warn!(%err, "cannot notify the other nodes");
+                }
+            }
+        });
+    }
+
+    /// Applies an event to the devices connected to this node.
+    pub(crate) fn apply(&self, event: &Event) {
+        match event {
+            Event::Wake(devices) => self.registry.wake(devices),
+            Event::Presence {
+                user,
+                online,
+                last_seen,
+            } => self
+                .presence
+                .announce(&self.registry, *user, *online, *last_seen),
+            Event::Typing { from, to, typing } => {
+                for device in self.registry.online_devices(*to) {
+                    let frame = ServerFrame::Typing {
+                        from: *from,
+                        typing: *typing,
+                    };
+                    self.registry.signal(device, frame);
+                }
+            }
+            Event::Evict(device) => self.registry.evict(*device),
+        }
+    }
+
+    /// Wakes every session on this node, after notifications may have been
+    /// missed.
+    pub(crate) fn wake_all(&self) {
+        self.registry.wake_all();
+    }
+
+    /// Wakes the sessions of `devices`, wherever they are connected.
+    pub fn wake(&self, devices: Vec<DeviceId>) {
+        self.publish(Event::Wake(devices));
+    }
+}
+
+/// A random positive node id.
+pub fn new_node_id() -> i64 {
+    let mut bytes = [0u8; 8];
+    if let Err(err) = getrandom::fill(&mut bytes) {
+        tracing::error!(%err, "no randomness for the node id");
+    }
+    i64::from_le_bytes(bytes) & i64::MAX
+}

@@ -1,0 +1,89 @@
+//! [`Nginx`]: the shipped `deploy/nginx.conf`, run in front of test nodes.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use tempfile::TempDir;
+
+/// The nginx binary: `NGINX`, skipping (or failing, under strict mode) when
+/// it is not set.
+pub fn available() -> Option<String> {
+    crate::env::optional("NGINX", "tests behind the nginx load balancer")
+}
+
+/// An nginx process balancing over test nodes; stopped when dropped.
+pub struct Nginx {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    _dir: TempDir,
+}
+
+impl Nginx {
+    /// Starts `deploy/nginx.conf` with its upstream servers replaced by
+    /// `nodes` and its listener moved to a free loopback port.
+    pub fn start(nginx: &str, nodes: &[SocketAddr]) -> Self {
+        let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/nginx.conf");
+        let config = std::fs::read_to_string(&shipped).expect("deploy/nginx.conf");
+        let port = crate::browser::free_port();
+        let servers: String = nodes
+            .iter()
+            .map(|node| format!("        server {node} max_fails=1 fail_timeout=3s;\n"))
+            .collect();
+        let mut adapted = String::new();
+        let mut servers_written = false;
+        for line in config.lines() {
+            if line.trim_start().starts_with("server courier-") {
+                if !servers_written {
+                    adapted.push_str(&servers);
+                    servers_written = true;
+                }
+            } else if line.trim() == "listen 80;" {
+                adapted.push_str(&format!("        listen 127.0.0.1:{port};\n"));
+            } else {
+                adapted.push_str(line);
+                adapted.push('\n');
+            }
+        }
+        assert!(
+            servers_written,
+            "deploy/nginx.conf has no courier upstream servers"
+        );
+        let dir = tempfile::tempdir().expect("nginx dir");
+        std::fs::create_dir_all(dir.path().join("logs")).expect("logs dir");
+        let conf = dir.path().join("nginx.conf");
+        std::fs::write(&conf, adapted).expect("write nginx.conf");
+        let child = Command::new(nginx)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(&conf)
+            .arg("-e")
+            .arg(dir.path().join("logs/error.log"))
+            .args(["-g", "daemon off;"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx starts");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
+        let nginx = Self {
+            child,
+            addr,
+            _dir: dir,
+        };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(addr).is_ok() {
+                return nginx;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("nginx did not start listening on {addr}");
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,127 @@
+//! Several stateless nodes sharing one Postgres: whatever node a device is
+//! connected to, it gets messages, presence and typing at once, and signing
+//! in on one node closes the device's older connection on another.
+
+use courier_shared::client::Event;
+use courier_shared::proto::ClientFrame;
+use courier_tests::{Backend, TestApp, TestDevice, env, spawn_app_with};
+use secrecy::ExposeSecret;
+
+/// Two nodes on one fresh Postgres database, or `None` without Postgres.
+async fn two_nodes() -> Option<(TestApp, TestApp)> {
+    env::optional("TEST_DATABASE_URL", "multi-node tests")?;
+    let first = spawn_app_with(Backend::Postgres, |_| {}).await;
+    let url = first.settings.database_url().expose_secret().to_owned();
+    let second = spawn_app_with(Backend::Postgres, move |s| {
+        s.database_url = Some(url.into());
+    })
+    .await;
+    Some((first, second))
+}
+
+#[tokio::test]
+async fn a_device_on_one_node_gets_at_once_what_is_sent_through_another() {
+    let Some((a, b)) = two_nodes().await else {
+        return;
+    };
+    let mut ana = TestDevice::register(&a.ws_url(), "ana").await;
+    let mut ben = TestDevice::register(&b.ws_url(), "ben").await;
+    for n in 0..10 {
+        let text = format!("across nodes {n}");
+        let id = ana.send_text(&[ben.device], &text).await;
+        assert_eq!(ben.next_message().await, (id, ana.user, text));
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn presence_and_typing_cross_nodes() {
+    let Some((a, b)) = two_nodes().await else {
+        return;
+    };
+    let mut ana = TestDevice::register(&a.ws_url(), "ana").await;
+    let mut ben = TestDevice::register(&b.ws_url(), "ben").await;
+    ana.send(ClientFrame::AddContact { user: ben.user }).await;
+    ana.expect(|e| matches!(e, Event::ContactUpdated { .. }).then_some(()))
+        .await;
+    ben.send(ClientFrame::Subscribe {
+        users: vec![ana.user],
+    })
+    .await;
+    let presence = |e: &Event| match e {
+        Event::Presence { online, .. } => Some(*online),
+        _ => None,
+    };
+    assert!(
+        ben.expect(presence).await,
+        "online, seen from the other node"
+    );
+    ana.send(ClientFrame::Typing {
+        to: ben.user,
+        typing: true,
+    })
+    .await;
+    let typing = ben
+        .expect(|e| match e {
+            Event::Typing { from, typing } => Some((*from, *typing)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(typing, (ana.user, true));
+    ana.disconnect().await;
+    assert!(
+        !ben.expect(presence).await,
+        "offline, seen from the other node"
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn signing_in_on_another_node_closes_the_older_connection() {
+    let Some((a, b)) = two_nodes().await else {
+        return;
+    };
+    let mut first = TestDevice::register(&a.ws_url(), "ana").await;
+    let mut second = TestDevice::sign_in(&b.ws_url(), first.device, first.seed).await;
+    first.closed_with().await;
+    let mut ben = TestDevice::register(&a.ws_url(), "ben").await;
+    let id = ben
+        .send_text(&[second.device], "to the newest connection")
+        .await;
+    assert_eq!(second.next_message().await.0, id);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_count_connections_frames_and_deliveries() {
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    let mut ana = TestDevice::register(&app.ws_url(), "ana").await;
+    let mut ben = TestDevice::register(&app.ws_url(), "ben").await;
+    let id = ana.send_text(&[ben.device], "counted").await;
+    ben.next_message().await;
+    ana.accepted(id).await;
+    let response = reqwest::get(format!("{}/metrics", app.http_url()))
+        .await
+        .expect("metrics");
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.expect("body");
+    for needle in [
+        "courier_connections ",
+        "courier_frames_in_total{type=\"SendFanout\"}",
+        "courier_messages_accepted_total ",
+        "courier_delivery_latency_seconds_count ",
+        "courier_queue_depth ",
+    ] {
+        assert!(text.contains(needle), "no {needle} in\n{text}");
+    }
+    let accepted: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("courier_messages_accepted_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("a number");
+    assert!(accepted >= 1.0);
+    app.stop().await;
+}
