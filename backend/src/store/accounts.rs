@@ -42,7 +42,7 @@ impl Store {
         let insert_device = "INSERT INTO devices (user_id, public_key, created_at) \
                              VALUES ($1, $2, $3) ON CONFLICT (public_key) DO NOTHING RETURNING id";
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = super::begin_write(pool).await?;
             let user: Option<i64> = sqlx::query_scalar(insert_user)
                 .bind(username.as_str())
                 .bind(now_ms)

@@ -74,6 +74,29 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// How each database begins a transaction that will write.
+pub(crate) trait WriteTransaction: sqlx::Database {
+    /// The statement that begins it.
+    const BEGIN: &'static str;
+}
+
+impl WriteTransaction for sqlx::Sqlite {
+    /// Takes the write lock at once: a deferred transaction that reads first
+    /// fails with `SQLITE_BUSY` (no waiting) if another writer got in between.
+    const BEGIN: &'static str = "BEGIN IMMEDIATE";
+}
+
+impl WriteTransaction for sqlx::Postgres {
+    const BEGIN: &'static str = "BEGIN";
+}
+
+/// Begins a transaction that will write, in the way `pool`'s database needs.
+pub(crate) async fn begin_write<DB: WriteTransaction>(
+    pool: &Pool<DB>,
+) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
+    pool.begin_with(DB::BEGIN).await
+}
+
 /// A query builder for `pool`'s database, so that generic code can build
 /// multi-row statements with the right placeholders.
 pub(crate) fn builder<'a, DB: sqlx::Database>(_pool: &Pool<DB>, sql: &str) -> QueryBuilder<'a, DB> {

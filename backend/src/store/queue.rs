@@ -97,7 +97,7 @@ impl Store {
         let mark = "INSERT INTO accepted (sender_device, message_id, expires_at) VALUES ($1, $2, $3) \
                     ON CONFLICT (sender_device, message_id) DO NOTHING";
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = super::begin_write(pool).await?;
             if let Some(id) = dedupe {
                 let marked = sqlx::query(mark)
                     .bind(to_db(sender.1.0))
