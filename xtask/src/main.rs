@@ -100,6 +100,21 @@ fn fuzz(root: &Path, target: &Path) -> Result<(), String> {
     result
 }
 
+/// A small run of every load-generator scenario on SQLite and Postgres, so
+/// that the load generator keeps working. No figure is judged.
+fn loadgen_smoke(root: &Path, target: &Path, postgres: &str) -> Result<(), String> {
+    let courier = target.join("debug").join("courier");
+    for database in ["sqlite", postgres] {
+        let mut command = cargo(root);
+        command
+            .args(["run", "-q", "-p", "courier-loadgen", "--", "--server"])
+            .arg(&courier)
+            .args(["--database", database, "smoke"]);
+        run_step("load generator smoke run", &mut command)?;
+    }
+    Ok(())
+}
+
 /// Everything CI runs.
 fn test(root: &Path) -> Result<(), String> {
     let started = std::time::Instant::now();
@@ -210,6 +225,7 @@ fn test(root: &Path) -> Result<(), String> {
     .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
     let wasm_result = summary.run_tests("in-browser wasm tests", &mut wasm);
     let fuzz_result = fuzz(root, &target);
+    let smoke_result = loadgen_smoke(root, &target, &postgres.url);
 
     drop(s3);
     drop(postgres);
@@ -217,6 +233,7 @@ fn test(root: &Path) -> Result<(), String> {
         .and(chaos_result)
         .and(wasm_result)
         .and(fuzz_result)
+        .and(smoke_result)
         .and_then(|()| {
             if summary.passed == 0 {
                 Err("no test ran".to_owned())

@@ -7,10 +7,11 @@
 
 pub mod expiry;
 pub mod registry;
+pub mod writer;
 
 use crate::bus::{Bus, Event};
 use crate::clock::now_ms;
-use crate::store::queue::{Enqueued, EntryKind, NewEntry};
+use crate::store::queue::{EnqueueJob, Enqueued, EntryKind, NewEntry};
 use crate::store::{Store, StoreError};
 use courier_shared::ids::{DeviceId, MessageId, UserId};
 use courier_shared::proto::{self, ReceiptKind, ServerFrame};
@@ -38,6 +39,7 @@ pub enum RouteError {
 #[derive(Debug, Clone)]
 pub struct Router {
     store: Store,
+    writer: writer::Writer,
     bus: Bus,
     ttl_ms: i64,
 }
@@ -45,7 +47,12 @@ pub struct Router {
 impl Router {
     /// A router over `store` that keeps undelivered entries for `ttl_ms`.
     pub fn new(store: Store, bus: Bus, ttl_ms: i64) -> Self {
-        Self { store, bus, ttl_ms }
+        Self {
+            writer: writer::Writer::start(store.clone()),
+            store,
+            bus,
+            ttl_ms,
+        }
     }
 
     /// Queues message `id` from `sender`: one payload per recipient device.
@@ -126,11 +133,14 @@ impl Router {
     ) -> Result<(), RouteError> {
         let now = now_ms();
         let expires_at = now.saturating_add(self.ttl_ms);
-        match self
-            .store
-            .enqueue(sender, entries, dedupe, now, expires_at)
-            .await
-        {
+        let job = EnqueueJob {
+            sender,
+            entries: entries.to_vec(),
+            dedupe,
+            now_ms: now,
+            expires_at,
+        };
+        match self.writer.enqueue(job).await {
             Ok(Enqueued::Queued(devices)) => {
                 self.bus.wake(devices);
                 Ok(())
@@ -139,6 +149,12 @@ impl Router {
             Err(StoreError::NotFound(what)) => Err(RouteError::NotFound(format!("no such {what}"))),
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// Deletes `device`'s acknowledged entries (its own queue only), batched
+    /// with other writes; returns how many there were.
+    pub async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
+        self.writer.ack(device, ids).await
     }
 
     /// Passes a typing indicator from `from` to the connected devices of
@@ -161,7 +177,6 @@ pub fn delivery_frame(entry: crate::store::queue::QueuedEntry) -> Option<ServerF
             id: entry.id,
             from: entry.from,
             from_device: entry.from_device,
-            sent_at: entry.created_at,
             payload: courier_shared::proto::Payload::new(entry.payload)?,
         }),
         EntryKind::Receipt => {

@@ -3,19 +3,61 @@
 //!
 //! Each connected device has a [`Slot`]: a `Notify` that wakes its session to
 //! pull from its queue (a wake-up is never lost, and many coalesce into one),
-//! a bounded channel for transient signals (presence, typing; dropped when
-//! full, never blocking the sender), and a token that evicts the session when
-//! the same device connects again.
+//! a bounded [`Signals`] queue for transient signals (presence, typing;
+//! dropped when full, never blocking the sender), and a token that evicts the
+//! session when the same device connects again. Nothing in a slot allocates
+//! until it is used, so an idle device costs a few hundred bytes.
 
 use courier_shared::ids::{DeviceId, UserId};
 use courier_shared::proto::ServerFrame;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// How many transient signals may wait for one device.
 pub const SIGNAL_CAPACITY: usize = 64;
+
+/// A bounded queue of transient signals for one device. Unlike a channel it
+/// allocates nothing until a signal arrives.
+#[derive(Debug, Default)]
+pub struct Signals {
+    queue: Mutex<VecDeque<ServerFrame>>,
+    ready: Notify,
+}
+
+impl Signals {
+    fn lock(&self) -> MutexGuard<'_, VecDeque<ServerFrame>> {
+        self.queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Adds `frame` unless [`SIGNAL_CAPACITY`] signals already wait.
+    pub fn push(&self, frame: ServerFrame) {
+        let mut queue = self.lock();
+        if queue.len() < SIGNAL_CAPACITY {
+            queue.push_back(frame);
+            drop(queue);
+            self.ready.notify_one();
+        }
+    }
+
+    /// Takes the oldest waiting signal, if any.
+    pub fn try_pop(&self) -> Option<ServerFrame> {
+        self.lock().pop_front()
+    }
+
+    /// Waits for the next signal.
+    pub async fn pop(&self) -> ServerFrame {
+        loop {
+            if let Some(frame) = self.try_pop() {
+                return frame;
+            }
+            self.ready.notified().await;
+        }
+    }
+}
 
 /// What a session task holds to be reached by others.
 #[derive(Debug)]
@@ -23,7 +65,7 @@ pub struct Handle {
     /// Woken when the device's queue has new entries.
     pub wake: Arc<Notify>,
     /// Transient signals for the device.
-    pub signals: mpsc::Receiver<ServerFrame>,
+    pub signals: Arc<Signals>,
     /// Cancelled when a newer connection of the same device takes over.
     pub evicted: CancellationToken,
 }
@@ -33,7 +75,7 @@ struct Slot {
     user: UserId,
     conn: u64,
     wake: Arc<Notify>,
-    signals: mpsc::Sender<ServerFrame>,
+    signals: Arc<Signals>,
     evicted: CancellationToken,
 }
 
@@ -59,17 +101,16 @@ impl Registry {
     /// Registers connection `conn` of `device`, evicting any older connection
     /// of the same device on this node.
     pub fn register(&self, user: UserId, device: DeviceId, conn: u64) -> Handle {
-        let (signals_tx, signals) = mpsc::channel(SIGNAL_CAPACITY);
         let handle = Handle {
             wake: Arc::new(Notify::new()),
-            signals,
+            signals: Arc::new(Signals::default()),
             evicted: CancellationToken::new(),
         };
         let slot = Slot {
             user,
             conn,
             wake: handle.wake.clone(),
-            signals: signals_tx,
+            signals: handle.signals.clone(),
             evicted: handle.evicted.clone(),
         };
         let mut inner = self.lock();
@@ -132,7 +173,7 @@ impl Registry {
     pub fn signal(&self, device: DeviceId, frame: ServerFrame) {
         let inner = self.lock();
         if let Some(slot) = inner.devices.get(&device) {
-            let _ = slot.signals.try_send(frame);
+            slot.signals.push(frame);
         }
     }
 

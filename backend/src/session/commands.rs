@@ -180,13 +180,11 @@ async fn ack(
             &format!("acknowledge at most {MAX_IDS} entries at a time"),
         )];
     }
-    match state.store.ack(me.1, &ids).await {
-        Ok(_) => {
-            for id in &ids {
-                inflight.remove(id);
-            }
-            Vec::new()
-        }
+    for id in &ids {
+        inflight.remove(id);
+    }
+    match state.router.ack(me.1, ids).await {
+        Ok(_) => Vec::new(),
         Err(err) => vec![rejected(None, err.into())],
     }
 }

@@ -13,6 +13,7 @@ use crate::bus::Event;
 use crate::clock::now_ms;
 use crate::metrics::metrics;
 use crate::router::delivery_frame;
+use crate::router::registry::Signals;
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message};
 use courier_shared::ids::{Challenge, MessageId};
@@ -22,7 +23,7 @@ use std::collections::HashSet;
 use std::fmt::Display;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -54,7 +55,7 @@ const REPLACED: u16 = 4000;
 struct Reach {
     wake: Option<Arc<Notify>>,
     evicted: Option<CancellationToken>,
-    signals: Option<mpsc::Receiver<ServerFrame>>,
+    signals: Option<Arc<Signals>>,
 }
 
 /// Runs one session until the client leaves, breaks the protocol, falls
@@ -70,7 +71,7 @@ where
         .instrument(span)
         .await;
     if let Phase::Ready(user, device) = session.phase() {
-        sign_out(&state, user, device, conn_id).await;
+        Box::pin(sign_out(&state, user, device, conn_id)).await;
     }
 }
 
@@ -147,13 +148,13 @@ where
             }
             () = wait_wake(&reach.wake) => {
                 if let (Phase::Ready(_, device), Some(_)) = (session.phase(), &reach.wake)
-                    && deliver(&mut socket, state, device, &mut inflight).await.is_err()
+                    && Box::pin(deliver(&mut socket, state, device, &mut inflight)).await.is_err()
                 {
                     return;
                 }
                 continue;
             }
-            frame = next_signal(&mut reach.signals) => {
+            frame = next_signal(&reach.signals) => {
                 if send(&mut socket, &frame).await.is_err() {
                     return;
                 }
@@ -186,7 +187,7 @@ where
                 return;
             }
             Step::SignIn(request) => {
-                match sign_in(&mut socket, state, session, request, conn_id).await {
+                match Box::pin(sign_in(&mut socket, state, session, request, conn_id)).await {
                     Ok(Some(signed_in)) => {
                         reach = signed_in;
                         Ok(())
@@ -199,14 +200,17 @@ where
                 let Phase::Ready(user, device) = session.phase() else {
                     return;
                 };
-                request(
+                // Boxed, like the other heavy steps, so that the state of an idle
+                // session's task stays small: it exists only while they run.
+                let me = (user, device);
+                Box::pin(request(
                     &mut socket,
                     state,
-                    (user, device),
+                    me,
                     frame,
                     &mut inflight,
                     &mut bucket,
-                )
+                ))
                 .await
             }
         };
@@ -305,7 +309,9 @@ where
     for reply in commands::handle(state, me, frame, inflight).await {
         send(socket, &reply).await?;
     }
-    if is_ack {
+    // Refill the window in batches, not one query per acknowledgement: new
+    // entries wake the session anyway; this only drains a backlog.
+    if is_ack && inflight.len() <= MAX_INFLIGHT / 2 {
         deliver(socket, state, me.1, inflight).await?;
     }
     Ok(())
@@ -384,13 +390,11 @@ async fn wait_evicted(evicted: &Option<CancellationToken>) {
     }
 }
 
-async fn next_signal(signals: &mut Option<mpsc::Receiver<ServerFrame>>) -> ServerFrame {
-    if let Some(receiver) = signals
-        && let Some(frame) = receiver.recv().await
-    {
-        return frame;
+async fn next_signal(signals: &Option<Arc<Signals>>) -> ServerFrame {
+    match signals {
+        Some(signals) => signals.pop().await,
+        None => std::future::pending().await,
     }
-    std::future::pending().await
 }
 
 /// How long one send may wait on a slow reader before the connection is

@@ -14,8 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// merely too large still reaches the codec and gets a proper error frame.
 const TRANSPORT_MAX_BYTES: usize = 4 * MAX_FRAME_BYTES;
 
+/// Bytes read from the socket at a time. Small, because an idle connection
+/// keeps its read buffer (tungstenite's default is 128 KiB); a larger frame
+/// grows it as needed.
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 /// Bytes buffered before a write is flushed to the socket.
-const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+const WRITE_BUFFER_BYTES: usize = 4 * 1024;
 /// Bytes a slow reader may leave unsent before its connection fails, so that
 /// no client can make the server's memory grow.
 const MAX_WRITE_BUFFER_BYTES: usize = 2 * TRANSPORT_MAX_BYTES;
@@ -40,6 +44,7 @@ pub async fn handler(State(state): State<AppState>, ws: WebSocketUpgrade) -> Res
     let conn_id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
     ws.max_message_size(TRANSPORT_MAX_BYTES)
         .max_frame_size(TRANSPORT_MAX_BYTES)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {

@@ -75,6 +75,25 @@ pub enum Enqueued {
 
 type EntryRow = (Vec<u8>, i16, i64, i64, i64, Vec<u8>);
 
+/// Queue rows per `INSERT` statement (8 parameters each, well within both
+/// databases' limits).
+const INSERT_CHUNK: usize = 1_000;
+
+/// One send to queue as part of a batch.
+#[derive(Debug, Clone)]
+pub struct EnqueueJob {
+    /// The sending user and device.
+    pub sender: (UserId, DeviceId),
+    /// One entry per recipient device.
+    pub entries: Vec<NewEntry>,
+    /// The message id to record against repeats, for messages.
+    pub dedupe: Option<MessageId>,
+    /// When it is queued (Unix ms).
+    pub now_ms: i64,
+    /// When it expires (Unix ms).
+    pub expires_at: i64,
+}
+
 impl Store {
     /// Queues `entries` from `sender`, all or nothing. With `dedupe`, the
     /// message id is recorded for the sender's device until `expires_at`, and a
@@ -88,57 +107,105 @@ impl Store {
         now_ms: i64,
         expires_at: i64,
     ) -> Result<Enqueued, StoreError> {
-        let mut devices: Vec<DeviceId> = entries.iter().map(|e| e.device).collect();
-        devices.sort_unstable();
-        devices.dedup();
-        if devices.is_empty() {
-            return Ok(Enqueued::Queued(devices));
-        }
+        let job = EnqueueJob {
+            sender,
+            entries: entries.to_vec(),
+            dedupe,
+            now_ms,
+            expires_at,
+        };
+        let (mut outcomes, _) = self.write_batch(std::slice::from_ref(&job), &[]).await?;
+        outcomes.pop().unwrap_or(Ok(Enqueued::Duplicate))
+    }
+
+    /// Queues several independent sends and applies several acknowledgements
+    /// in one transaction (one commit, one fsync). Each send is all or
+    /// nothing: one naming an unknown device gets `NotFound` and writes
+    /// nothing, without failing the others. Returns each send's outcome and
+    /// each acknowledgement's count of deleted entries; a database failure
+    /// fails them all.
+    pub async fn write_batch(
+        &self,
+        jobs: &[EnqueueJob],
+        acks: &[(DeviceId, Vec<MessageId>)],
+    ) -> Result<(Vec<Result<Enqueued, StoreError>>, Vec<u64>), StoreError> {
+        let mut deleted = Vec::with_capacity(acks.len());
         let mark = "INSERT INTO accepted (sender_device, message_id, expires_at) VALUES ($1, $2, $3) \
                     ON CONFLICT (sender_device, message_id) DO NOTHING";
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        let mut rows: Vec<(&EnqueueJob, &NewEntry)> = Vec::new();
         with_pool!(self, pool => {
             let mut tx = super::begin_write(pool).await?;
-            if let Some(id) = dedupe {
-                let marked = sqlx::query(mark)
-                    .bind(to_db(sender.1.0))
-                    .bind(id.as_bytes().as_slice())
-                    .bind(expires_at)
-                    .execute(&mut *tx)
-                    .await?;
-                if marked.rows_affected() == 0 {
-                    return Ok(Enqueued::Duplicate);
+            for job in jobs {
+                let mut devices: Vec<DeviceId> = job.entries.iter().map(|e| e.device).collect();
+                devices.sort_unstable();
+                devices.dedup();
+                if devices.is_empty() {
+                    outcomes.push(Ok(Enqueued::Queued(devices)));
+                    continue;
                 }
+                let mut count = builder(pool, "SELECT COUNT(*) FROM devices WHERE id IN (");
+                let mut list = count.separated(", ");
+                for device in &devices {
+                    list.push_bind(to_db(device.0));
+                }
+                list.push_unseparated(")");
+                let found: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+                if usize::try_from(found).ok() != Some(devices.len()) {
+                    outcomes.push(Err(StoreError::NotFound("recipient device")));
+                    continue;
+                }
+                if let Some(id) = job.dedupe {
+                    let marked = sqlx::query(mark)
+                        .bind(to_db(job.sender.1.0))
+                        .bind(id.as_bytes().as_slice())
+                        .bind(job.expires_at)
+                        .execute(&mut *tx)
+                        .await?;
+                    if marked.rows_affected() == 0 {
+                        outcomes.push(Ok(Enqueued::Duplicate));
+                        continue;
+                    }
+                }
+                rows.extend(job.entries.iter().map(|entry| (job, entry)));
+                outcomes.push(Ok(Enqueued::Queued(devices)));
             }
-            let mut count = builder(pool, "SELECT COUNT(*) FROM devices WHERE id IN (");
-            let mut list = count.separated(", ");
-            for device in &devices {
-                list.push_bind(to_db(device.0));
+            for chunk in rows.chunks(INSERT_CHUNK) {
+                let mut insert = builder(
+                    pool,
+                    "INSERT INTO queue (device_id, entry_id, kind, sender_user, sender_device, \
+                     payload, created_at, expires_at) ",
+                );
+                insert.push_values(chunk, |mut row, (job, entry)| {
+                    row.push_bind(to_db(entry.device.0))
+                        .push_bind(entry.id.as_bytes().to_vec())
+                        .push_bind(entry.kind.as_db())
+                        .push_bind(to_db(job.sender.0.0))
+                        .push_bind(to_db(job.sender.1.0))
+                        .push_bind(entry.payload.clone())
+                        .push_bind(job.now_ms)
+                        .push_bind(job.expires_at);
+                });
+                insert.push(" ON CONFLICT (device_id, entry_id) DO NOTHING");
+                insert.build().execute(&mut *tx).await?;
             }
-            list.push_unseparated(")");
-            let found: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
-            if usize::try_from(found).ok() != Some(devices.len()) {
-                return Err(StoreError::NotFound("recipient device"));
+            for (device, ids) in acks {
+                if ids.is_empty() {
+                    deleted.push(0);
+                    continue;
+                }
+                let mut delete = builder(pool, "DELETE FROM queue WHERE device_id = ");
+                delete.push_bind(to_db(device.0)).push(" AND entry_id IN (");
+                let mut list = delete.separated(", ");
+                for id in ids {
+                    list.push_bind(id.as_bytes().to_vec());
+                }
+                list.push_unseparated(")");
+                deleted.push(delete.build().execute(&mut *tx).await?.rows_affected());
             }
-            let mut insert = builder(
-                pool,
-                "INSERT INTO queue (device_id, entry_id, kind, sender_user, sender_device, \
-                 payload, created_at, expires_at) ",
-            );
-            insert.push_values(entries, |mut row, entry| {
-                row.push_bind(to_db(entry.device.0))
-                    .push_bind(entry.id.as_bytes().to_vec())
-                    .push_bind(entry.kind.as_db())
-                    .push_bind(to_db(sender.0.0))
-                    .push_bind(to_db(sender.1.0))
-                    .push_bind(entry.payload.clone())
-                    .push_bind(now_ms)
-                    .push_bind(expires_at);
-            });
-            insert.push(" ON CONFLICT (device_id, entry_id) DO NOTHING");
-            insert.build().execute(&mut *tx).await?;
             tx.commit().await?;
         });
-        Ok(Enqueued::Queued(devices))
+        Ok((outcomes, deleted))
     }
 
     /// The oldest `limit` unexpired entries waiting for `device`.
@@ -176,20 +243,9 @@ impl Store {
     /// Deletes `device`'s entries with these ids; returns how many there were.
     /// Only ever touches `device`'s own queue.
     pub async fn ack(&self, device: DeviceId, ids: &[MessageId]) -> Result<u64, StoreError> {
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        let deleted = with_pool!(self, pool => {
-            let mut delete = builder(pool, "DELETE FROM queue WHERE device_id = ");
-            delete.push_bind(to_db(device.0)).push(" AND entry_id IN (");
-            let mut list = delete.separated(", ");
-            for id in ids {
-                list.push_bind(id.as_bytes().to_vec());
-            }
-            list.push_unseparated(")");
-            delete.build().execute(pool).await?.rows_affected()
-        });
-        Ok(deleted)
+        let acks = [(device, ids.to_vec())];
+        let (_, deleted) = self.write_batch(&[], &acks).await?;
+        Ok(deleted.first().copied().unwrap_or(0))
     }
 
     /// How many entries wait for `device`.

@@ -57,7 +57,7 @@ pub enum Event {
         from: UserId,
         /// The sender's device.
         from_device: DeviceId,
-        /// When the server accepted it (Unix ms).
+        /// When the sender wrote it (Unix ms, from the message id).
         sent_at: u64,
         /// The payload for this device.
         payload: Payload,
@@ -322,7 +322,6 @@ impl Connection {
                 id,
                 from,
                 from_device,
-                sent_at,
                 payload,
             } => {
                 let mut actions = vec![Action::Send(ClientFrame::Ack { ids: vec![id] })];
@@ -331,7 +330,7 @@ impl Connection {
                         id,
                         from,
                         from_device,
-                        sent_at,
+                        sent_at: id.unix_ms(),
                         payload,
                     }));
                 }

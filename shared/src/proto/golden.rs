@@ -180,10 +180,9 @@ fn server_frames() {
                 id: id(),
                 from: UserId(1),
                 from_device: DeviceId(2),
-                sent_at: 1_700_000_000_000,
                 payload: payload(),
             },
-            format!("860a{ID_HEX}01021b0000018bcfe5680042abcd"),
+            format!("850a{ID_HEX}010242abcd"),
         ),
         (
             ServerFrame::Receipt {

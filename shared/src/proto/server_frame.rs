@@ -80,7 +80,8 @@ wire_enum! {
             /// Why, for people.
             message: Text<MAX_ERROR_MESSAGE_BYTES>,
         },
-        /// A message for this device; acknowledge it with `Ack`.
+        /// A message for this device; acknowledge it with `Ack`. When it was
+        /// written is in its id (a UUIDv7), so it costs no bytes here.
         Deliver = 10 {
             /// The message's id.
             id: MessageId,
@@ -88,8 +89,6 @@ wire_enum! {
             from: UserId,
             /// The sender's device.
             from_device: DeviceId,
-            /// When the server accepted it, in Unix milliseconds.
-            sent_at: u64,
             /// The payload the sender addressed to this device.
             payload: Payload,
         },

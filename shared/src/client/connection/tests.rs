@@ -188,7 +188,6 @@ fn deliveries_are_acked_every_time_but_emitted_once() {
         id: MessageId::v7(7, [7; 10]),
         from: UserId(1),
         from_device: DeviceId(2),
-        sent_at: 7,
         payload: Payload::new(b"hi".to_vec()).expect("small"),
     });
     let first = conn.on_message(&deliver, 0.0);
