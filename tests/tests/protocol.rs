@@ -120,7 +120,7 @@ async fn the_handshake_is_enforced() {
 #[tokio::test]
 async fn silent_clients_are_timed_out() {
     let app = spawn_app_with(Backend::Sqlite, |s| {
-        s.handshake_timeout_secs = 1;
+        s.handshake_timeout_secs = 3;
         s.heartbeat_secs = 1;
     })
     .await;
