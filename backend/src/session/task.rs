@@ -13,19 +13,16 @@ use crate::bus::Event;
 use crate::clock::now_ms;
 use crate::metrics::metrics;
 use crate::router::delivery_frame;
-use crate::router::registry::Signals;
+use crate::router::registry::Handle;
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message};
 use courier_shared::ids::{Challenge, MessageId};
-use courier_shared::proto::{self, ClientFrame, ErrorCode, ServerFrame};
+use courier_shared::proto::{self, ClientFrame, ErrorCode, ServerFrame, Text};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::collections::HashSet;
 use std::fmt::Display;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 /// The timing and rate rules of one session.
@@ -49,14 +46,6 @@ const MAX_INFLIGHT: usize = 256;
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 /// Close code for a connection replaced by a newer one of the same device.
 const REPLACED: u16 = 4000;
-
-/// The parts of a signed-in session that other tasks reach it through.
-#[derive(Default)]
-struct Reach {
-    wake: Option<Arc<Notify>>,
-    evicted: Option<CancellationToken>,
-    signals: Option<Arc<Signals>>,
-}
 
 /// Runs one session until the client leaves, breaks the protocol, falls
 /// silent, is replaced, or the server shuts down.
@@ -124,7 +113,8 @@ where
 {
     let config = state.session_config;
     let mut deadline = Instant::now() + config.handshake_timeout;
-    let mut reach = Reach::default();
+    // How other tasks reach this session, once it is signed in.
+    let mut reach: Option<Handle> = None;
     let mut inflight: HashSet<MessageId> = HashSet::new();
     let mut bucket = TokenBucket::new(config.rate_per_sec, config.rate_burst);
     loop {
@@ -134,7 +124,7 @@ where
                 close_socket(&mut socket, close::SERVICE_RESTART, "server restarting").await;
                 return;
             }
-            () = wait_evicted(&reach.evicted) => {
+            () = wait_evicted(&reach) => {
                 close_socket(&mut socket, REPLACED, "signed in on a newer connection").await;
                 return;
             }
@@ -146,15 +136,15 @@ where
                 fail(&mut socket, code, reason).await;
                 return;
             }
-            () = wait_wake(&reach.wake) => {
-                if let (Phase::Ready(_, device), Some(_)) = (session.phase(), &reach.wake)
+            () = wait_wake(&reach) => {
+                if let Phase::Ready(_, device) = session.phase()
                     && Box::pin(deliver(&mut socket, state, device, &mut inflight)).await.is_err()
                 {
                     return;
                 }
                 continue;
             }
-            frame = next_signal(&reach.signals) => {
+            frame = next_signal(&reach) => {
                 if send(&mut socket, &frame).await.is_err() {
                     return;
                 }
@@ -188,8 +178,8 @@ where
             }
             Step::SignIn(request) => {
                 match Box::pin(sign_in(&mut socket, state, session, request, conn_id)).await {
-                    Ok(Some(signed_in)) => {
-                        reach = signed_in;
+                    Ok(Some(handle)) => {
+                        reach = Some(handle);
                         Ok(())
                     }
                     Ok(None) => Ok(()),
@@ -231,7 +221,7 @@ async fn sign_in<S, E>(
     session: &mut Session,
     request: SignIn,
     conn_id: u64,
-) -> Result<Option<Reach>, ()>
+) -> Result<Option<Handle>, ()>
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
 {
@@ -278,11 +268,7 @@ where
             last_seen: u64::try_from(now).unwrap_or_default(),
         });
     }
-    Ok(Some(Reach {
-        wake: Some(handle.wake),
-        evicted: Some(handle.evicted),
-        signals: Some(handle.signals),
-    }))
+    Ok(Some(handle))
 }
 
 /// Carries out one request within the device's rate limit.
@@ -331,11 +317,8 @@ where
     if inflight.len() >= MAX_INFLIGHT {
         return Ok(());
     }
-    let entries = match state
-        .store
-        .pending(device, MAX_INFLIGHT as u32, now_ms())
-        .await
-    {
+    let now = now_ms();
+    let entries = match state.store.pending(device, MAX_INFLIGHT as u32, now).await {
         Ok(entries) => entries,
         Err(err) => {
             tracing::warn!(%err, "cannot read the queue; will retry on the next wake-up");
@@ -351,7 +334,7 @@ where
         if inflight.contains(&id) {
             continue;
         }
-        let age_ms = now_ms().saturating_sub(i64::try_from(entry.created_at).unwrap_or(0));
+        let age_ms = now.saturating_sub(i64::try_from(entry.created_at).unwrap_or(0));
         let is_message = entry.kind == crate::store::queue::EntryKind::Message;
         match delivery_frame(entry) {
             Some(frame) => {
@@ -376,23 +359,23 @@ where
     Ok(())
 }
 
-async fn wait_wake(wake: &Option<Arc<Notify>>) {
-    match wake {
-        Some(wake) => wake.notified().await,
+async fn wait_wake(reach: &Option<Handle>) {
+    match reach {
+        Some(handle) => handle.wake.notified().await,
         None => std::future::pending().await,
     }
 }
 
-async fn wait_evicted(evicted: &Option<CancellationToken>) {
-    match evicted {
-        Some(token) => token.cancelled().await,
+async fn wait_evicted(reach: &Option<Handle>) {
+    match reach {
+        Some(handle) => handle.evicted.cancelled().await,
         None => std::future::pending().await,
     }
 }
 
-async fn next_signal(signals: &Option<Arc<Signals>>) -> ServerFrame {
-    match signals {
-        Some(signals) => signals.pop().await,
+async fn next_signal(reach: &Option<Handle>) -> ServerFrame {
+    match reach {
+        Some(handle) => handle.signals.pop().await,
         None => std::future::pending().await,
     }
 }
@@ -483,7 +466,8 @@ where
 {
     let frame = CloseFrame {
         code,
-        reason: truncate(reason, 120).into(),
+        // RFC 6455 limits close reasons to 123 bytes.
+        reason: Text::<120>::truncating(reason).as_str().into(),
     };
     if socket.send(Message::Close(Some(frame))).await.is_err() {
         return;
@@ -496,14 +480,4 @@ where
         }
     })
     .await;
-}
-
-/// Cuts `text` to at most `max` bytes at a character boundary (close reasons
-/// are limited to 123 bytes by RFC 6455).
-fn truncate(text: &str, max: usize) -> String {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
 }

@@ -10,10 +10,6 @@ use courier_shared::ids::{DeviceId, UserId};
 /// A node whose heartbeat is older than this (ms) counts as gone.
 pub const NODE_TIMEOUT_MS: i64 = 20_000;
 
-/// Counts `user`'s devices on live nodes, other than `except`.
-const LIVE_DEVICES: &str = "SELECT COUNT(*) FROM online_devices o JOIN nodes n ON n.id = o.node_id \
-                            WHERE o.user_id = $1 AND o.device_id <> $2 AND n.heartbeat_at > $3";
-
 impl Store {
     /// Records (or refreshes) that node `node` is alive at `now_ms`.
     pub async fn node_heartbeat(&self, node: i64, now_ms: i64) -> Result<(), StoreError> {
@@ -23,6 +19,27 @@ impl Store {
             sqlx::query(upsert).bind(node).bind(now_ms).execute(pool).await?;
         });
         Ok(())
+    }
+
+    /// How many of `user`'s devices, other than `except`, sit on a live node.
+    async fn live_devices(
+        &self,
+        user: UserId,
+        except: Option<DeviceId>,
+        now_ms: i64,
+    ) -> Result<i64, StoreError> {
+        let select = "SELECT COUNT(*) FROM online_devices o JOIN nodes n ON n.id = o.node_id \
+                      WHERE o.user_id = $1 AND o.device_id <> $2 AND n.heartbeat_at > $3";
+        let except = except.map_or(-1, |device| to_db(device.0));
+        let count: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar(select)
+                .bind(to_db(user.0))
+                .bind(except)
+                .bind(now_ms - NODE_TIMEOUT_MS)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count)
     }
 
     /// Places `device` of `user` on `node`. Returns whether the user had no
@@ -37,7 +54,7 @@ impl Store {
         let upsert = "INSERT INTO online_devices (device_id, user_id, node_id, since) \
                       VALUES ($1, $2, $3, $4) ON CONFLICT (device_id) \
                       DO UPDATE SET node_id = excluded.node_id, since = excluded.since";
-        let others: i64 = with_pool!(self, pool => {
+        with_pool!(self, pool => {
             sqlx::query(upsert)
                 .bind(to_db(device.0))
                 .bind(to_db(user.0))
@@ -45,14 +62,8 @@ impl Store {
                 .bind(now_ms)
                 .execute(pool)
                 .await?;
-            sqlx::query_scalar(LIVE_DEVICES)
-                .bind(to_db(user.0))
-                .bind(to_db(device.0))
-                .bind(now_ms - NODE_TIMEOUT_MS)
-                .fetch_one(pool)
-                .await?
         });
-        Ok(others == 0)
+        Ok(self.live_devices(user, Some(device), now_ms).await? == 0)
     }
 
     /// Removes `device` from `node` (only if it is still placed there).
@@ -65,29 +76,15 @@ impl Store {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let delete = "DELETE FROM online_devices WHERE device_id = $1 AND node_id = $2";
-        let remaining: i64 = with_pool!(self, pool => {
+        with_pool!(self, pool => {
             sqlx::query(delete).bind(to_db(device.0)).bind(node).execute(pool).await?;
-            sqlx::query_scalar(LIVE_DEVICES)
-                .bind(to_db(user.0))
-                .bind(-1_i64)
-                .bind(now_ms - NODE_TIMEOUT_MS)
-                .fetch_one(pool)
-                .await?
         });
-        Ok(remaining == 0)
+        Ok(self.live_devices(user, None, now_ms).await? == 0)
     }
 
     /// Whether any device of `user` is connected to a live node.
     pub async fn user_online(&self, user: UserId, now_ms: i64) -> Result<bool, StoreError> {
-        let count: i64 = with_pool!(self, pool => {
-            sqlx::query_scalar(LIVE_DEVICES)
-                .bind(to_db(user.0))
-                .bind(-1_i64)
-                .bind(now_ms - NODE_TIMEOUT_MS)
-                .fetch_one(pool)
-                .await?
-        });
-        Ok(count > 0)
+        Ok(self.live_devices(user, None, now_ms).await? > 0)
     }
 
     /// Forgets `node` and its devices (it is shutting down).
