@@ -85,7 +85,7 @@ impl Router {
                 "a device appears twice among the recipients".into(),
             ));
         }
-        self.enqueue(sender, &entries, Some(id)).await
+        self.enqueue(sender, entries, Some(id)).await
     }
 
     /// Queues a delivery or read receipt from `sender` for every device of
@@ -122,20 +122,20 @@ impl Router {
                 payload: payload.clone(),
             })
             .collect();
-        self.enqueue(sender, &entries, None).await
+        self.enqueue(sender, entries, None).await
     }
 
     async fn enqueue(
         &self,
         sender: (UserId, DeviceId),
-        entries: &[NewEntry],
+        entries: Vec<NewEntry>,
         dedupe: Option<MessageId>,
     ) -> Result<(), RouteError> {
         let now = now_ms();
         let expires_at = now.saturating_add(self.ttl_ms);
         let job = EnqueueJob {
             sender,
-            entries: entries.to_vec(),
+            entries,
             dedupe,
             now_ms: now,
             expires_at,

@@ -178,11 +178,11 @@ impl Store {
                 );
                 insert.push_values(chunk, |mut row, (job, entry)| {
                     row.push_bind(to_db(entry.device.0))
-                        .push_bind(entry.id.as_bytes().to_vec())
+                        .push_bind(entry.id.as_bytes().as_slice())
                         .push_bind(entry.kind.as_db())
                         .push_bind(to_db(job.sender.0.0))
                         .push_bind(to_db(job.sender.1.0))
-                        .push_bind(entry.payload.clone())
+                        .push_bind(entry.payload.as_slice())
                         .push_bind(job.now_ms)
                         .push_bind(job.expires_at);
                 });
@@ -198,7 +198,7 @@ impl Store {
                 delete.push_bind(to_db(device.0)).push(" AND entry_id IN (");
                 let mut list = delete.separated(", ");
                 for id in ids {
-                    list.push_bind(id.as_bytes().to_vec());
+                    list.push_bind(id.as_bytes().as_slice());
                 }
                 list.push_unseparated(")");
                 deleted.push(delete.build().execute(&mut *tx).await?.rows_affected());
