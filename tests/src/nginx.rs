@@ -23,7 +23,11 @@ impl Nginx {
     /// Starts `deploy/nginx.conf` with its upstream servers replaced by
     /// `nodes` and its listener moved to a free loopback port.
     pub fn start(nginx: &str, nodes: &[SocketAddr]) -> Self {
-        let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/nginx.conf");
+        // `cargo test` sets the variable at run time; the compile-time value
+        // can name another checkout whose build cargo reused.
+        let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+        let shipped = manifest.join("../deploy/nginx.conf");
         let config = std::fs::read_to_string(&shipped).expect("deploy/nginx.conf");
         let port = crate::browser::free_port();
         let servers: String = nodes

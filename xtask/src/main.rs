@@ -48,8 +48,13 @@ fn main() -> ExitCode {
 }
 
 /// The workspace root: the parent of this crate's directory.
+///
+/// Read from the environment `cargo run` sets, not only the one the binary
+/// was compiled in: cargo reuses a build across checkouts of the same
+/// workspace, so a compile-time path can name another (even deleted) clone.
 fn workspace_root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     manifest
         .parent()
         .map_or(manifest.clone(), Path::to_path_buf)
