@@ -44,6 +44,12 @@ impl<const N: usize> FixedBytes<N> {
     }
 }
 
+impl<const N: usize> From<[u8; N]> for FixedBytes<N> {
+    fn from(bytes: [u8; N]) -> Self {
+        Self(bytes)
+    }
+}
+
 impl<const N: usize> fmt::Debug for FixedBytes<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for byte in &self.0 {
@@ -104,6 +110,12 @@ pub type PublicKey = FixedBytes<32>;
 pub type Signature = FixedBytes<64>;
 /// The server's per-connection random challenge.
 pub type Challenge = FixedBytes<32>;
+/// A Curve25519 public key: a device's Olm identity key, or a one-time or
+/// fallback key.
+pub type CurveKey = FixedBytes<32>;
+/// A pending device link, as the server knows it: derived from the link
+/// code's secret, which the server never sees.
+pub type LinkId = FixedBytes<16>;
 
 /// Opaque bytes of at most `MAX` bytes: ciphertext, as far as the server knows.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]

@@ -1,0 +1,218 @@
+//! Device lists: founding the account key, accepting lists from the server,
+//! approving a linked device and removing one.
+
+use super::{Contact, DeviceCrypto};
+use crate::crypto::CryptoError;
+use crate::crypto::device_list::{DeviceList, ListedDevice, SignedDeviceList};
+use crate::crypto::identity::DeviceKey;
+use crate::crypto::link::{LinkHello, LinkWelcome};
+use crate::crypto::safety;
+use crate::ids::{DeviceId, FixedBytes, PublicKey, UserId};
+
+/// What changed in a user's keys, for the user to be told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyChange {
+    /// Nothing new.
+    None,
+    /// The first list seen for this user: their account key is now pinned.
+    New,
+    /// The user's account identity key changed (a new account key, or an
+    /// attacker): the safety number changed and must be compared again.
+    IdentityChanged,
+    /// The user approved or removed devices.
+    DevicesChanged {
+        /// Newly listed devices.
+        added: Vec<DeviceId>,
+        /// Devices no longer listed.
+        removed: Vec<DeviceId>,
+    },
+}
+
+impl DeviceCrypto {
+    /// Makes this, the account's first device, the holder of a new account
+    /// identity key from 32 secret random bytes; returns the first device
+    /// list to publish (then pass it to [`DeviceCrypto::accept_list`]).
+    pub fn found_account(&mut self, seed: [u8; 32]) -> Result<SignedDeviceList, CryptoError> {
+        let (user, device) = self.require_me()?;
+        let account = DeviceKey::from_seed(seed);
+        let me = ListedDevice(device, self.signing_public(), self.identity_key());
+        let signed = DeviceList(user, 1, account.public_key(), vec![me]).sign(&account)?;
+        self.account_key = Some(account);
+        Ok(signed)
+    }
+
+    /// Verifies `user`'s device list and keeps it if it is new; reports what
+    /// changed. A list older than the one kept is refused (rollback).
+    pub fn accept_list(
+        &mut self,
+        user: UserId,
+        signed: &SignedDeviceList,
+    ) -> Result<KeyChange, CryptoError> {
+        let list = signed.open()?;
+        if list.user() != user {
+            return Err(CryptoError::Malformed("device list (of another user)"));
+        }
+        if self.me.is_some_and(|(me, _)| me == user)
+            && self
+                .account_public()
+                .is_some_and(|ours| ours != *list.account())
+        {
+            return Err(CryptoError::BadSignature("our own device list"));
+        }
+        let Some(known) = self.users.get(&user) else {
+            self.users.insert(
+                user,
+                Contact {
+                    list,
+                    verified: false,
+                },
+            );
+            return Ok(KeyChange::New);
+        };
+        if known.list.account() != list.account() {
+            self.users.insert(
+                user,
+                Contact {
+                    list,
+                    verified: false,
+                },
+            );
+            return Ok(KeyChange::IdentityChanged);
+        }
+        if list.version() < known.list.version() {
+            return Err(CryptoError::Rollback {
+                user,
+                known: known.list.version(),
+                got: list.version(),
+            });
+        }
+        if list.version() == known.list.version() {
+            return Ok(KeyChange::None);
+        }
+        let added: Vec<DeviceId> = list
+            .devices()
+            .iter()
+            .filter(|d| known.list.device(d.0) != Some(*d))
+            .map(|d| d.0)
+            .collect();
+        let removed: Vec<DeviceId> = known
+            .list
+            .devices()
+            .iter()
+            .filter(|d| list.device(d.0) != Some(*d))
+            .map(|d| d.0)
+            .collect();
+        for device in &removed {
+            self.sessions.remove(device);
+        }
+        let verified = known.verified;
+        self.users.insert(user, Contact { list, verified });
+        if added.is_empty() && removed.is_empty() {
+            Ok(KeyChange::None)
+        } else {
+            Ok(KeyChange::DevicesChanged { added, removed })
+        }
+    }
+
+    /// The safety number this device and `user` share, once both lists are
+    /// known.
+    pub fn safety_number(&self, user: UserId) -> Option<String> {
+        let (me, _) = self.me?;
+        let ours = self.users.get(&me)?.list.account();
+        let theirs = self.users.get(&user)?.list.account();
+        Some(safety::safety_number((me, ours), (user, theirs)))
+    }
+
+    /// What the safety-number QR code for `user` holds.
+    pub fn safety_qr_text(&self, user: UserId) -> Option<String> {
+        let (me, _) = self.me?;
+        let ours = self.users.get(&me)?.list.account();
+        let theirs = self.users.get(&user)?.list.account();
+        Some(safety::safety_qr_text((me, ours), (user, theirs)))
+    }
+
+    /// Marks `user`'s current account key as verified (safety numbers
+    /// compared); cleared again if the key changes.
+    pub fn mark_verified(&mut self, user: UserId) {
+        if let Some(contact) = self.users.get_mut(&user) {
+            contact.verified = true;
+        }
+    }
+
+    fn own_list(&self) -> Result<(&DeviceKey, &DeviceList), CryptoError> {
+        let (user, _) = self.require_me()?;
+        let account = self.account_key.as_ref().ok_or(CryptoError::NotApproved)?;
+        let list = &self.users.get(&user).ok_or(CryptoError::NotApproved)?.list;
+        Ok((account, list))
+    }
+
+    /// Approves the device that sent `hello` over a link, which signed in
+    /// with `registered` (as the server reports): returns the new device list
+    /// to publish, and the welcome to seal for the new device.
+    pub fn approve_link(
+        &self,
+        hello: &LinkHello,
+        registered: &PublicKey,
+    ) -> Result<(SignedDeviceList, LinkWelcome), CryptoError> {
+        if hello.1 != *registered {
+            return Err(CryptoError::BadSignature(
+                "the link hello (its key is not the one the device signed in with)",
+            ));
+        }
+        let (account, list) = self.own_list()?;
+        let mut devices = list.devices().to_vec();
+        devices.retain(|d| d.0 != hello.0);
+        devices.push(ListedDevice(hello.0, hello.1, hello.2));
+        let next = DeviceList(
+            list.user(),
+            list.version() + 1,
+            account.public_key(),
+            devices,
+        );
+        let signed = next.sign(account)?;
+        Ok((
+            signed.clone(),
+            LinkWelcome(FixedBytes(account.seed()), signed),
+        ))
+    }
+
+    /// Takes the account key and device list from an approving device.
+    pub fn accept_welcome(&mut self, welcome: &LinkWelcome) -> Result<(), CryptoError> {
+        let (user, device) = self.require_me()?;
+        let account = DeviceKey::from_seed(welcome.0.0);
+        let list = welcome.1.open()?;
+        if *list.account() != account.public_key() || list.user() != user {
+            return Err(CryptoError::BadSignature("the link welcome's device list"));
+        }
+        let me = ListedDevice(device, self.signing_public(), self.identity_key());
+        if list.device(device) != Some(&me) {
+            return Err(CryptoError::Malformed(
+                "link welcome (its list does not hold this device)",
+            ));
+        }
+        self.account_key = Some(account);
+        self.users.insert(
+            user,
+            Contact {
+                list,
+                verified: true,
+            },
+        );
+        Ok(())
+    }
+
+    /// The device list without `device`, to publish; the server then deletes
+    /// the device and others stop encrypting to it.
+    pub fn remove_device(&self, device: DeviceId) -> Result<SignedDeviceList, CryptoError> {
+        let (account, list) = self.own_list()?;
+        let mut devices = list.devices().to_vec();
+        devices.retain(|d| d.0 != device);
+        let next = DeviceList(
+            list.user(),
+            list.version() + 1,
+            account.public_key(),
+            devices,
+        );
+        next.sign(account)
+    }
+}

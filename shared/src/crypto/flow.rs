@@ -1,0 +1,92 @@
+//! The steps of sending and receiving, strung together over a [`KeyServer`]:
+//! fetch and verify device lists, claim one-time keys, open sessions,
+//! encrypt per device, decrypt. The driver (browser or native) implements
+//! [`KeyServer`] over its connection; everything else is shared.
+
+use super::CryptoError;
+use super::content::Plaintext;
+use super::device::{DeviceCrypto, KeyChange};
+use super::device_list::SignedDeviceList;
+use super::keys::SignedKey;
+use crate::ids::{DeviceId, MessageId, UserId};
+use crate::proto::Payload;
+
+/// What the crypto needs from the server's key directory.
+#[allow(async_fn_in_trait)] // drivers are single-threaded; no Send bound wanted
+pub trait KeyServer {
+    /// `user`'s current signed device list, if they published one.
+    async fn fetch_list(&mut self, user: UserId) -> Result<Option<SignedDeviceList>, CryptoError>;
+    /// One one-time key (or the fallback key) per device; devices without
+    /// any key are left out.
+    async fn claim(
+        &mut self,
+        devices: Vec<DeviceId>,
+    ) -> Result<Vec<(DeviceId, SignedKey)>, CryptoError>;
+}
+
+/// Fetches `user`'s device list and takes it in; says what changed.
+pub async fn refresh(
+    crypto: &mut DeviceCrypto,
+    server: &mut impl KeyServer,
+    user: UserId,
+) -> Result<KeyChange, CryptoError> {
+    let signed = server
+        .fetch_list(user)
+        .await?
+        .ok_or(CryptoError::NoDevices(user))?;
+    crypto.accept_list(user, &signed)
+}
+
+/// Encrypts `plaintext` for every approved device of its recipient and every
+/// other approved device of this user, opening sessions where needed.
+/// Returns one payload per device, ready for one `Send`.
+pub async fn encrypt_for(
+    crypto: &mut DeviceCrypto,
+    server: &mut impl KeyServer,
+    plaintext: &Plaintext,
+    now_ms: u64,
+) -> Result<Vec<(DeviceId, Payload)>, CryptoError> {
+    let (me, _) = crypto.require_me()?;
+    for user in [plaintext.1, me] {
+        if crypto.user(user).is_none() {
+            refresh(crypto, server, user).await?;
+        }
+    }
+    let targets = crypto.recipients(plaintext.1)?;
+    let missing: Vec<DeviceId> = targets
+        .iter()
+        .filter(|d| crypto.needs_session(d.0, now_ms))
+        .map(|d| d.0)
+        .collect();
+    if !missing.is_empty() {
+        for (device, key) in server.claim(missing).await? {
+            if let Some(listed) = targets.iter().find(|d| d.0 == device) {
+                crypto.start_session(listed, &key, now_ms)?;
+            }
+        }
+    }
+    let bytes = plaintext.encode()?;
+    targets
+        .iter()
+        .map(|d| Ok((d.0, crypto.encrypt(d.0, &bytes)?)))
+        .collect()
+}
+
+/// Decrypts message `id` from `from`'s `from_device`, fetching the sender's
+/// device list first if the device is new to us.
+pub async fn decrypt_from(
+    crypto: &mut DeviceCrypto,
+    server: &mut impl KeyServer,
+    from: (UserId, DeviceId),
+    id: MessageId,
+    payload: &[u8],
+    now_ms: u64,
+) -> Result<Plaintext, CryptoError> {
+    match crypto.decrypt(from.0, from.1, id, payload, now_ms) {
+        Err(CryptoError::UnknownDevice { .. }) => {
+            refresh(crypto, server, from.0).await?;
+            crypto.decrypt(from.0, from.1, id, payload, now_ms)
+        }
+        other => other,
+    }
+}

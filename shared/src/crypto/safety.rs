@@ -1,0 +1,104 @@
+//! Safety numbers: what two people compare (or scan) to know that no one sits
+//! between them.
+//!
+//! Each side's fingerprint is computed as in Signal's numeric fingerprint:
+//! SHA-512 over a version, the account identity key and the user id, then
+//! iterated 5,200 times over the running hash and the key; its first 30
+//! bytes read as six 5-digit groups. The safety number is both sides' 30
+//! digits, the lower user id first, so both people see the same 60 digits.
+//! The QR code holds the version and both fingerprints.
+
+use crate::ids::{PublicKey, UserId};
+use sha2::{Digest, Sha512};
+
+const VERSION: u16 = 1;
+const ITERATIONS: usize = 5_200;
+
+fn fingerprint(user: UserId, account: &PublicKey) -> [u8; 30] {
+    let mut hash = Sha512::new()
+        .chain_update(VERSION.to_be_bytes())
+        .chain_update(account.as_bytes())
+        .chain_update(user.0.to_be_bytes())
+        .finalize();
+    for _ in 0..ITERATIONS {
+        hash = Sha512::new()
+            .chain_update(hash)
+            .chain_update(account.as_bytes())
+            .finalize();
+    }
+    let mut out = [0u8; 30];
+    out.copy_from_slice(&hash[..30]);
+    out
+}
+
+fn digits(fingerprint: &[u8; 30]) -> String {
+    fingerprint
+        .chunks(5)
+        .map(|chunk| {
+            let value = chunk.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+            format!("{:05}", value % 100_000)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The safety number of two users with their account keys: 12 groups of
+/// five digits, the same on both sides.
+pub fn safety_number(a: (UserId, &PublicKey), b: (UserId, &PublicKey)) -> String {
+    let (first, second) = if a.0 <= b.0 { (a, b) } else { (b, a) };
+    format!(
+        "{} {}",
+        digits(&fingerprint(first.0, first.1)),
+        digits(&fingerprint(second.0, second.1))
+    )
+}
+
+/// What the safety-number QR code holds, as text: version and both
+/// fingerprints in hex, the lower user id first.
+pub fn safety_qr_text(a: (UserId, &PublicKey), b: (UserId, &PublicKey)) -> String {
+    let (first, second) = if a.0 <= b.0 { (a, b) } else { (b, a) };
+    format!(
+        "courier-safety:{VERSION}:{}:{}",
+        data_encoding::HEXLOWER.encode(&fingerprint(first.0, first.1)),
+        data_encoding::HEXLOWER.encode(&fingerprint(second.0, second.1))
+    )
+}
+
+/// `text` as a QR code in SVG, for link codes and safety numbers.
+pub fn qr_svg(text: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    Some(
+        code.render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .build(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{qr_svg, safety_number, safety_qr_text};
+    use crate::ids::{PublicKey, UserId};
+
+    #[test]
+    fn both_sides_see_the_same_number_and_a_new_key_changes_it() {
+        let alice = (UserId(1), PublicKey::new_const([1; 32]));
+        let bob = (UserId(2), PublicKey::new_const([2; 32]));
+        let mallory = PublicKey::new_const([3; 32]);
+        let seen_by_alice = safety_number((alice.0, &alice.1), (bob.0, &bob.1));
+        let seen_by_bob = safety_number((bob.0, &bob.1), (alice.0, &alice.1));
+        assert_eq!(seen_by_alice, seen_by_bob);
+        assert_eq!(seen_by_alice.split(' ').count(), 12);
+        assert!(
+            seen_by_alice
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == ' ')
+        );
+        assert_ne!(
+            seen_by_alice,
+            safety_number((alice.0, &alice.1), (bob.0, &mallory))
+        );
+        let qr = safety_qr_text((alice.0, &alice.1), (bob.0, &bob.1));
+        assert!(qr_svg(&qr).unwrap().starts_with("<?xml"));
+    }
+}

@@ -1,0 +1,311 @@
+//! The end-to-end encryption core, run the same way natively (`cargo test`)
+//! and in headless Chromium (`wasm-bindgen-test`): the browser runs exactly
+//! the code these tests prove.
+//!
+//! The key directory here is an in-memory map standing in for the server's
+//! (the server's own is tested end to end in `tests/tests/encryption.rs`).
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use courier_shared::crypto::content::{Content, Plaintext};
+use courier_shared::crypto::device::KeyChange;
+use courier_shared::crypto::device_list::SignedDeviceList;
+use courier_shared::crypto::flow::{self, KeyServer};
+use courier_shared::crypto::keys::SignedKey;
+use courier_shared::crypto::link::{LinkHello, LinkSecret};
+use courier_shared::crypto::{CryptoError, DeviceCrypto};
+use courier_shared::ids::{DeviceId, MessageId, UserId};
+use courier_shared::proto::Payload;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+/// Runs a future that never waits (the in-memory directory answers at once).
+fn run<T>(future: impl Future<Output = T>) -> T {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(value) => value,
+        Poll::Pending => panic!("the in-memory directory never waits"),
+    }
+}
+
+#[derive(Default)]
+struct Directory {
+    lists: HashMap<UserId, SignedDeviceList>,
+    one_time: HashMap<DeviceId, Vec<SignedKey>>,
+    fallback: HashMap<DeviceId, SignedKey>,
+}
+
+impl KeyServer for Directory {
+    async fn fetch_list(&mut self, user: UserId) -> Result<Option<SignedDeviceList>, CryptoError> {
+        Ok(self.lists.get(&user).cloned())
+    }
+    async fn claim(
+        &mut self,
+        devices: Vec<DeviceId>,
+    ) -> Result<Vec<(DeviceId, SignedKey)>, CryptoError> {
+        Ok(devices
+            .into_iter()
+            .filter_map(|d| {
+                let key = self.one_time.get_mut(&d).and_then(Vec::pop);
+                key.or_else(|| self.fallback.get(&d).copied())
+                    .map(|k| (d, k))
+            })
+            .collect())
+    }
+}
+
+impl Directory {
+    fn publish_keys(&mut self, device: &mut DeviceCrypto) {
+        let (_, id) = device.me().unwrap();
+        let (one_time, fallback) = device.prekeys_to_publish(0);
+        self.one_time.entry(id).or_default().extend(one_time);
+        if let Some(fallback) = fallback {
+            self.fallback.insert(id, fallback);
+        }
+    }
+
+    fn publish_list(&mut self, device: &mut DeviceCrypto, list: SignedDeviceList) {
+        let (user, _) = device.me().unwrap();
+        device.accept_list(user, &list).unwrap();
+        self.lists.insert(user, list);
+    }
+
+    /// A user's first device, approved and with keys published.
+    fn first_device(&mut self, user: u64, device: u64) -> DeviceCrypto {
+        let mut crypto = DeviceCrypto::new(seed(user as u8 * 16 + device as u8));
+        crypto.set_me(UserId(user), DeviceId(device));
+        let list = crypto.found_account(seed(200 + user as u8)).unwrap();
+        self.publish_list(&mut crypto, list);
+        self.publish_keys(&mut crypto);
+        crypto
+    }
+
+    /// Links a new device to the account of `existing`, as the link code does.
+    fn link(&mut self, existing: &mut DeviceCrypto, device: u64) -> DeviceCrypto {
+        let (user, _) = existing.me().unwrap();
+        let secret = LinkSecret::from_random([device as u8; 16]);
+        let mut new = DeviceCrypto::new(seed(user.0 as u8 * 16 + device as u8));
+        new.set_me(user, DeviceId(device));
+        self.publish_keys(&mut new);
+        // The new device reads the code and sends its hello; the existing
+        // device opens it, approves, and answers with the welcome.
+        let code = LinkSecret::parse(&secret.code()).unwrap();
+        let hello = LinkHello(DeviceId(device), new.signing_public(), new.identity_key());
+        let sealed = code.seal_hello(&hello, [1; 12]).unwrap();
+        let opened = secret.open_hello(&sealed).unwrap();
+        let (list, welcome) = existing
+            .approve_link(&opened, &new.signing_public())
+            .unwrap();
+        self.publish_list(existing, list);
+        let sealed = secret.seal_welcome(&welcome, [2; 12]).unwrap();
+        new.accept_welcome(&code.open_welcome(&sealed).unwrap())
+            .unwrap();
+        assert!(new.is_approved());
+        new
+    }
+}
+
+fn seed(n: u8) -> [u8; 32] {
+    [n; 32]
+}
+
+fn id(n: u8) -> MessageId {
+    MessageId::v7(1_700_000_000_000 + u64::from(n), [n; 10])
+}
+
+const NOW: u64 = 1_700_000_000_000;
+
+fn send(
+    from: &mut DeviceCrypto,
+    dir: &mut Directory,
+    to: UserId,
+    n: u8,
+    text: &str,
+) -> Vec<(DeviceId, Payload)> {
+    let plain = Plaintext::text(id(n), to, text, None);
+    run(flow::encrypt_for(from, dir, &plain, NOW)).expect("encrypts")
+}
+
+fn read(
+    device: &mut DeviceCrypto,
+    dir: &mut Directory,
+    from: (UserId, DeviceId),
+    n: u8,
+    payloads: &[(DeviceId, Payload)],
+) -> Result<String, CryptoError> {
+    let (_, me) = device.me().unwrap();
+    let payload = &payloads
+        .iter()
+        .find(|(d, _)| *d == me)
+        .expect("addressed")
+        .1;
+    let plain = run(flow::decrypt_from(
+        device,
+        dir,
+        from,
+        id(n),
+        payload.as_bytes(),
+        NOW,
+    ))?;
+    match plain.2 {
+        Content::Text { text, .. } => Ok(text.as_str().to_owned()),
+        other => panic!("not text: {other:?}"),
+    }
+}
+
+#[test]
+fn two_users_with_two_devices_each_all_read_every_message() {
+    let mut dir = Directory::default();
+    let mut a1 = dir.first_device(1, 11);
+    let mut a2 = dir.link(&mut a1, 12);
+    let mut b1 = dir.first_device(2, 21);
+    let mut b2 = dir.link(&mut b1, 22);
+    let (alice, bob) = (UserId(1), UserId(2));
+
+    let sent = send(&mut a1, &mut dir, bob, 1, "hello bob");
+    let mut to: Vec<u64> = sent.iter().map(|(d, _)| d.0).collect();
+    to.sort_unstable();
+    assert_eq!(to, [12, 21, 22], "bob's devices and alice's other device");
+    for device in [&mut a2, &mut b1, &mut b2] {
+        assert_eq!(
+            read(device, &mut dir, (alice, DeviceId(11)), 1, &sent).unwrap(),
+            "hello bob"
+        );
+    }
+    let reply = send(&mut b2, &mut dir, alice, 2, "hi alice");
+    for device in [&mut a1, &mut a2, &mut b1] {
+        assert_eq!(
+            read(device, &mut dir, (bob, DeviceId(22)), 2, &reply).unwrap(),
+            "hi alice"
+        );
+    }
+    // Both sides compute the same safety number.
+    assert_eq!(a1.safety_number(bob), b2.safety_number(alice));
+    assert!(a1.safety_number(bob).is_some());
+}
+
+#[test]
+fn late_and_out_of_order_messages_decrypt_and_replays_and_tampering_fail() {
+    let mut dir = Directory::default();
+    let mut a = dir.first_device(1, 11);
+    let mut b = dir.first_device(2, 21);
+    let (alice, bob) = (UserId(1), UserId(2));
+    let from_a = (alice, DeviceId(11));
+
+    let first = send(&mut a, &mut dir, bob, 1, "one");
+    let second = send(&mut a, &mut dir, bob, 2, "two");
+    let third = send(&mut a, &mut dir, bob, 3, "three");
+    assert_eq!(read(&mut b, &mut dir, from_a, 3, &third).unwrap(), "three");
+    assert_eq!(read(&mut b, &mut dir, from_a, 1, &first).unwrap(), "one");
+    assert_eq!(read(&mut b, &mut dir, from_a, 2, &second).unwrap(), "two");
+
+    let replay = read(&mut b, &mut dir, from_a, 2, &second).expect_err("replay");
+    assert!(
+        matches!(replay, CryptoError::Undecryptable { .. }),
+        "{replay}"
+    );
+
+    let reply = send(&mut b, &mut dir, alice, 4, "four");
+    assert_eq!(
+        read(&mut a, &mut dir, (bob, DeviceId(21)), 4, &reply).unwrap(),
+        "four"
+    );
+    let mut tampered = send(&mut a, &mut dir, bob, 5, "five");
+    let mut bytes = tampered[0].1.as_bytes().to_vec();
+    let last = bytes.len() - 12;
+    bytes[last] ^= 0x01;
+    tampered[0].1 = Payload::new(bytes).unwrap();
+    let err = read(&mut b, &mut dir, from_a, 5, &tampered).expect_err("tampered");
+    assert!(err.to_string().contains("cannot decrypt"), "{err}");
+    // The failure renews the session: Bob's next message opens a new one
+    // that Alice reads.
+    assert!(b.needs_session(DeviceId(11), NOW));
+    let after = send(&mut b, &mut dir, alice, 6, "six");
+    assert_eq!(
+        read(&mut a, &mut dir, (bob, DeviceId(21)), 6, &after).unwrap(),
+        "six"
+    );
+
+    // A ciphertext delivered under another message id is refused.
+    let moved = send(&mut a, &mut dir, bob, 7, "seven");
+    let err = read(&mut b, &mut dir, from_a, 8, &moved).expect_err("moved");
+    assert!(err.to_string().contains("another message id"), "{err}");
+}
+
+#[test]
+fn state_survives_a_snapshot_and_restore() {
+    let mut dir = Directory::default();
+    let mut a = dir.first_device(1, 11);
+    let b = dir.first_device(2, 21);
+    let mut b = DeviceCrypto::restore(&b.snapshot()).unwrap();
+    let sent = send(&mut a, &mut dir, UserId(2), 1, "before");
+    let mut a = DeviceCrypto::restore(&a.snapshot()).unwrap();
+    assert_eq!(
+        read(&mut b, &mut dir, (UserId(1), DeviceId(11)), 1, &sent).unwrap(),
+        "before"
+    );
+    let mut b = DeviceCrypto::restore(&b.snapshot()).unwrap();
+    let sent = send(&mut a, &mut dir, UserId(2), 2, "after");
+    assert_eq!(
+        read(&mut b, &mut dir, (UserId(1), DeviceId(11)), 2, &sent).unwrap(),
+        "after"
+    );
+    assert!(DeviceCrypto::restore(b"not a state").is_err());
+}
+
+#[test]
+fn removed_and_unapproved_devices_get_nothing_and_changes_are_reported() {
+    let mut dir = Directory::default();
+    let mut a = dir.first_device(1, 11);
+    let mut b1 = dir.first_device(2, 21);
+    let b2 = dir.link(&mut b1, 22);
+    let bob = UserId(2);
+    assert_eq!(send(&mut a, &mut dir, bob, 1, "x").len(), 2);
+
+    // Bob removes device 22; Alice learns of it and stops encrypting to it.
+    let list = b1.remove_device(b2.me().unwrap().1).unwrap();
+    dir.publish_list(&mut b1, list);
+    let change = run(flow::refresh(&mut a, &mut dir, bob)).unwrap();
+    assert_eq!(
+        change,
+        KeyChange::DevicesChanged {
+            added: vec![],
+            removed: vec![DeviceId(22)]
+        }
+    );
+    let to: Vec<DeviceId> = send(&mut a, &mut dir, bob, 2, "y")
+        .iter()
+        .map(|(d, _)| *d)
+        .collect();
+    assert_eq!(to, [DeviceId(21)]);
+
+    // A list signed by another account key (a server's forgery) is refused
+    // as an identity change, never silently.
+    let mut mallory = DeviceCrypto::new(seed(99));
+    mallory.set_me(bob, DeviceId(23));
+    let forged = mallory.found_account(seed(98)).unwrap();
+    assert_eq!(
+        a.accept_list(bob, &forged).unwrap(),
+        KeyChange::IdentityChanged
+    );
+    assert!(!a.user(bob).unwrap().verified);
+    // An older list is a rollback.
+    let mut c = dir.first_device(3, 31);
+    let old = dir.lists[&bob].clone();
+    let newer = b1.remove_device(DeviceId(99)).unwrap();
+    c.accept_list(bob, &newer).unwrap();
+    assert!(matches!(
+        c.accept_list(bob, &old),
+        Err(CryptoError::Rollback { .. })
+    ));
+}
