@@ -7,8 +7,10 @@
 //! Times are milliseconds on any monotonic clock the owner chooses.
 
 use super::{Backoff, Outbox, SeenIds};
+use crate::crypto::device_list::SignedDeviceList;
 use crate::crypto::identity::DeviceKey;
-use crate::ids::{DeviceId, MessageId, PublicKey, UserId, Username};
+use crate::crypto::keys::SignedKey;
+use crate::ids::{DeviceId, LinkId, MessageId, PublicKey, UserId, Username};
 use crate::proto::{
     self, ClientFrame, ErrorCode, MAX_AGENT_BYTES, PROTOCOL_VERSION, Payload, ReceiptKind,
     ServerFrame, Text, auth,
@@ -111,6 +113,26 @@ pub enum Event {
     },
     /// A device was added to our user.
     DeviceAdded(DeviceId),
+    /// How many one-time keys the server holds for this device.
+    KeyCount(u32),
+    /// Claimed pre-keys, one per device that had any.
+    ClaimedKeys(Vec<(DeviceId, SignedKey)>),
+    /// A user's device list.
+    DeviceList {
+        /// The user.
+        user: UserId,
+        /// Signed by their account key, if published.
+        list: Option<SignedDeviceList>,
+        /// Every registered device with its signing key.
+        registered: Vec<(DeviceId, PublicKey)>,
+    },
+    /// A link for a new device is open.
+    LinkCreated {
+        /// The link.
+        link: LinkId,
+        /// When it expires (Unix ms).
+        expires_at: u64,
+    },
     /// The contact list changed.
     ContactUpdated {
         /// The contact.
@@ -142,6 +164,8 @@ enum Identity {
     Register(Username, DeviceKey),
     /// Sign in as this device.
     Device(DeviceId, DeviceKey),
+    /// Join the account that opened this link, with this key.
+    Link(LinkId, DeviceKey),
 }
 
 /// One device's connection to its server.
@@ -227,6 +251,13 @@ impl Connection {
         self.sign_in_if_ready()
     }
 
+    /// Joins an account through `link` as a new device with `key` as soon
+    /// as the handshake allows; later connections sign in as that device.
+    pub fn link(&mut self, link: LinkId, key: DeviceKey) -> Vec<Action> {
+        self.identity = Identity::Link(link, key);
+        self.sign_in_if_ready()
+    }
+
     /// Sends a message through the outbox: now if signed in, and again after
     /// every reconnect until the server accepts it.
     pub fn send(&mut self, frame: ClientFrame) -> Vec<Action> {
@@ -293,6 +324,10 @@ impl Connection {
             ServerFrame::Ping { nonce } => vec![Action::Send(ClientFrame::Pong { nonce })],
             ServerFrame::Pong { .. } => Vec::new(),
             ServerFrame::Error { code, message } => {
+                if code == ErrorCode::AuthFailed && matches!(self.identity, Identity::Link(..)) {
+                    // A wrong or expired link code: retrying cannot help.
+                    self.identity = Identity::None;
+                }
                 self.last_error = Some((code, message.as_str().to_owned()));
                 Vec::new()
             }
@@ -379,6 +414,20 @@ impl Connection {
             ServerFrame::ContactUpdated { user, added } => {
                 vec![Action::Emit(Event::ContactUpdated { user, added })]
             }
+            ServerFrame::KeyCount { one_time } => vec![Action::Emit(Event::KeyCount(one_time))],
+            ServerFrame::ClaimedKeys { keys } => vec![Action::Emit(Event::ClaimedKeys(keys))],
+            ServerFrame::DeviceList {
+                user,
+                list,
+                registered,
+            } => vec![Action::Emit(Event::DeviceList {
+                user,
+                list,
+                registered,
+            })],
+            ServerFrame::LinkCreated { link, expires_at } => {
+                vec![Action::Emit(Event::LinkCreated { link, expires_at })]
+            }
         }
     }
 
@@ -400,6 +449,11 @@ impl Connection {
                 device: *device,
                 signature: key.sign(&auth::authenticate_message(&challenge)),
             },
+            Identity::Link(link, key) => ClientFrame::Link {
+                link: *link,
+                key: key.public_key(),
+                signature: key.sign(&auth::link_message(&challenge, link)),
+            },
         };
         vec![Action::Send(frame)]
     }
@@ -408,7 +462,9 @@ impl Connection {
         self.signed_in = Some((user, device));
         let identity = std::mem::replace(&mut self.identity, Identity::None);
         self.identity = match identity {
-            Identity::Register(_, key) | Identity::Device(_, key) => Identity::Device(device, key),
+            Identity::Register(_, key) | Identity::Device(_, key) | Identity::Link(_, key) => {
+                Identity::Device(device, key)
+            }
             Identity::None => Identity::None,
         };
         let mut actions = vec![Action::Emit(Event::SignedIn { user, device })];

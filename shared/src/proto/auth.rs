@@ -4,10 +4,11 @@
 //! label, so a signature can be neither replayed on another connection nor
 //! reused for another purpose.
 
-use crate::ids::{Challenge, Username};
+use crate::ids::{Challenge, LinkId, Username};
 
 const REGISTER: &[u8] = b"courier/v1/register\0";
 const AUTHENTICATE: &[u8] = b"courier/v1/authenticate\0";
+const LINK: &[u8] = b"courier/v1/link\0";
 
 /// The bytes a new device signs to register `username`.
 pub fn register_message(challenge: &Challenge, username: &Username) -> Vec<u8> {
@@ -24,4 +25,9 @@ pub fn authenticate_message(challenge: &Challenge) -> Vec<u8> {
     message.extend_from_slice(AUTHENTICATE);
     message.extend_from_slice(challenge.as_bytes());
     message
+}
+
+/// The bytes a new device signs to join an account through `link`.
+pub fn link_message(challenge: &Challenge, link: &LinkId) -> Vec<u8> {
+    [LINK, challenge.as_bytes(), link.as_bytes()].concat()
 }

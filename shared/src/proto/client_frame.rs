@@ -2,7 +2,9 @@
 
 use super::tuple::wire_enum;
 use super::{MAX_AGENT_BYTES, Payload, ReceiptKind, Text};
-use crate::ids::{DeviceId, MessageId, PublicKey, Signature, UserId, Username};
+use crate::crypto::device_list::SignedDeviceList;
+use crate::crypto::keys::SignedKey;
+use crate::ids::{DeviceId, LinkId, MessageId, PublicKey, Signature, UserId, Username};
 
 wire_enum! {
     /// A frame from a client device to the server.
@@ -104,6 +106,48 @@ wire_enum! {
             to: UserId,
             /// Whether typing is under way.
             typing: bool,
+        },
+        /// Joins an account as a new device through a link code shown on one
+        /// of its devices, and signs in. The device is not approved (listed)
+        /// until an existing device publishes a device list holding it.
+        Link = 15 {
+            /// The link, derived from the code's secret.
+            link: LinkId,
+            /// The new device's Ed25519 signing key.
+            key: PublicKey,
+            /// The key's signature over [`super::auth::link_message`].
+            signature: Signature,
+        },
+        /// Publishes signed pre-keys; answered by `KeyCount`. An empty list
+        /// just asks how many one-time keys the server still holds.
+        PublishKeys = 16 {
+            /// New one-time keys.
+            one_time: Vec<SignedKey>,
+            /// A new fallback key, replacing the previous one.
+            fallback: Option<SignedKey>,
+        },
+        /// Claims one one-time key (or else the fallback key) of each device;
+        /// answered by `ClaimedKeys`.
+        ClaimKeys = 17 {
+            /// The devices.
+            devices: Vec<DeviceId>,
+        },
+        /// Publishes this user's device list, signed by the account key;
+        /// answered by `DeviceList`. Listed devices left out are removed.
+        PublishDeviceList = 18 {
+            /// The signed list.
+            list: SignedDeviceList,
+        },
+        /// Asks for a user's device list; answered by `DeviceList`.
+        FetchDeviceList = 19 {
+            /// The user.
+            user: UserId,
+        },
+        /// Opens a link for a new device of this user; answered by
+        /// `LinkCreated`.
+        CreateLink = 20 {
+            /// The link, derived from the code's secret.
+            link: LinkId,
         },
     }
 }

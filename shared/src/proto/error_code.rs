@@ -40,6 +40,9 @@ pub enum ErrorCode {
     InvalidRequest,
     /// The identity key is already registered to a device.
     KeyInUse,
+    /// A message's recipient devices do not match the users' current
+    /// device lists: refresh them, encrypt again and retry.
+    StaleDevices,
     /// The server failed; the client may retry later.
     Internal,
     /// A code this build does not know.
@@ -65,6 +68,7 @@ impl ErrorCode {
             Self::RateLimited => 13,
             Self::InvalidRequest => 14,
             Self::KeyInUse => 15,
+            Self::StaleDevices => 16,
             Self::Internal => 100,
             Self::Other(code) => code,
         }
@@ -88,6 +92,7 @@ impl ErrorCode {
             13 => Self::RateLimited,
             14 => Self::InvalidRequest,
             15 => Self::KeyInUse,
+            16 => Self::StaleDevices,
             100 => Self::Internal,
             other => Self::Other(other),
         }

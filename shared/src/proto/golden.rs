@@ -3,7 +3,11 @@
 //! decode back to the same frame).
 
 use super::{ClientFrame, ErrorCode, Payload, ReceiptKind, ServerFrame, Text, decode, encode};
-use crate::ids::{Challenge, DeviceId, MessageId, PublicKey, Signature, UserId, Username};
+use crate::crypto::device_list::SignedDeviceList;
+use crate::crypto::keys::SignedKey;
+use crate::ids::{
+    Blob, Challenge, CurveKey, DeviceId, LinkId, MessageId, PublicKey, Signature, UserId, Username,
+};
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -31,6 +35,23 @@ fn payload() -> Payload {
 }
 
 const ID_HEX: &str = "5011111111111111111111111111111111";
+const LINK_HEX: &str = "5055555555555555555555555555555555";
+
+fn link() -> LinkId {
+    LinkId::new_const([0x55; 16])
+}
+
+fn signed_key() -> SignedKey {
+    SignedKey(
+        CurveKey::new_const([0x44; 32]),
+        Signature::new_const([0x33; 64]),
+    )
+}
+
+fn signed_key_hex() -> String {
+    format!("825820{}5840{}", "44".repeat(32), "33".repeat(64))
+}
+
 const KEY_HEX: &str = "58202222222222222222222222222222222222222222222222222222222222222222";
 
 #[test]
@@ -112,6 +133,41 @@ fn client_frames() {
                 typing: true,
             },
             "830e01f5".into(),
+        ),
+        (
+            ClientFrame::Link {
+                link: link(),
+                key,
+                signature,
+            },
+            format!("840f{LINK_HEX}{KEY_HEX}{sig_hex}"),
+        ),
+        (
+            ClientFrame::PublishKeys {
+                one_time: vec![signed_key()],
+                fallback: None,
+            },
+            format!("831081{}f6", signed_key_hex()),
+        ),
+        (
+            ClientFrame::ClaimKeys {
+                devices: vec![DeviceId(5)],
+            },
+            "82118105".into(),
+        ),
+        (
+            ClientFrame::PublishDeviceList {
+                list: SignedDeviceList(Blob::new(vec![0xab, 0xcd]).expect("small"), signature),
+            },
+            format!("82128242abcd{sig_hex}"),
+        ),
+        (
+            ClientFrame::FetchDeviceList { user: UserId(7) },
+            "821307".into(),
+        ),
+        (
+            ClientFrame::CreateLink { link: link() },
+            format!("8214{LINK_HEX}"),
         ),
     ];
     for (frame, expected) in cases {
@@ -208,6 +264,28 @@ fn server_frames() {
                 typing: false,
             },
             "830d01f4".into(),
+        ),
+        (ServerFrame::KeyCount { one_time: 50 }, "820e1832".into()),
+        (
+            ServerFrame::ClaimedKeys {
+                keys: vec![(DeviceId(5), signed_key())],
+            },
+            format!("820f818205{}", signed_key_hex()),
+        ),
+        (
+            ServerFrame::DeviceList {
+                user: UserId(7),
+                list: None,
+                registered: vec![(DeviceId(5), PublicKey::new_const([0x22; 32]))],
+            },
+            format!("841007f6818205{KEY_HEX}"),
+        ),
+        (
+            ServerFrame::LinkCreated {
+                link: link(),
+                expires_at: 1_000,
+            },
+            format!("8311{LINK_HEX}1903e8"),
         ),
     ];
     for (frame, expected) in cases {

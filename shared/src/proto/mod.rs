@@ -17,7 +17,7 @@ mod golden;
 mod receipt;
 mod server_frame;
 mod text;
-mod tuple;
+pub(crate) mod tuple;
 
 pub use client_frame::ClientFrame;
 pub use codec::{DecodeError, decode, encode};

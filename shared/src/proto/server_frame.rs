@@ -2,7 +2,9 @@
 
 use super::tuple::wire_enum;
 use super::{ErrorCode, MAX_ERROR_MESSAGE_BYTES, Payload, ReceiptKind, Text};
-use crate::ids::{Challenge, DeviceId, MessageId, PublicKey, UserId, Username};
+use crate::crypto::device_list::SignedDeviceList;
+use crate::crypto::keys::SignedKey;
+use crate::ids::{Challenge, DeviceId, LinkId, MessageId, PublicKey, UserId, Username};
 
 wire_enum! {
     /// A frame from the server to a client device.
@@ -121,6 +123,35 @@ wire_enum! {
             from: UserId,
             /// Whether typing is under way.
             typing: bool,
+        },
+        /// How many unclaimed one-time keys the server holds for this device
+        /// (answers `PublishKeys`).
+        KeyCount = 14 {
+            /// The count.
+            one_time: u32,
+        },
+        /// One pre-key per device that has any (answers `ClaimKeys`).
+        ClaimedKeys = 15 {
+            /// Each device with its claimed key.
+            keys: Vec<(DeviceId, SignedKey)>,
+        },
+        /// A user's device list (answers `FetchDeviceList` and
+        /// `PublishDeviceList`).
+        DeviceList = 16 {
+            /// The user.
+            user: UserId,
+            /// The list signed by their account key, if they published one.
+            list: Option<SignedDeviceList>,
+            /// Every device registered to the user, approved or not, with its
+            /// signing key: an approving device checks a link request with it.
+            registered: Vec<(DeviceId, PublicKey)>,
+        },
+        /// A link is open (answers `CreateLink`).
+        LinkCreated = 17 {
+            /// The link.
+            link: LinkId,
+            /// When it expires (Unix ms).
+            expires_at: u64,
         },
     }
 }
