@@ -69,7 +69,7 @@ async fn accounts_and_queues_behave_the_same_on_every_backend() {
             Err(StoreError::KeyInUse)
         ));
         let ben_laptop = store
-            .add_device(ben, &key(4), 2)
+            .add_device(ben, &key(4), true, 2)
             .await
             .expect("second device");
         assert_eq!(

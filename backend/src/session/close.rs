@@ -26,6 +26,7 @@ pub fn for_error(code: ErrorCode) -> u16 {
         | ErrorCode::NotFound
         | ErrorCode::InvalidRequest
         | ErrorCode::KeyInUse
+        | ErrorCode::StaleDevices
         | ErrorCode::Other(_) => 1002,
     }
 }

@@ -2,6 +2,7 @@
 //! and presence. Every failure becomes a `Rejected` frame: a bad request never
 //! closes the connection or changes anything.
 
+use super::directory;
 use super::machine::SignIn;
 use crate::clock::now_ms;
 use crate::router::{MAX_IDS, RouteError};
@@ -41,6 +42,29 @@ pub async fn sign_in(
                 Err(err) => Err(internal(&err)),
             }
         }
+        SignIn::Link { link, key } => {
+            let user = match state.store.consume_link(&link, now_ms()).await {
+                Ok(Some(user)) => user,
+                Ok(None) => {
+                    return Err((
+                        ErrorCode::AuthFailed,
+                        "the link code is wrong, used or expired".into(),
+                    ));
+                }
+                Err(err) => return Err(internal(&err)),
+            };
+            match state.store.add_device(user, &key, false, now_ms()).await {
+                Ok(device) => {
+                    tracing::info!(user = user.0, device = device.0, "device linked");
+                    Ok((user, device))
+                }
+                Err(StoreError::KeyInUse) => Err((
+                    ErrorCode::KeyInUse,
+                    "this device key is already registered".into(),
+                )),
+                Err(err) => Err(internal(&err)),
+            }
+        }
         SignIn::Authenticate { device, .. } => match state.store.device(device).await {
             Ok(Some(record)) if verify(&record.key) => Ok((record.user, device)),
             Ok(_) => Err((
@@ -52,13 +76,14 @@ pub async fn sign_in(
     }
 }
 
-fn internal(err: &dyn std::fmt::Display) -> (ErrorCode, String) {
+pub(super) fn internal(err: &dyn std::fmt::Display) -> (ErrorCode, String) {
     tracing::error!(%err, "request failed");
     (ErrorCode::Internal, "the server failed; retry later".into())
 }
 
-fn rejected(id: Option<MessageId>, err: RouteError) -> ServerFrame {
+pub(super) fn rejected(id: Option<MessageId>, err: RouteError) -> ServerFrame {
     match err {
+        RouteError::Stale(reason) => ServerFrame::rejected(id, ErrorCode::StaleDevices, &reason),
         RouteError::NotFound(reason) => ServerFrame::rejected(id, ErrorCode::NotFound, &reason),
         RouteError::Invalid(reason) => {
             ServerFrame::rejected(id, ErrorCode::InvalidRequest, &reason)
@@ -112,7 +137,7 @@ pub async fn handle(
             Err(err) => vec![rejected(None, err.into())],
         },
         ClientFrame::AddDevice { key } => {
-            match state.store.add_device(me.0, &key, now_ms()).await {
+            match state.store.add_device(me.0, &key, true, now_ms()).await {
                 Ok(device) => vec![ServerFrame::DeviceAdded { device }],
                 Err(StoreError::KeyInUse) => vec![ServerFrame::rejected(
                     None,
@@ -149,11 +174,21 @@ pub async fn handle(
             }
             Vec::new()
         }
+        ClientFrame::PublishKeys { one_time, fallback } => {
+            vec![directory::publish_keys(state, me, one_time, fallback).await]
+        }
+        ClientFrame::ClaimKeys { devices } => vec![directory::claim_keys(state, devices).await],
+        ClientFrame::PublishDeviceList { list } => {
+            vec![directory::publish_list(state, me, list).await]
+        }
+        ClientFrame::FetchDeviceList { user } => vec![directory::fetch_list(state, user).await],
+        ClientFrame::CreateLink { link } => vec![directory::create_link(state, me, link).await],
         ClientFrame::Hello { .. }
         | ClientFrame::Ping { .. }
         | ClientFrame::Pong { .. }
         | ClientFrame::Register { .. }
-        | ClientFrame::Authenticate { .. } => Vec::new(),
+        | ClientFrame::Authenticate { .. }
+        | ClientFrame::Link { .. } => Vec::new(),
     }
 }
 

@@ -6,7 +6,7 @@
 //! the command layer, or fail the connection with an error code.
 
 use courier_shared::crypto::identity;
-use courier_shared::ids::{Challenge, DeviceId, PublicKey, Signature, UserId, Username};
+use courier_shared::ids::{Challenge, DeviceId, LinkId, PublicKey, Signature, UserId, Username};
 use courier_shared::proto::{
     self, ClientFrame, ErrorCode, MAX_FRAME_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
     ServerFrame, auth,
@@ -29,6 +29,14 @@ pub enum SignIn {
         device: DeviceId,
         /// Its signature over the challenge.
         signature: Signature,
+    },
+    /// Join an account through a link (the signature over the challenge and
+    /// link already verified).
+    Link {
+        /// The link.
+        link: LinkId,
+        /// The new device's key.
+        key: PublicKey,
     },
 }
 
@@ -158,17 +166,38 @@ impl Session {
             (Phase::AwaitingSignIn, ClientFrame::Authenticate { device, signature }) => {
                 Step::SignIn(SignIn::Authenticate { device, signature })
             }
+            (
+                Phase::AwaitingSignIn,
+                ClientFrame::Link {
+                    link,
+                    key,
+                    signature,
+                },
+            ) => {
+                let message = auth::link_message(&self.challenge, &link);
+                if identity::verify(&key, &message, &signature) {
+                    Step::SignIn(SignIn::Link { link, key })
+                } else {
+                    Step::Fail(
+                        ErrorCode::AuthFailed,
+                        "the signature does not match the key".to_owned(),
+                    )
+                }
+            }
             (Phase::AwaitingSignIn, _) => Step::Fail(
                 ErrorCode::AuthRequired,
-                "sign in with Register or Authenticate first".to_owned(),
+                "sign in with Register, Authenticate or Link first".to_owned(),
             ),
-            (Phase::Ready(..), ClientFrame::Register { .. } | ClientFrame::Authenticate { .. }) => {
-                Step::Reply(ServerFrame::rejected(
-                    None,
-                    ErrorCode::InvalidRequest,
-                    "this connection is already signed in",
-                ))
-            }
+            (
+                Phase::Ready(..),
+                ClientFrame::Register { .. }
+                | ClientFrame::Authenticate { .. }
+                | ClientFrame::Link { .. },
+            ) => Step::Reply(ServerFrame::rejected(
+                None,
+                ErrorCode::InvalidRequest,
+                "this connection is already signed in",
+            )),
             (Phase::Ready(..), request) => Step::Request(request),
         }
     }

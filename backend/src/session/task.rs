@@ -227,7 +227,7 @@ where
 {
     let signature = match &request {
         SignIn::Authenticate { signature, .. } => Some(*signature),
-        SignIn::Register { .. } => None,
+        SignIn::Register { .. } | SignIn::Link { .. } => None,
     };
     let verdict = commands::sign_in(state, request, |key| {
         signature.is_some_and(|signature| session.verify(key, &signature))
@@ -432,6 +432,7 @@ fn error_label(code: ErrorCode) -> &'static str {
         ErrorCode::RateLimited => "rate_limited",
         ErrorCode::InvalidRequest => "invalid_request",
         ErrorCode::KeyInUse => "key_in_use",
+        ErrorCode::StaleDevices => "stale_devices",
         ErrorCode::Internal => "internal",
         ErrorCode::Other(_) => "other",
     }
@@ -443,6 +444,7 @@ fn step_label(step: &Step) -> &'static str {
         Step::Request(frame) => frame.name(),
         Step::SignIn(SignIn::Register { .. }) => "Register",
         Step::SignIn(SignIn::Authenticate { .. }) => "Authenticate",
+        Step::SignIn(SignIn::Link { .. }) => "Link",
         Step::Reply(ServerFrame::Welcome { .. }) => "Hello",
         Step::Reply(_) => "Ping",
         Step::Continue => "Pong",

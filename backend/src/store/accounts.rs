@@ -61,20 +61,26 @@ impl Store {
         })
     }
 
-    /// Adds a device with `key` to `user`.
+    /// Adds a device with `key` to `user`. An `approved` device (added by a
+    /// signed-in device) receives messages at once if the user has no signed
+    /// device list; otherwise, and for a device that joined through a link,
+    /// only once a published list names it.
     pub async fn add_device(
         &self,
         user: UserId,
         key: &PublicKey,
+        approved: bool,
         now_ms: i64,
     ) -> Result<DeviceId, StoreError> {
-        let insert = "INSERT INTO devices (user_id, public_key, created_at) VALUES ($1, $2, $3) \
+        let insert = "INSERT INTO devices (user_id, public_key, created_at, listed) \
+                      VALUES ($1, $2, $3, $4 AND (SELECT COUNT(*) FROM device_lists WHERE user_id = $1) = 0) \
                       ON CONFLICT (public_key) DO NOTHING RETURNING id";
         let device: Option<i64> = with_pool!(self, pool => {
             sqlx::query_scalar(insert)
                 .bind(db(user.0))
                 .bind(key.as_bytes().as_slice())
                 .bind(now_ms)
+                .bind(approved)
                 .fetch_optional(pool)
                 .await?
         });

@@ -7,12 +7,17 @@
 //! test suite runs every store test against both.
 //!
 //! - [`accounts`]: users, devices and contacts.
+//! - [`prekeys`]: devices' signed one-time and fallback keys, claimed atomically.
+//! - [`directory`]: signed device lists, links for new devices, and the
+//!   device check every message passes.
 //! - [`queue`]: the per-device queues of undelivered entries.
 //! - [`nodes`]: the nodes of a deployment and the devices connected to them.
 
 pub mod accounts;
+pub mod directory;
 pub mod nodes;
 mod postgres;
+pub mod prekeys;
 pub mod queue;
 mod sqlite;
 
@@ -43,6 +48,9 @@ pub enum StoreError {
     /// A named user or device does not exist.
     #[error("no such {0}")]
     NotFound(&'static str),
+    /// The write conflicts with what is stored (an old version, say).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// Which database a [`Store`] talks to.

@@ -265,7 +265,7 @@ impl Store {
         Ok(from_db(count))
     }
 
-    /// Deletes expired entries and send markers; returns how many entries went.
+    /// Deletes expired entries, send markers and device links; returns how many entries went.
     pub async fn purge_expired(&self, now_ms: i64) -> Result<u64, StoreError> {
         let deleted = with_pool!(self, pool => {
             let entries = sqlx::query("DELETE FROM queue WHERE expires_at <= $1")
@@ -274,6 +274,10 @@ impl Store {
                 .await?
                 .rows_affected();
             sqlx::query("DELETE FROM accepted WHERE expires_at <= $1")
+                .bind(now_ms)
+                .execute(pool)
+                .await?;
+            sqlx::query("DELETE FROM links WHERE expires_at <= $1")
                 .bind(now_ms)
                 .execute(pool)
                 .await?;

@@ -1,0 +1,223 @@
+//! The key directory's other half: users' signed device lists and account
+//! keys, links that admit a new device to an account, and the device check
+//! (Sesame) that every message passes.
+
+use super::{Store, StoreError, builder, from_db as id, to_db as db, with_pool};
+use courier_shared::crypto::device_list::{DeviceList, SignedDeviceList};
+use courier_shared::ids::{Blob, DeviceId, LinkId, PublicKey, Signature, UserId};
+use std::collections::HashSet;
+
+/// Most open links per user.
+pub const MAX_OPEN_LINKS: i64 = 5;
+
+/// A stored device list row: body and signature.
+type ListRow = (Vec<u8>, Vec<u8>);
+/// A stored device row: id and signing key.
+type DeviceRow = (i64, Vec<u8>);
+
+/// A device as the message check sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoutedDevice {
+    /// The device.
+    pub id: DeviceId,
+    /// Its user.
+    pub user: UserId,
+    /// Whether it is on its user's device list.
+    pub listed: bool,
+}
+
+impl Store {
+    /// `user`'s signed device list, if published, and every registered
+    /// device with its signing key.
+    pub async fn device_list(
+        &self,
+        user: UserId,
+    ) -> Result<(Option<SignedDeviceList>, Vec<(DeviceId, PublicKey)>), StoreError> {
+        let select_list = "SELECT body, signature FROM device_lists WHERE user_id = $1";
+        let select_devices = "SELECT id, public_key FROM devices WHERE user_id = $1 ORDER BY id";
+        let (list, devices): (Option<ListRow>, Vec<DeviceRow>) = with_pool!(self, pool => {
+            let list = sqlx::query_as(select_list).bind(db(user.0)).fetch_optional(pool).await?;
+            let devices = sqlx::query_as(select_devices).bind(db(user.0)).fetch_all(pool).await?;
+            (list, devices)
+        });
+        let list = list.and_then(|(body, signature)| {
+            Some(SignedDeviceList(
+                Blob::new(body)?,
+                Signature::from_slice(&signature)?,
+            ))
+        });
+        let devices = devices
+            .into_iter()
+            .filter_map(|(device, key)| Some((DeviceId(id(device)), PublicKey::from_slice(&key)?)))
+            .collect();
+        Ok((list, devices))
+    }
+
+    /// Stores `user`'s new device list (already verified against its own
+    /// account key): the first list pins the account key; later ones must
+    /// carry the same key and a higher version and name only the user's
+    /// devices with their registered keys. Listed devices left out are
+    /// deleted, with their queues; returns them.
+    pub async fn publish_device_list(
+        &self,
+        user: UserId,
+        list: &DeviceList,
+        signed: &SignedDeviceList,
+    ) -> Result<Vec<DeviceId>, StoreError> {
+        let select_account = "SELECT account_key FROM users WHERE id = $1";
+        let select_version = "SELECT version FROM device_lists WHERE user_id = $1";
+        let select_devices = "SELECT id, public_key, listed FROM devices WHERE user_id = $1";
+        let upsert = "INSERT INTO device_lists (user_id, version, body, signature) \
+                      VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO UPDATE \
+                      SET version = $2, body = $3, signature = $4";
+        let pin = "UPDATE users SET account_key = $2 WHERE id = $1";
+        let unlist = "UPDATE devices SET listed = FALSE WHERE user_id = $1";
+        let list_one = "UPDATE devices SET listed = TRUE WHERE id = $1";
+        let delete = "DELETE FROM devices WHERE id = $1";
+        let version = i64::try_from(list.version()).unwrap_or(i64::MAX);
+        with_pool!(self, pool => {
+            let mut tx = super::begin_write(pool).await?;
+            let account: Option<Option<Vec<u8>>> =
+                sqlx::query_scalar(select_account).bind(db(user.0)).fetch_optional(&mut *tx).await?;
+            let account = account.ok_or(StoreError::NotFound("user"))?;
+            if account.is_some_and(|key| key != list.account().as_bytes()) {
+                return Err(StoreError::Conflict(
+                    "the list is signed by another account key than this user's".into(),
+                ));
+            }
+            let known: Option<i64> =
+                sqlx::query_scalar(select_version).bind(db(user.0)).fetch_optional(&mut *tx).await?;
+            if known.is_some_and(|known| version <= known) {
+                return Err(StoreError::Conflict(format!(
+                    "device list version {version} is not newer than the stored one"
+                )));
+            }
+            let registered: Vec<(i64, Vec<u8>, bool)> =
+                sqlx::query_as(select_devices).bind(db(user.0)).fetch_all(&mut *tx).await?;
+            for device in list.devices() {
+                let matches = registered.iter().any(|(rid, key, _)| {
+                    id(*rid) == device.0.0 && key.as_slice() == device.1.as_bytes()
+                });
+                if !matches {
+                    return Err(StoreError::Conflict(format!(
+                        "device {} is not a registered device of this user with that key",
+                        device.0.0
+                    )));
+                }
+            }
+            let listed: HashSet<u64> = list.devices().iter().map(|d| d.0.0).collect();
+            let removed: Vec<DeviceId> = registered
+                .iter()
+                .filter(|(rid, _, was_listed)| *was_listed && !listed.contains(&id(*rid)))
+                .map(|(rid, _, _)| DeviceId(id(*rid)))
+                .collect();
+            for device in &removed {
+                sqlx::query(delete).bind(db(device.0)).execute(&mut *tx).await?;
+            }
+            sqlx::query(unlist).bind(db(user.0)).execute(&mut *tx).await?;
+            for device in list.devices() {
+                sqlx::query(list_one).bind(db(device.0.0)).execute(&mut *tx).await?;
+            }
+            sqlx::query(upsert)
+                .bind(db(user.0))
+                .bind(version)
+                .bind(signed.0.as_bytes())
+                .bind(signed.1.as_bytes().as_slice())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(pin)
+                .bind(db(user.0))
+                .bind(list.account().as_bytes().as_slice())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(removed)
+        })
+    }
+
+    /// Opens `link` to `user` until `expires_at`.
+    pub async fn create_link(
+        &self,
+        user: UserId,
+        link: &LinkId,
+        now_ms: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let purge = "DELETE FROM links WHERE user_id = $1 AND expires_at <= $2";
+        let count = "SELECT COUNT(*) FROM links WHERE user_id = $1";
+        let insert = "INSERT INTO links (link_id, user_id, expires_at) VALUES ($1, $2, $3) \
+                      ON CONFLICT (link_id) DO NOTHING";
+        with_pool!(self, pool => {
+            let mut tx = super::begin_write(pool).await?;
+            sqlx::query(purge).bind(db(user.0)).bind(now_ms).execute(&mut *tx).await?;
+            let open: i64 = sqlx::query_scalar(count).bind(db(user.0)).fetch_one(&mut *tx).await?;
+            if open >= MAX_OPEN_LINKS {
+                return Err(StoreError::Conflict(format!(
+                    "at most {MAX_OPEN_LINKS} links may be open at once"
+                )));
+            }
+            let inserted = sqlx::query(insert)
+                .bind(link.as_bytes().as_slice())
+                .bind(db(user.0))
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if inserted == 0 {
+                return Err(StoreError::Conflict("that link is already in use".into()));
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Consumes `link` if it is open, returning its user; a link admits one
+    /// device only.
+    pub async fn consume_link(
+        &self,
+        link: &LinkId,
+        now_ms: i64,
+    ) -> Result<Option<UserId>, StoreError> {
+        let consume = "DELETE FROM links WHERE link_id = $1 AND expires_at > $2 RETURNING user_id";
+        let user: Option<i64> = with_pool!(self, pool => {
+            sqlx::query_scalar(consume)
+                .bind(link.as_bytes().as_slice())
+                .bind(now_ms)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(user.map(|u| UserId(id(u))))
+    }
+
+    /// Every device of every user that owns one of `devices`: what the
+    /// message check compares a message's recipients with.
+    pub async fn devices_of_owners(
+        &self,
+        devices: &[DeviceId],
+    ) -> Result<Vec<RoutedDevice>, StoreError> {
+        if devices.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, i64, bool)> = with_pool!(self, pool => {
+            let mut query = builder(
+                pool,
+                "SELECT id, user_id, listed FROM devices WHERE user_id IN \
+                 (SELECT user_id FROM devices WHERE id IN (",
+            );
+            let mut ids = query.separated(", ");
+            for device in devices {
+                ids.push_bind(db(device.0));
+            }
+            query.push("))");
+            query.build_query_as().fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(device, user, listed)| RoutedDevice {
+                id: DeviceId(id(device)),
+                user: UserId(id(user)),
+                listed,
+            })
+            .collect())
+    }
+}
