@@ -55,7 +55,21 @@ pub struct TestDevice {
 impl TestDevice {
     /// Registers `username` from a new device at `ws_url`.
     pub async fn register(ws_url: &str, username: &str) -> Self {
-        let seed = random_seed();
+        Self::register_seeded(ws_url, username, random_seed()).await
+    }
+
+    /// Joins the account that opened `link`, as a new device whose key has
+    /// `seed`.
+    pub async fn link(ws_url: &str, link: courier_shared::ids::LinkId, seed: [u8; 32]) -> Self {
+        let mut device = Self::new(ws_url, seed);
+        let actions = device.conn.link(link, DeviceKey::from_seed(seed));
+        device.connect(actions).await;
+        device.wait_signed_in().await;
+        device
+    }
+
+    /// Registers `username` from a new device whose key has `seed`.
+    pub async fn register_seeded(ws_url: &str, username: &str, seed: [u8; 32]) -> Self {
         let mut device = Self::new(ws_url, seed);
         let name = Username::parse(username).expect("valid username");
         let actions = device.conn.register(name, DeviceKey::from_seed(seed));

@@ -3,7 +3,9 @@
 //! - [`spawn_app`] runs the real server in-process on a free port, with a fresh
 //!   database: SQLite by default, Postgres for [`Backend::Postgres`]
 //!   (`TEST_DATABASE_URL` names a server where test databases may be created).
-//! - [`TestClient`] speaks the wire protocol over a real WebSocket.
+//! - [`TestClient`] speaks the wire protocol over a real WebSocket;
+//!   [`TestDevice`] runs the shared client core, and [`secure::SecureDevice`]
+//!   adds the shared end-to-end encryption core.
 //! - [`process`] runs the real `courier` binary; [`browser`] drives headless
 //!   Chromium through ChromeDriver; [`nginx`] runs the shipped load balancer.
 //!
@@ -17,6 +19,7 @@ pub mod device;
 pub mod env;
 pub mod nginx;
 pub mod process;
+pub mod secure;
 
 pub use client::TestClient;
 pub use courier_backend::store::Backend;

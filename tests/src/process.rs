@@ -23,6 +23,7 @@ pub fn courier_bin() -> Option<PathBuf> {
 /// A running `courier` process; killed when dropped.
 pub struct CourierProcess {
     child: Child,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
     /// The URL it printed for people to open.
     pub url: String,
 }
@@ -33,8 +34,8 @@ impl CourierProcess {
         let mut command = Command::new(bin);
         command
             .args(args)
-            .envs(envs.iter().copied())
             .env("COURIER_LOG", "info")
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = command.spawn().expect("courier starts");
@@ -50,8 +51,22 @@ impl CourierProcess {
                 break url.trim_end_matches('/').to_owned();
             }
         };
-        std::thread::spawn(move || for _ in lines {});
-        Self { child, url }
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if let Ok(mut log) = sink.lock() {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            }
+        });
+        Self { child, url, log }
+    }
+
+    /// Everything the process logged (its standard output) so far.
+    pub fn log(&self) -> String {
+        self.log.lock().map(|log| log.clone()).unwrap_or_default()
     }
 
     /// The process id, for sending signals.

@@ -5,6 +5,7 @@ mod binary;
 mod browser;
 mod chaos;
 mod cluster;
+mod encryption;
 mod health;
 mod media;
 mod messaging;

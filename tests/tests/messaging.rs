@@ -315,8 +315,8 @@ async fn sends_to_unknown_devices_are_refused_and_queue_nothing() {
             .await;
         assert_eq!(
             (rejected, code),
-            (Some(id), ErrorCode::NotFound),
-            "{backend:?}"
+            (Some(id), ErrorCode::StaleDevices),
+            "{backend:?}: an unknown device means the sender's device list is out of date"
         );
         assert_eq!(
             store.total_queued().await.expect("count"),

@@ -1,0 +1,399 @@
+//! [`SecureDevice`]: a [`TestDevice`] with end-to-end encryption — the same
+//! shared crypto core ([`DeviceCrypto`] and [`flow`]) the web client runs,
+//! talking to the real server's key directory.
+
+use crate::device::{TestDevice, new_message_id, random_seed};
+use courier_shared::client::Event;
+use courier_shared::crypto::content::{Content, Plaintext};
+use courier_shared::crypto::device_list::SignedDeviceList;
+use courier_shared::crypto::envelope::{Envelope, Sealed};
+use courier_shared::crypto::flow::{self, KeyServer};
+use courier_shared::crypto::keys::SignedKey;
+use courier_shared::crypto::link::{LinkHello, LinkSecret};
+use courier_shared::crypto::{CryptoError, DeviceCrypto};
+use courier_shared::ids::{DeviceId, MessageId, PublicKey, UserId};
+use courier_shared::proto::{ClientFrame, ErrorCode, Payload};
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_ms() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970");
+    u64::try_from(now.as_millis()).expect("fits")
+}
+
+/// A received message, decrypted or not.
+pub type Received = (
+    MessageId,
+    (UserId, DeviceId),
+    Result<Plaintext, CryptoError>,
+);
+
+/// The key directory over a device's connection.
+pub struct Directory<'a>(pub &'a mut TestDevice);
+
+impl Directory<'_> {
+    async fn reply<T>(
+        &mut self,
+        frame: ClientFrame,
+        pick: impl Fn(&Event) -> Option<T>,
+    ) -> Result<T, CryptoError> {
+        self.0.send(frame).await;
+        self.0
+            .expect(|e| match e {
+                Event::Rejected {
+                    id: None, message, ..
+                } => Some(Err(CryptoError::Server(message.clone()))),
+                other => pick(other).map(Ok),
+            })
+            .await
+    }
+}
+
+impl KeyServer for Directory<'_> {
+    async fn fetch_list(&mut self, user: UserId) -> Result<Option<SignedDeviceList>, CryptoError> {
+        self.reply(ClientFrame::FetchDeviceList { user }, |e| match e {
+            Event::DeviceList { user: u, list, .. } if *u == user => Some(list.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    async fn claim(
+        &mut self,
+        devices: Vec<DeviceId>,
+    ) -> Result<Vec<(DeviceId, SignedKey)>, CryptoError> {
+        self.reply(ClientFrame::ClaimKeys { devices }, |e| match e {
+            Event::ClaimedKeys(keys) => Some(keys.clone()),
+            _ => None,
+        })
+        .await
+    }
+}
+
+/// A device that encrypts end to end.
+pub struct SecureDevice {
+    /// Its connection.
+    pub net: TestDevice,
+    /// Its crypto state.
+    pub crypto: DeviceCrypto,
+    /// How many sends the server refused as stale and this device redid.
+    pub stale_retries: u32,
+}
+
+impl SecureDevice {
+    /// Registers `username` as a new account: its first device founds the
+    /// account key, publishes the device list and its pre-keys.
+    pub async fn register(ws_url: &str, username: &str) -> Self {
+        let seed = random_seed();
+        let net = TestDevice::register_seeded(ws_url, username, seed).await;
+        let mut this = Self::new(net, seed);
+        this.publish_prekeys().await;
+        let list = this
+            .crypto
+            .found_account(random_seed())
+            .expect("founds the account");
+        this.publish_list(list).await.expect("first list published");
+        this
+    }
+
+    fn new(net: TestDevice, seed: [u8; 32]) -> Self {
+        let mut crypto = DeviceCrypto::new(seed);
+        crypto.set_me(net.user, net.device);
+        Self {
+            net,
+            crypto,
+            stale_retries: 0,
+        }
+    }
+
+    /// The user.
+    pub fn user(&self) -> UserId {
+        self.net.user
+    }
+
+    /// The device.
+    pub fn device(&self) -> DeviceId {
+        self.net.device
+    }
+
+    /// Tops the server's stock of this device's one-time keys up.
+    pub async fn publish_prekeys(&mut self) -> u32 {
+        let empty = ClientFrame::PublishKeys {
+            one_time: Vec::new(),
+            fallback: None,
+        };
+        let count = Directory(&mut self.net)
+            .reply(empty, key_count)
+            .await
+            .expect("key count");
+        let (one_time, fallback) = self.crypto.prekeys_to_publish(count);
+        let frame = ClientFrame::PublishKeys { one_time, fallback };
+        Directory(&mut self.net)
+            .reply(frame, key_count)
+            .await
+            .expect("keys published")
+    }
+
+    /// Publishes this user's device list; on success this device adopts it.
+    pub async fn publish_list(&mut self, list: SignedDeviceList) -> Result<(), CryptoError> {
+        let user = self.user();
+        let frame = ClientFrame::PublishDeviceList { list: list.clone() };
+        Directory(&mut self.net)
+            .reply(frame, |e| match e {
+                Event::DeviceList { user: u, .. } if *u == user => Some(()),
+                _ => None,
+            })
+            .await?;
+        self.crypto.accept_list(user, &list)?;
+        Ok(())
+    }
+
+    /// Opens a link for a new device; returns the secret behind its code.
+    pub async fn open_link(&mut self) -> LinkSecret {
+        let mut random = [0u8; 16];
+        getrandom::fill(&mut random).expect("randomness");
+        let secret = LinkSecret::from_random(random);
+        let link = secret.id();
+        Directory(&mut self.net)
+            .reply(ClientFrame::CreateLink { link }, |e| match e {
+                Event::LinkCreated { link: l, .. } if *l == link => Some(()),
+                _ => None,
+            })
+            .await
+            .expect("link opened");
+        secret
+    }
+
+    /// Joins the account whose device shows `code`: signs in through the
+    /// link, publishes pre-keys and sends its sealed hello to the account's
+    /// devices. [`SecureDevice::finish_link`] completes it once approved.
+    pub async fn start_link(ws_url: &str, code: &str) -> (Self, LinkSecret) {
+        let secret = LinkSecret::parse(code).expect("a valid code");
+        let seed = random_seed();
+        let net = TestDevice::link(ws_url, secret.id(), seed).await;
+        let mut this = Self::new(net, seed);
+        this.publish_prekeys().await;
+        let user = this.user();
+        let list = Directory(&mut this.net)
+            .fetch_list(user)
+            .await
+            .expect("own list")
+            .expect("published");
+        let devices: Vec<DeviceId> = list
+            .open()
+            .expect("valid")
+            .devices()
+            .iter()
+            .map(|d| d.0)
+            .collect();
+        let hello = LinkHello(
+            this.device(),
+            this.crypto.signing_public(),
+            this.crypto.identity_key(),
+        );
+        let sealed = secret.seal_hello(&hello, nonce()).expect("seals");
+        this.send_sealed(devices, sealed).await;
+        (this, secret)
+    }
+
+    async fn send_sealed(&mut self, to: Vec<DeviceId>, sealed: Vec<u8>) {
+        let payload = Envelope::Link {
+            body: Sealed::new(sealed).expect("small"),
+        }
+        .to_payload()
+        .expect("fits");
+        let id = new_message_id();
+        self.net
+            .send(ClientFrame::SendFanout { id, to, payload })
+            .await;
+        self.net.accepted(id).await;
+    }
+
+    /// Waits for the approving device's welcome and takes the account key.
+    pub async fn finish_link(&mut self, secret: &LinkSecret) {
+        loop {
+            let (_, from, _, payload) = self.next_raw().await;
+            if from.0 != self.user() {
+                continue;
+            }
+            if let Ok(Envelope::Link { body }) = Envelope::from_payload(payload.as_bytes())
+                && let Ok(welcome) = secret.open_welcome(body.as_bytes())
+            {
+                self.crypto
+                    .accept_welcome(&welcome)
+                    .expect("welcome accepted");
+                return;
+            }
+        }
+    }
+
+    /// Waits for a link hello sealed under `secret`, approves the device
+    /// that sent it, publishes the new list and sends the welcome.
+    pub async fn approve_link(&mut self, secret: &LinkSecret) -> DeviceId {
+        let user = self.user();
+        let hello = loop {
+            let (_, from, _, payload) = self.next_raw().await;
+            if from.0 != user {
+                continue;
+            }
+            if let Ok(Envelope::Link { body }) = Envelope::from_payload(payload.as_bytes())
+                && let Ok(hello) = secret.open_hello(body.as_bytes())
+            {
+                break hello;
+            }
+        };
+        let registered = self.registered_key(hello.0).await;
+        let (list, welcome) = self
+            .crypto
+            .approve_link(&hello, &registered)
+            .expect("approves");
+        self.publish_list(list).await.expect("list published");
+        let sealed = secret.seal_welcome(&welcome, nonce()).expect("seals");
+        let others: Vec<DeviceId> = self
+            .crypto
+            .recipients(user)
+            .expect("own list")
+            .iter()
+            .map(|d| d.0)
+            .collect();
+        self.send_sealed(others, sealed).await;
+        hello.0
+    }
+
+    async fn registered_key(&mut self, device: DeviceId) -> PublicKey {
+        let user = self.user();
+        self.net.send(ClientFrame::FetchDeviceList { user }).await;
+        let registered = self
+            .net
+            .expect(|e| match e {
+                Event::DeviceList {
+                    user: u,
+                    registered,
+                    ..
+                } if *u == user => Some(registered.clone()),
+                _ => None,
+            })
+            .await;
+        registered
+            .into_iter()
+            .find(|(d, _)| *d == device)
+            .expect("registered")
+            .1
+    }
+
+    /// Removes `device` from the account.
+    pub async fn remove_device(&mut self, device: DeviceId) {
+        let list = self.crypto.remove_device(device).expect("signs");
+        self.publish_list(list).await.expect("published");
+    }
+
+    /// Encrypts and sends `text` to `to`; refreshes device lists and retries
+    /// when the server says they are stale. Returns the message id once the
+    /// server accepted it.
+    pub async fn send_text(&mut self, to: UserId, text: &str) -> MessageId {
+        let id = new_message_id();
+        let plain = Plaintext::text(id, to, text, None);
+        self.send_plain(&plain).await;
+        id
+    }
+
+    /// Encrypts and sends `plain`, as [`SecureDevice::send_text`] does.
+    pub async fn send_plain(&mut self, plain: &Plaintext) {
+        let id = plain.0;
+        loop {
+            let to = self.encrypt(plain).await.expect("encrypts");
+            self.net.send(ClientFrame::Send { id, to }).await;
+            let outcome = self
+                .net
+                .expect(|e| match e {
+                    Event::Accepted(a) if *a == id => Some(None),
+                    Event::Rejected {
+                        id: Some(r), code, ..
+                    } if *r == id => Some(Some(*code)),
+                    _ => None,
+                })
+                .await;
+            match outcome {
+                None => return,
+                Some(ErrorCode::StaleDevices) => {
+                    self.stale_retries += 1;
+                    let me = self.user();
+                    for user in [plain.1, me] {
+                        flow::refresh(&mut self.crypto, &mut Directory(&mut self.net), user)
+                            .await
+                            .expect("refreshed");
+                    }
+                }
+                Some(code) => panic!("send refused: {code:?}"),
+            }
+        }
+    }
+
+    /// Encrypts `plain` for every device it must reach.
+    pub async fn encrypt(
+        &mut self,
+        plain: &Plaintext,
+    ) -> Result<Vec<(DeviceId, Payload)>, CryptoError> {
+        flow::encrypt_for(
+            &mut self.crypto,
+            &mut Directory(&mut self.net),
+            plain,
+            unix_ms(),
+        )
+        .await
+    }
+
+    /// The next delivered message, undecrypted.
+    pub async fn next_raw(&mut self) -> (MessageId, (UserId, DeviceId), u64, Payload) {
+        self.net
+            .expect(|e| match e {
+                Event::Message {
+                    id,
+                    from,
+                    from_device,
+                    sent_at,
+                    payload,
+                } => Some((*id, (*from, *from_device), *sent_at, payload.clone())),
+                _ => None,
+            })
+            .await
+    }
+
+    /// The next message, decrypted (or why it could not be).
+    pub async fn next_message(&mut self) -> Received {
+        let (id, from, _, payload) = self.next_raw().await;
+        let plain = flow::decrypt_from(
+            &mut self.crypto,
+            &mut Directory(&mut self.net),
+            from,
+            id,
+            payload.as_bytes(),
+            unix_ms(),
+        )
+        .await;
+        (id, from, plain)
+    }
+
+    /// The next message's text; panics if it does not decrypt.
+    pub async fn next_text(&mut self) -> (MessageId, UserId, String) {
+        let (id, from, plain) = self.next_message().await;
+        match plain.expect("decrypts").2 {
+            Content::Text { text, .. } => (id, from.0, text.as_str().to_owned()),
+            other => panic!("expected text, got {other:?}"),
+        }
+    }
+}
+
+fn key_count(event: &Event) -> Option<u32> {
+    match event {
+        Event::KeyCount(count) => Some(*count),
+        _ => None,
+    }
+}
+
+fn nonce() -> [u8; 12] {
+    let mut nonce = [0u8; 12];
+    getrandom::fill(&mut nonce).expect("randomness");
+    nonce
+}

@@ -1,0 +1,359 @@
+//! End-to-end encryption through the real server, on every backend: the
+//! shared crypto core on native devices (the browser runs the same core),
+//! the server's key directory, linking, removal and the device check.
+
+use courier_backend::store::Store;
+use courier_shared::client::Event;
+use courier_shared::crypto::CryptoError;
+use courier_shared::crypto::content::Plaintext;
+use courier_shared::crypto::keys::SignedKey;
+use courier_shared::crypto::safety;
+use courier_shared::ids::{CurveKey, MessageId, Signature, UserId};
+use courier_shared::proto::{ClientFrame, ErrorCode, Payload, ReceiptKind};
+use courier_tests::device::new_message_id;
+use courier_tests::secure::SecureDevice;
+use courier_tests::{Backend, backends, spawn_app};
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// A user with two approved devices, the second linked by code.
+async fn user_with_two_devices(ws: &str, name: &str) -> (SecureDevice, SecureDevice) {
+    let mut first = SecureDevice::register(ws, name).await;
+    let secret = first.open_link().await;
+    let qr = safety::qr_svg(&secret.qr_text()).expect("QR code");
+    assert!(qr.contains("<svg"), "the link code also shows as a QR code");
+    let (mut second, secret) = SecureDevice::start_link(ws, &secret.code()).await;
+    first.approve_link(&secret).await;
+    second.finish_link(&secret).await;
+    assert!(second.crypto.is_approved());
+    (first, second)
+}
+
+/// Every one of `devices` reads `expected` next.
+async fn all_read(devices: [&mut SecureDevice; 3], expected: (MessageId, UserId, &str)) {
+    for device in devices {
+        let (id, from, text) = device.next_text().await;
+        assert_eq!(
+            (id, from, text.as_str()),
+            expected,
+            "device {:?}",
+            device.device()
+        );
+    }
+}
+
+#[tokio::test]
+async fn two_users_with_two_devices_each_read_every_message_and_read_state_syncs() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let ws = app.ws_url();
+        let (mut a1, mut a2) = user_with_two_devices(&ws, "alice").await;
+        let (mut b1, mut b2) = user_with_two_devices(&ws, "bob").await;
+        let (alice, bob) = (a1.user(), b1.user());
+
+        let hello = a1.send_text(bob, "hello bob").await;
+        all_read([&mut b1, &mut b2, &mut a2], (hello, alice, "hello bob")).await;
+        let reply = b2.send_text(alice, "hi alice").await;
+        all_read([&mut a1, &mut a2, &mut b1], (reply, bob, "hi alice")).await;
+        let more = a2.send_text(bob, "from my other device").await;
+        all_read(
+            [&mut b1, &mut b2, &mut a1],
+            (more, alice, "from my other device"),
+        )
+        .await;
+
+        // Bob reads on one device: Alice's devices see it read, and so does
+        // Bob's other device.
+        b1.net
+            .send(ClientFrame::Receipt {
+                to: alice,
+                kind: ReceiptKind::Read,
+                ids: vec![hello],
+            })
+            .await;
+        for device in [&mut a1, &mut a2, &mut b2] {
+            let (from, ids) = device
+                .net
+                .expect(|e| match e {
+                    Event::Receipt {
+                        from,
+                        kind: ReceiptKind::Read,
+                        ids,
+                        ..
+                    } => Some((*from, ids.clone())),
+                    _ => None,
+                })
+                .await;
+            assert_eq!((from, ids), (bob, vec![hello]), "{backend:?}");
+        }
+        // Both people see the same safety number.
+        assert_eq!(a1.crypto.safety_number(bob), b2.crypto.safety_number(alice));
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_replayed_or_tampered_ciphertext_is_refused_clearly_and_the_session_recovers() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let ws = app.ws_url();
+        let mut alice = SecureDevice::register(&ws, "alice").await;
+        let mut bob = SecureDevice::register(&ws, "bob").await;
+        let (a, b) = (alice.user(), bob.user());
+
+        // The first message, captured as it was sent.
+        let plain = Plaintext::text(new_message_id(), b, "first", None);
+        let to = alice.encrypt(&plain).await.expect("encrypts");
+        alice
+            .net
+            .send(ClientFrame::Send {
+                id: plain.0,
+                to: to.clone(),
+            })
+            .await;
+        alice.net.accepted(plain.0).await;
+        assert_eq!(bob.next_text().await.2, "first");
+
+        // Sent again under the same id: the server already accepted it once
+        // and does not deliver it again.
+        alice
+            .net
+            .send(ClientFrame::Send {
+                id: plain.0,
+                to: to.clone(),
+            })
+            .await;
+        alice.net.accepted(plain.0).await;
+        // Replayed under a new id: delivered, but Olm refuses it.
+        let replay = new_message_id();
+        alice
+            .net
+            .send(ClientFrame::Send {
+                id: replay,
+                to: to.clone(),
+            })
+            .await;
+        alice.net.accepted(replay).await;
+        let (id, _, result) = bob.next_message().await;
+        assert_eq!(
+            id, replay,
+            "the same-id resend was not delivered twice ({backend:?})"
+        );
+        let err = result.expect_err("a replay does not decrypt");
+        assert!(matches!(err, CryptoError::Undecryptable { .. }), "{err}");
+
+        // A tampered ciphertext fails with a clear error.
+        let plain = Plaintext::text(new_message_id(), b, "tampered", None);
+        let mut to = alice.encrypt(&plain).await.expect("encrypts");
+        let mut bytes = to[0].1.as_bytes().to_vec();
+        let at = bytes.len() - 12;
+        bytes[at] ^= 0x20;
+        to[0].1 = Payload::new(bytes).expect("small");
+        alice.net.send(ClientFrame::Send { id: plain.0, to }).await;
+        alice.net.accepted(plain.0).await;
+        let (_, from, result) = bob.next_message().await;
+        let err = result.expect_err("tampered");
+        assert_eq!(from.0, a);
+        assert!(
+            err.to_string()
+                .starts_with("cannot decrypt the message from user"),
+            "{err}"
+        );
+
+        // The failure renewed Bob's session: both ways work afterwards.
+        assert!(
+            bob.crypto
+                .needs_session(alice.device(), courier_tests::secure::unix_ms())
+        );
+        let id = bob.send_text(a, "renewed").await;
+        assert_eq!(alice.next_text().await, (id, b, "renewed".into()));
+        let id = alice.send_text(b, "and back").await;
+        assert_eq!(bob.next_text().await, (id, a, "and back".into()));
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn unapproved_and_removed_devices_receive_nothing_and_stale_sends_are_redone() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let ws = app.ws_url();
+        let (mut a1, mut a2) = user_with_two_devices(&ws, "alice").await;
+        let mut bob = SecureDevice::register(&ws, "bob").await;
+        let alice = a1.user();
+
+        // A device that joined by link but that no device approved.
+        let secret = a1.open_link().await;
+        let (mut stranger, _) = SecureDevice::start_link(&ws, &secret.code()).await;
+        assert!(!stranger.crypto.is_approved());
+        let _hello = a1.next_raw().await;
+        let _hello = a2.next_raw().await;
+
+        let id = bob.send_text(alice, "for approved devices").await;
+        assert_eq!(a1.next_text().await.0, id);
+        assert_eq!(a2.next_text().await.0, id);
+        let seen = stranger.net.idle(Duration::from_millis(700)).await;
+        assert!(
+            !seen
+                .iter()
+                .any(|e| matches!(e, Event::Message { from, .. } if *from == bob.user())),
+            "an unapproved device got a message ({backend:?}): {seen:?}"
+        );
+
+        // Alice removes her second device: the server deletes it and closes
+        // its connection; Bob's next send is refused as stale, redone, and
+        // reaches only the first device.
+        let removed = a2.device();
+        a1.remove_device(removed).await;
+        a2.net.closed_with().await; // panics unless the server closes it
+        let before = bob.stale_retries;
+        let id = bob.send_text(alice, "after the removal").await;
+        assert_eq!(
+            bob.stale_retries,
+            before + 1,
+            "the out-of-date send was refused ({backend:?})"
+        );
+        assert_eq!(a1.next_text().await.0, id);
+        let store = app.store().await;
+        assert_eq!(
+            store.device(removed).await.expect("query"),
+            None,
+            "{backend:?}"
+        );
+        assert_eq!(store.queue_depth(removed).await.expect("depth"), 0);
+        store.close().await;
+
+        // A send that leaves out one of a user's listed devices is refused
+        // with a clear code.
+        let (carol, _) = user_with_two_devices(&ws, "carol").await;
+        let lone = new_message_id();
+        let payload = Payload::new(vec![1]).expect("small");
+        bob.net
+            .send(ClientFrame::Send {
+                id: lone,
+                to: vec![(carol.device(), payload)],
+            })
+            .await;
+        let code = bob
+            .net
+            .expect(|e| match e {
+                Event::Rejected {
+                    id: Some(i), code, ..
+                } if *i == lone => Some(*code),
+                _ => None,
+            })
+            .await;
+        assert_eq!(code, ErrorCode::StaleDevices, "{backend:?}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn one_one_time_key_is_claimed_exactly_once_under_50_concurrent_claims() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let device = SecureDevice::register(&app.ws_url(), "alice").await;
+        // A pool wide enough for the claims to really run at once.
+        let store = Store::open(&app.settings.database_url(), 50)
+            .await
+            .expect("opens");
+        // Ten one-time keys on top of the fifty the device published.
+        let extra: Vec<SignedKey> = (0..10u8)
+            .map(|n| SignedKey(CurveKey::new_const([n; 32]), Signature::new_const([n; 64])))
+            .collect();
+        store
+            .publish_prekeys(device.device(), &extra, None)
+            .await
+            .expect("stored");
+        let stock = store
+            .one_time_key_count(device.device())
+            .await
+            .expect("count");
+        assert_eq!(stock, 60, "{backend:?}");
+
+        let claims = (0..50).map(|_| {
+            let store = store.clone();
+            let target = device.device();
+            tokio::spawn(async move { store.claim_prekeys(&[target]).await })
+        });
+        let mut keys = Vec::new();
+        for claim in claims {
+            keys.extend(claim.await.expect("task").expect("claimed"));
+        }
+        assert_eq!(keys.len(), 50);
+        let distinct: HashSet<CurveKey> = keys.iter().map(|(_, k)| k.0).collect();
+        assert_eq!(
+            distinct.len(),
+            50,
+            "a one-time key was handed out twice ({backend:?})"
+        );
+        let left = store
+            .one_time_key_count(device.device())
+            .await
+            .expect("count");
+        assert_eq!(left, 10, "{backend:?}");
+        store.close().await;
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn when_one_time_keys_run_out_claims_get_the_fallback_and_the_device_tops_up() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut device = SecureDevice::register(&app.ws_url(), "alice").await;
+    let store: Store = app.store().await;
+    let target = [device.device()];
+    let mut keys = HashSet::new();
+    for _ in 0..52 {
+        let claimed = store.claim_prekeys(&target).await.expect("claimed");
+        keys.insert(claimed[0].1.0);
+    }
+    assert_eq!(
+        keys.len(),
+        51,
+        "fifty one-time keys, then the fallback again and again"
+    );
+    assert_eq!(
+        device.publish_prekeys().await,
+        50,
+        "the device tops its stock up"
+    );
+    store.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_forged_device_list_or_prekey_is_refused_by_the_server() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let ws = app.ws_url();
+    let mut alice = SecureDevice::register(&ws, "alice").await;
+    let mut mallory = SecureDevice::register(&ws, "mallory").await;
+    // Mallory signs a list naming Alice's user with her own account key.
+    let mut forger = courier_shared::crypto::DeviceCrypto::new([9; 32]);
+    forger.set_me(alice.user(), mallory.device());
+    let forged = forger.found_account([8; 32]).expect("signs");
+    let refused = mallory.publish_list(forged).await.expect_err("refused");
+    assert!(refused.to_string().contains("another user"), "{refused}");
+    // A pre-key not signed by the publishing device.
+    let bad = SignedKey(CurveKey::new_const([1; 32]), Signature::new_const([2; 64]));
+    alice
+        .net
+        .send(ClientFrame::PublishKeys {
+            one_time: vec![bad],
+            fallback: None,
+        })
+        .await;
+    let message = alice
+        .net
+        .expect(|e| match e {
+            Event::Rejected {
+                id: None,
+                code: ErrorCode::InvalidRequest,
+                message,
+            } => Some(message.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(message.contains("signature"), "{message}");
+    app.stop().await;
+}
