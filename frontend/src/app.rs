@@ -1,29 +1,49 @@
-//! The root component: the header with the connection state, and the page body.
+//! The root component: the header with the connection state, and the page
+//! for where the device stands.
 
 use crate::components::connection_badge::ConnectionBadge;
-use crate::net::socket::{Socket, SocketStatus};
+use crate::pages::{home::Home, welcome::Welcome};
+use crate::state::{Account, Phase};
 use leptos::prelude::*;
 
 /// The whole application.
 #[component]
 pub fn App() -> impl IntoView {
-    let status = RwSignal::new(SocketStatus::default());
-    Socket::start(status.write_only());
-    let server_error = move || status.get().last_error;
-
+    let account = Account::start();
+    let ui = account.ui;
+    let server_error = move || ui.status.get().last_error;
+    let phase = move || ui.phase.get();
     view! {
         <header class="app-header">
             <h1>"Courier"</h1>
-            <ConnectionBadge status=status.read_only() />
+            <ConnectionBadge status=ui.status.read_only() />
         </header>
-        <main class="app-main">
-            <p>
-                "End-to-end encrypted messaging. Your keys and your history stay on this device; "
-                "the server only relays what it cannot read."
-            </p>
+        <main class="app-main" data-phase=move || phase().label()>
             <Show when=move || server_error().is_some()>
                 <p class="server-error" role="alert">{move || server_error().unwrap_or_default()}</p>
             </Show>
+            {move || ui.notice.get().map(|n| view! { <p class="notice" role="status" data-notice>{n}</p> })}
+            {move || {
+                let account = account.clone();
+                match phase() {
+                    Phase::Starting => view! { <p>"Opening your keys…"</p> }.into_any(),
+                    Phase::OtherTab => view! {
+                        <p>"Courier is open in another tab. Close it to use Courier here."</p>
+                    }.into_any(),
+                    Phase::Welcome => view! { <Welcome account /> }.into_any(),
+                    Phase::Joining => view! {
+                        <p>"Linked. Waiting for your other device to approve this one…"</p>
+                    }.into_any(),
+                    Phase::Ready => view! { <Home account /> }.into_any(),
+                    Phase::Failed(reason) => view! {
+                        <p class="server-error" role="alert">{reason}</p>
+                    }.into_any(),
+                }
+            }}
+            <p class="footnote">
+                "End-to-end encrypted: your keys and your history stay on this device; "
+                "the server only relays what it cannot read."
+            </p>
         </main>
     }
 }

@@ -1,8 +1,15 @@
 //! The Courier web client's entry point: mounts [`app::App`] on the page.
+//!
+//! Layout: `net/` (the only code that touches bytes), `crypto/` (private
+//! state at rest in IndexedDB), `state/` (the device worker and what the
+//! pages show), `pages/` and `components/`.
 
 mod app;
 mod components;
+mod crypto;
 mod net;
+mod pages;
+mod state;
 
 fn main() {
     console_error_panic_hook::set_once();

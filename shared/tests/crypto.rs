@@ -14,7 +14,7 @@ use courier_shared::crypto::flow::{self, KeyServer};
 use courier_shared::crypto::keys::SignedKey;
 use courier_shared::crypto::link::{LinkHello, LinkSecret};
 use courier_shared::crypto::{CryptoError, DeviceCrypto};
-use courier_shared::ids::{DeviceId, MessageId, UserId};
+use courier_shared::ids::{DeviceId, MessageId, UserId, Username};
 use courier_shared::proto::Payload;
 use std::collections::HashMap;
 use std::future::Future;
@@ -104,7 +104,11 @@ impl Directory {
         let sealed = code.seal_hello(&hello, [1; 12]).unwrap();
         let opened = secret.open_hello(&sealed).unwrap();
         let (list, welcome) = existing
-            .approve_link(&opened, &new.signing_public())
+            .approve_link(
+                &opened,
+                &new.signing_public(),
+                &Username::parse("ana").unwrap(),
+            )
             .unwrap();
         self.publish_list(existing, list);
         let sealed = secret.seal_welcome(&welcome, [2; 12]).unwrap();

@@ -3,10 +3,14 @@
 //! [`Socket::start`] opens `/ws` on the page's own host and wires the browser's
 //! socket events into the shared, I/O-free [`Connection`] state machine, which
 //! decides what to send, when to ping, and how long to wait before
-//! reconnecting. The outcome is published as a [`SocketStatus`] signal.
+//! reconnecting. The outcome is published as a [`SocketStatus`] signal, and
+//! the machine's events go to the application's handler. [`SocketHandle`]
+//! lets the application sign in and send.
 
-use courier_shared::client::{Action, Connection, ConnectionState};
-use courier_shared::proto;
+use courier_shared::client::{Action, Connection, ConnectionState, Event};
+use courier_shared::crypto::identity::DeviceKey;
+use courier_shared::ids::{DeviceId, LinkId, Username};
+use courier_shared::proto::{self, ClientFrame};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -48,24 +52,59 @@ struct Inner {
     socket: Option<WebSocket>,
     handlers: Option<Handlers>,
     status: WriteSignal<SocketStatus>,
+    on_event: Rc<dyn Fn(Event)>,
 }
 
 /// Owner of the connection for the lifetime of the page.
 pub struct Socket;
 
+/// The application's hold on the connection.
+#[derive(Clone)]
+pub struct SocketHandle(Rc<RefCell<Inner>>);
+
 impl Socket {
     /// Connects to the page's server and keeps reconnecting for as long as the
-    /// page lives, publishing every change to `status`.
-    pub fn start(status: WriteSignal<SocketStatus>) {
+    /// page lives, publishing every change to `status` and every event to
+    /// `on_event`.
+    pub fn start(status: WriteSignal<SocketStatus>, on_event: Rc<dyn Fn(Event)>) -> SocketHandle {
         let inner = Rc::new(RefCell::new(Inner {
             url: socket_url(),
             machine: Connection::new(&agent()),
             socket: None,
             handlers: None,
             status,
+            on_event,
         }));
         open(&inner);
-        start_clock(inner);
+        start_clock(inner.clone());
+        SocketHandle(inner)
+    }
+}
+
+impl SocketHandle {
+    fn run(&self, step: impl FnOnce(&mut Connection) -> Vec<Action>) {
+        let actions = step(&mut self.0.borrow_mut().machine);
+        apply(&self.0, actions);
+    }
+
+    /// Sends `frame` (messages through the outbox).
+    pub fn send(&self, frame: ClientFrame) {
+        self.run(|machine| machine.send(frame));
+    }
+
+    /// Registers `username` with this device's `key`.
+    pub fn register(&self, username: Username, key: DeviceKey) {
+        self.run(|machine| machine.register(username, key));
+    }
+
+    /// Signs in as `device`.
+    pub fn sign_in(&self, device: DeviceId, key: DeviceKey) {
+        self.run(|machine| machine.sign_in(device, key));
+    }
+
+    /// Joins an account through `link`.
+    pub fn link(&self, link: LinkId, key: DeviceKey) {
+        self.run(|machine| machine.link(link, key));
     }
 }
 
@@ -173,8 +212,11 @@ fn with(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&Rc<RefCell<Inner>>)) {
     }
 }
 
-/// Carries out the state machine's decisions, then publishes its state.
+/// Carries out the state machine's decisions, publishes its state, then
+/// hands its events to the application (with no borrow held, so that the
+/// handler may send).
 fn apply(inner: &Rc<RefCell<Inner>>, actions: Vec<Action>) {
+    let mut events = Vec::new();
     for action in actions {
         match action {
             Action::Send(frame) => {
@@ -189,19 +231,23 @@ fn apply(inner: &Rc<RefCell<Inner>>, actions: Vec<Action>) {
                 }
             }
             Action::ReconnectAfter(delay_ms) => schedule_reconnect(inner, delay_ms),
-            // Accounts and chats arrive with the chat interface; until then the
-            // page only shows the connection.
-            Action::Emit(_) => {}
+            Action::Emit(event) => events.push(event),
         }
     }
-    let state = inner.borrow();
-    state.status.set(SocketStatus {
-        state: state.machine.state(),
-        last_error: state
-            .machine
-            .last_error()
-            .map(|(code, message)| format!("{message} (error {})", code.as_u16())),
-    });
+    let on_event = {
+        let state = inner.borrow();
+        state.status.set(SocketStatus {
+            state: state.machine.state(),
+            last_error: state
+                .machine
+                .last_error()
+                .map(|(code, message)| format!("{message} (error {})", code.as_u16())),
+        });
+        state.on_event.clone()
+    };
+    for event in events {
+        on_event(event);
+    }
 }
 
 fn schedule_reconnect(inner: &Rc<RefCell<Inner>>, delay_ms: u32) {

@@ -75,6 +75,14 @@ pub enum Event {
         /// Why, for people.
         message: String,
     },
+    /// The server reported a fatal error and is closing the connection
+    /// (a wrong link code, say).
+    Failed {
+        /// Why.
+        code: ErrorCode,
+        /// Why, for people.
+        message: String,
+    },
     /// Our messages were delivered or read.
     Receipt {
         /// By whom.
@@ -329,7 +337,10 @@ impl Connection {
                     self.identity = Identity::None;
                 }
                 self.last_error = Some((code, message.as_str().to_owned()));
-                Vec::new()
+                vec![Action::Emit(Event::Failed {
+                    code,
+                    message: message.as_str().to_owned(),
+                })]
             }
             ServerFrame::Accepted { id } => {
                 self.outbox.remove(&id);

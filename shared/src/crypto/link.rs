@@ -12,7 +12,7 @@
 use super::CryptoError;
 use super::aead;
 use super::device_list::SignedDeviceList;
-use crate::ids::{CurveKey, DeviceId, FixedBytes, LinkId, PublicKey};
+use crate::ids::{CurveKey, DeviceId, FixedBytes, LinkId, PublicKey, Username};
 use hkdf::Hkdf;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -135,13 +135,16 @@ pub struct LinkHello(
     pub CurveKey,
 );
 
-/// The approving device answers: `[account key seed, new device list]`.
+/// The approving device answers: `[account key seed, new device list,
+/// account name]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkWelcome(
     /// The account identity key's secret seed.
     pub FixedBytes<32>,
     /// The device list that now includes the new device.
     pub SignedDeviceList,
+    /// The account's username, for the new device to show.
+    pub Username,
 );
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::crypto::device_list::{DeviceList, ListedDevice, SignedDeviceList};
 use crate::crypto::identity::DeviceKey;
 use crate::crypto::link::{LinkHello, LinkWelcome};
 use crate::crypto::safety;
-use crate::ids::{DeviceId, FixedBytes, PublicKey, UserId};
+use crate::ids::{DeviceId, FixedBytes, PublicKey, UserId, Username};
 
 /// What changed in a user's keys, for the user to be told.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,11 +148,13 @@ impl DeviceCrypto {
 
     /// Approves the device that sent `hello` over a link, which signed in
     /// with `registered` (as the server reports): returns the new device list
-    /// to publish, and the welcome to seal for the new device.
+    /// to publish, and the welcome (naming the account `username`) to seal
+    /// for the new device.
     pub fn approve_link(
         &self,
         hello: &LinkHello,
         registered: &PublicKey,
+        username: &Username,
     ) -> Result<(SignedDeviceList, LinkWelcome), CryptoError> {
         if hello.1 != *registered {
             return Err(CryptoError::BadSignature(
@@ -170,10 +172,8 @@ impl DeviceCrypto {
             devices,
         );
         let signed = next.sign(account)?;
-        Ok((
-            signed.clone(),
-            LinkWelcome(FixedBytes(account.seed()), signed),
-        ))
+        let welcome = LinkWelcome(FixedBytes(account.seed()), signed.clone(), username.clone());
+        Ok((signed, welcome))
     }
 
     /// Takes the account key and device list from an approving device.

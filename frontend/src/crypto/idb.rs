@@ -1,0 +1,80 @@
+//! A minimal IndexedDB key–value store on `web-sys`: one database, one object
+//! store, values of any structured-cloneable type (bytes, `CryptoKey`s).
+
+use js_sys::Promise;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbDatabase, IdbOpenDbRequest, IdbRequest, IdbTransactionMode};
+
+const DATABASE: &str = "courier";
+const STORE: &str = "vault";
+
+/// The page's IndexedDB database.
+pub struct Db(IdbDatabase);
+
+/// Resolves when `request` succeeds, with its result.
+async fn finished(request: &IdbRequest) -> Result<JsValue, JsValue> {
+    let promise = Promise::new(&mut |resolve, reject| {
+        let done = request.clone();
+        let on_success = Closure::once_into_js(move || {
+            let _ = resolve.call1(&JsValue::NULL, &done.result().unwrap_or(JsValue::UNDEFINED));
+        });
+        let on_error = Closure::once_into_js(move || {
+            let _ = reject.call1(
+                &JsValue::NULL,
+                &JsValue::from_str("IndexedDB refused the request"),
+            );
+        });
+        request.set_onsuccess(Some(on_success.unchecked_ref()));
+        request.set_onerror(Some(on_error.unchecked_ref()));
+    });
+    JsFuture::from(promise).await
+}
+
+impl Db {
+    /// Opens (creating on first use) the database.
+    pub async fn open() -> Result<Self, JsValue> {
+        let factory = web_sys::window()
+            .ok_or("no window")?
+            .indexed_db()?
+            .ok_or("IndexedDB is not available")?;
+        let request: IdbOpenDbRequest = factory.open_with_u32(DATABASE, 1)?;
+        let upgrading = request.clone();
+        let on_upgrade = Closure::once_into_js(move || {
+            if let Ok(db) = upgrading.result().and_then(|r| r.dyn_into::<IdbDatabase>()) {
+                let _ = db.create_object_store(STORE);
+            }
+        });
+        request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
+        let db = finished(&request).await?;
+        Ok(Self(db.dyn_into()?))
+    }
+
+    /// The value under `key` (`undefined` if none).
+    pub async fn get(&self, key: &str) -> Result<JsValue, JsValue> {
+        let tx = self.0.transaction_with_str(STORE)?;
+        let request = tx.object_store(STORE)?.get(&JsValue::from_str(key))?;
+        finished(&request).await
+    }
+
+    /// Stores `value` under `key`; resolves once the transaction committed.
+    pub async fn put(&self, key: &str, value: &JsValue) -> Result<(), JsValue> {
+        let tx = self
+            .0
+            .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)?;
+        tx.object_store(STORE)?
+            .put_with_key(value, &JsValue::from_str(key))?;
+        let committed = Promise::new(&mut |resolve, reject| {
+            let on_complete = Closure::once_into_js(move || {
+                let _ = resolve.call0(&JsValue::NULL);
+            });
+            let on_error = Closure::once_into_js(move || {
+                let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("the write failed"));
+            });
+            tx.set_oncomplete(Some(on_complete.unchecked_ref()));
+            tx.set_onerror(Some(on_error.unchecked_ref()));
+        });
+        JsFuture::from(committed).await.map(|_| ())
+    }
+}

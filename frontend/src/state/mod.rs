@@ -1,0 +1,155 @@
+//! The application state: [`Account`] is the UI's handle on this browser's
+//! device; the work happens in order in [`worker`], which owns the device's
+//! crypto state, so no two steps ever touch the ratchets at once.
+
+mod saved;
+mod worker;
+
+use crate::net::requests::Requests;
+use crate::net::socket::{Socket, SocketHandle, SocketStatus};
+use courier_shared::client::Event;
+use courier_shared::ids::{DeviceId, UserId};
+use futures_channel::mpsc;
+use leptos::prelude::*;
+use std::rc::Rc;
+
+/// Where the device stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    /// Opening the saved state.
+    Starting,
+    /// Another tab has Courier open; this one waits for it to close.
+    OtherTab,
+    /// No account on this browser yet: create one or link to one.
+    Welcome,
+    /// Linked to an account; waiting for the other device's approval.
+    Joining,
+    /// Signed in with an approved device.
+    Ready,
+    /// Something this page cannot recover from.
+    Failed(String),
+}
+
+impl Phase {
+    /// The phase's name, for `data-phase` (styles and tests).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::OtherTab => "other-tab",
+            Self::Welcome => "welcome",
+            Self::Joining => "joining",
+            Self::Ready => "ready",
+            Self::Failed(_) => "failed",
+        }
+    }
+}
+
+/// A link code on screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkView {
+    /// The code to type.
+    pub code: String,
+    /// The same as a QR code (SVG).
+    pub qr: String,
+}
+
+/// A contact's safety number on screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SafetyView {
+    /// Whose.
+    pub username: String,
+    /// Sixty digits in twelve groups.
+    pub number: String,
+    /// The QR code to scan (SVG).
+    pub qr: String,
+    /// A change to warn about (new identity, new or removed devices).
+    pub warning: Option<String>,
+}
+
+/// A decrypted message (the chat interface builds on this).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// From whom.
+    pub from: UserId,
+    /// The text, or why it could not be decrypted.
+    pub text: Result<String, String>,
+}
+
+/// What the pages show.
+#[derive(Clone, Copy)]
+pub struct Ui {
+    /// The connection.
+    pub status: RwSignal<SocketStatus>,
+    /// Where the device stands.
+    pub phase: RwSignal<Phase>,
+    /// The account's name.
+    pub username: RwSignal<String>,
+    /// The account's approved devices (this one marked).
+    pub devices: RwSignal<Vec<(DeviceId, bool)>>,
+    /// The link code on screen, if any.
+    pub link: RwSignal<Option<LinkView>>,
+    /// The safety number on screen, if any.
+    pub safety: RwSignal<Option<SafetyView>>,
+    /// The last thing to tell the user.
+    pub notice: RwSignal<Option<String>>,
+    /// Messages received.
+    pub inbox: RwSignal<Vec<Received>>,
+}
+
+/// Something for the worker to do.
+#[derive(Debug)]
+pub enum Job {
+    /// Create an account named so on this device.
+    Register(String),
+    /// Join the account whose device shows this code.
+    Join(String),
+    /// Show a link code for a new device.
+    ShowLink,
+    /// Remove a device from the account.
+    Remove(DeviceId),
+    /// Show the safety number shared with this user.
+    Verify(String),
+    /// The connection reported this.
+    Event(Event),
+}
+
+/// The UI's handle on the device.
+#[derive(Clone)]
+pub struct Account {
+    jobs: mpsc::UnboundedSender<Job>,
+    /// What the pages show.
+    pub ui: Ui,
+}
+
+impl Account {
+    /// Starts the connection and the worker for this page.
+    pub fn start() -> Self {
+        let ui = Ui {
+            status: RwSignal::new(SocketStatus::default()),
+            phase: RwSignal::new(Phase::Starting),
+            username: RwSignal::new(String::new()),
+            devices: RwSignal::new(Vec::new()),
+            link: RwSignal::new(None),
+            safety: RwSignal::new(None),
+            notice: RwSignal::new(None),
+            inbox: RwSignal::new(Vec::new()),
+        };
+        let (jobs, queue) = mpsc::unbounded();
+        let requests = Requests::default();
+        let answers = requests.clone();
+        let events = jobs.clone();
+        let on_event: Rc<dyn Fn(Event)> = Rc::new(move |event| {
+            if !answers.offer(&event) {
+                let _ = events.unbounded_send(Job::Event(event));
+            }
+        });
+        let socket: SocketHandle = Socket::start(ui.status.write_only(), on_event);
+        leptos::task::spawn_local(worker::run(socket, requests, ui, queue));
+        Self { jobs, ui }
+    }
+
+    /// Queues `job` for the worker.
+    pub fn run(&self, job: Job) {
+        let _ = self.jobs.unbounded_send(job);
+    }
+}

@@ -1,0 +1,491 @@
+//! The device worker: owns the device's crypto state and carries out jobs
+//! one at a time — onboarding, linking, removal, verification and every
+//! incoming message — saving the sealed state after each change.
+
+use super::{Job, LinkView, Phase, Received, SafetyView, Ui, saved};
+use crate::crypto::lock;
+use crate::crypto::vault::{Vault, random_bytes};
+use crate::net::requests::{Directory, Requests};
+use crate::net::socket::SocketHandle;
+use courier_shared::client::Event;
+use courier_shared::crypto::content::Content;
+use courier_shared::crypto::device::KeyChange;
+use courier_shared::crypto::envelope::{Envelope, Sealed};
+use courier_shared::crypto::link::{LinkHello, LinkSecret};
+use courier_shared::crypto::{DeviceCrypto, flow, safety};
+use courier_shared::ids::{DeviceId, MessageId, UserId, Username};
+use courier_shared::proto::ClientFrame;
+use futures_channel::mpsc::UnboundedReceiver;
+use futures_util::StreamExt;
+use leptos::prelude::*;
+use wasm_bindgen::JsValue;
+
+fn js_text(err: JsValue) -> String {
+    err.as_string()
+        .or_else(|| {
+            js_sys::JSON::stringify(&err)
+                .ok()
+                .and_then(|s| s.as_string())
+        })
+        .unwrap_or_else(|| "the browser refused".into())
+}
+
+fn text(err: impl std::fmt::Display) -> String {
+    err.to_string()
+}
+
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+fn message_id() -> Result<MessageId, String> {
+    Ok(MessageId::v7(
+        now_ms(),
+        random_bytes::<10>().map_err(js_text)?,
+    ))
+}
+
+/// Runs the worker for the life of the page.
+pub async fn run(
+    socket: SocketHandle,
+    requests: Requests,
+    ui: Ui,
+    mut jobs: UnboundedReceiver<Job>,
+) {
+    let mut device = match Device::open(socket, requests, ui).await {
+        Ok(device) => device,
+        Err(err) => {
+            ui.phase.set(Phase::Failed(err));
+            return;
+        }
+    };
+    while let Some(job) = jobs.next().await {
+        if let Err(err) = device.handle(job).await {
+            ui.notice.set(Some(err));
+        }
+    }
+}
+
+struct Device {
+    socket: SocketHandle,
+    requests: Requests,
+    ui: Ui,
+    vault: Vault,
+    crypto: Option<DeviceCrypto>,
+    username: String,
+    showing: Option<LinkSecret>,
+    joining: Option<LinkSecret>,
+}
+
+impl Device {
+    async fn open(socket: SocketHandle, requests: Requests, ui: Ui) -> Result<Self, String> {
+        let vault = Vault::open().await.map_err(js_text)?;
+        lock::hold(|| ui.phase.set(Phase::OtherTab))
+            .await
+            .map_err(js_text)?;
+        let mut this = Self {
+            socket,
+            requests,
+            ui,
+            vault,
+            crypto: None,
+            username: String::new(),
+            showing: None,
+            joining: None,
+        };
+        match this.vault.load().await.map_err(js_text)? {
+            None => ui.phase.set(Phase::Welcome),
+            Some(bytes) => {
+                let (username, crypto) = saved::decode(&bytes).map_err(text)?;
+                let (_, device) = crypto.me().ok_or("the saved device never signed in")?;
+                this.socket.sign_in(device, crypto.signing_key());
+                let approved = crypto.is_approved();
+                this.username = username;
+                this.crypto = Some(crypto);
+                this.show_devices();
+                ui.phase.set(if approved {
+                    Phase::Ready
+                } else {
+                    Phase::Welcome
+                });
+            }
+        }
+        Ok(this)
+    }
+
+    fn crypto(&mut self) -> Result<&mut DeviceCrypto, String> {
+        self.crypto
+            .as_mut()
+            .ok_or_else(|| "no account on this device yet".into())
+    }
+
+    async fn save(&mut self) -> Result<(), String> {
+        let Some(crypto) = &self.crypto else {
+            return Ok(());
+        };
+        let bytes = saved::encode(&self.username, crypto);
+        self.vault.save(&bytes).await.map_err(js_text)
+    }
+
+    fn show_devices(&self) {
+        let Some(crypto) = &self.crypto else { return };
+        let Some((user, me)) = crypto.me() else {
+            return;
+        };
+        let devices = crypto
+            .user(user)
+            .map(|c| c.list.devices().iter().map(|d| (d.0, d.0 == me)).collect())
+            .unwrap_or_default();
+        self.ui.devices.set(devices);
+        self.ui.username.set(self.username.clone());
+    }
+
+    async fn handle(&mut self, job: Job) -> Result<(), String> {
+        match job {
+            Job::Register(name) => self.register(&name).await,
+            Job::Join(code) => self.join(&code).await,
+            Job::ShowLink => self.show_link().await,
+            Job::Remove(device) => self.remove(device).await,
+            Job::Verify(name) => self.verify(&name).await,
+            Job::Event(event) => self.on_event(event).await,
+        }
+    }
+
+    /// Waits for the sign-in that the last identity change started.
+    async fn signed_in(&mut self) -> Result<(UserId, DeviceId), String> {
+        let answer = self
+            .requests
+            .wait(|e| {
+                matches!(
+                    e,
+                    Event::SignedIn { .. }
+                        | Event::Rejected { id: None, .. }
+                        | Event::Failed { .. }
+                )
+            })
+            .await;
+        match answer {
+            Some(Event::SignedIn { user, device }) => Ok((user, device)),
+            Some(Event::Rejected { message, .. } | Event::Failed { message, .. }) => Err(message),
+            _ => Err("the server did not answer".into()),
+        }
+    }
+
+    async fn register(&mut self, name: &str) -> Result<(), String> {
+        let username = Username::parse(name.trim()).map_err(text)?;
+        let crypto = DeviceCrypto::new(random_bytes::<32>().map_err(js_text)?);
+        self.socket.register(username.clone(), crypto.signing_key());
+        let (user, device) = self.signed_in().await?;
+        let mut crypto = crypto;
+        crypto.set_me(user, device);
+        self.crypto = Some(crypto);
+        self.username = username.as_str().to_owned();
+        self.save().await?;
+        self.top_up_prekeys().await?;
+        let account_seed = random_bytes::<32>().map_err(js_text)?;
+        let list = self.crypto()?.found_account(account_seed).map_err(text)?;
+        self.publish_list(list).await?;
+        self.ui.phase.set(Phase::Ready);
+        Ok(())
+    }
+
+    async fn join(&mut self, code: &str) -> Result<(), String> {
+        let secret = LinkSecret::parse(code).map_err(text)?;
+        let crypto = DeviceCrypto::new(random_bytes::<32>().map_err(js_text)?);
+        self.socket.link(secret.id(), crypto.signing_key());
+        let (user, device) = self.signed_in().await?;
+        let mut crypto = crypto;
+        crypto.set_me(user, device);
+        let hello = LinkHello(device, crypto.signing_public(), crypto.identity_key());
+        self.crypto = Some(crypto);
+        self.save().await?;
+        self.top_up_prekeys().await?;
+        let own = self.fetch_list(user).await?;
+        let sealed = secret
+            .seal_hello(&hello, random_bytes::<12>().map_err(js_text)?)
+            .map_err(text)?;
+        self.send_sealed(own, sealed)?;
+        self.joining = Some(secret);
+        self.ui.phase.set(Phase::Joining);
+        Ok(())
+    }
+
+    async fn fetch_list(&mut self, user: UserId) -> Result<Vec<DeviceId>, String> {
+        let mut directory = Directory {
+            socket: &self.socket,
+            requests: &self.requests,
+        };
+        use courier_shared::crypto::flow::KeyServer;
+        let list = directory
+            .fetch_list(user)
+            .await
+            .map_err(text)?
+            .ok_or("the account has no devices")?;
+        Ok(list
+            .open()
+            .map_err(text)?
+            .devices()
+            .iter()
+            .map(|d| d.0)
+            .collect())
+    }
+
+    fn send_sealed(&mut self, to: Vec<DeviceId>, sealed: Vec<u8>) -> Result<(), String> {
+        let body = Sealed::new(sealed).ok_or("too large")?;
+        let payload = Envelope::Link { body }.to_payload().map_err(text)?;
+        self.socket.send(ClientFrame::SendFanout {
+            id: message_id()?,
+            to,
+            payload,
+        });
+        Ok(())
+    }
+
+    async fn top_up_prekeys(&mut self) -> Result<(), String> {
+        let ask = ClientFrame::PublishKeys {
+            one_time: Vec::new(),
+            fallback: None,
+        };
+        let is_count = |e: &Event| matches!(e, Event::KeyCount(_));
+        let Event::KeyCount(count) = self
+            .requests
+            .ask(&self.socket, ask, is_count)
+            .await
+            .map_err(text)?
+        else {
+            return Ok(());
+        };
+        let (one_time, fallback) = self.crypto()?.prekeys_to_publish(count);
+        if one_time.is_empty() && fallback.is_none() {
+            return Ok(());
+        }
+        let publish = ClientFrame::PublishKeys { one_time, fallback };
+        self.requests
+            .ask(&self.socket, publish, is_count)
+            .await
+            .map_err(text)?;
+        self.save().await
+    }
+
+    async fn publish_list(
+        &mut self,
+        list: courier_shared::crypto::device_list::SignedDeviceList,
+    ) -> Result<(), String> {
+        let (user, _) = self.crypto()?.require_me().map_err(text)?;
+        let frame = ClientFrame::PublishDeviceList { list: list.clone() };
+        let pick = move |e: &Event| matches!(e, Event::DeviceList { user: u, .. } if *u == user);
+        self.requests
+            .ask(&self.socket, frame, pick)
+            .await
+            .map_err(text)?;
+        self.crypto()?.accept_list(user, &list).map_err(text)?;
+        self.save().await?;
+        self.show_devices();
+        Ok(())
+    }
+
+    async fn show_link(&mut self) -> Result<(), String> {
+        let secret = LinkSecret::from_random(random_bytes::<16>().map_err(js_text)?);
+        let link = secret.id();
+        let pick = move |e: &Event| matches!(e, Event::LinkCreated { link: l, .. } if *l == link);
+        self.requests
+            .ask(&self.socket, ClientFrame::CreateLink { link }, pick)
+            .await
+            .map_err(text)?;
+        self.ui.link.set(Some(LinkView {
+            code: secret.code(),
+            qr: safety::qr_svg(&secret.qr_text()).unwrap_or_default(),
+        }));
+        self.showing = Some(secret);
+        Ok(())
+    }
+
+    async fn remove(&mut self, device: DeviceId) -> Result<(), String> {
+        let list = self.crypto()?.remove_device(device).map_err(text)?;
+        self.publish_list(list).await?;
+        self.ui
+            .notice
+            .set(Some(format!("Device {} was removed.", device.0)));
+        Ok(())
+    }
+
+    async fn verify(&mut self, name: &str) -> Result<(), String> {
+        let username = Username::parse(name.trim()).map_err(text)?;
+        let frame = ClientFrame::LookupUser {
+            username: username.clone(),
+        };
+        let wanted = username.clone();
+        let pick =
+            move |e: &Event| matches!(e, Event::UserInfo { username: u, .. } if *u == wanted);
+        let Event::UserInfo { user, .. } = self
+            .requests
+            .ask(&self.socket, frame, pick)
+            .await
+            .map_err(text)?
+        else {
+            return Ok(());
+        };
+        let crypto = self
+            .crypto
+            .as_mut()
+            .ok_or("no account on this device yet")?;
+        let mut directory = Directory {
+            socket: &self.socket,
+            requests: &self.requests,
+        };
+        let change = flow::refresh(crypto, &mut directory, user)
+            .await
+            .map_err(text)?;
+        let warning = match change {
+            KeyChange::IdentityChanged => Some(format!(
+                "{username}'s safety number has changed: their account key is new. Compare it again."
+            )),
+            KeyChange::DevicesChanged { added, removed } => Some(format!(
+                "{username} has {} new and {} removed devices since you last looked.",
+                added.len(),
+                removed.len()
+            )),
+            KeyChange::New | KeyChange::None => None,
+        };
+        let number = crypto.safety_number(user).ok_or("no safety number yet")?;
+        let qr = crypto
+            .safety_qr_text(user)
+            .and_then(|t| safety::qr_svg(&t))
+            .unwrap_or_default();
+        self.ui.safety.set(Some(SafetyView {
+            username: username.as_str().to_owned(),
+            number,
+            qr,
+            warning,
+        }));
+        self.save().await
+    }
+
+    async fn on_event(&mut self, event: Event) -> Result<(), String> {
+        match event {
+            Event::SignedIn { .. } if self.crypto.is_some() => self.top_up_prekeys().await,
+            Event::Message {
+                id,
+                from,
+                from_device,
+                payload,
+                ..
+            } => {
+                self.on_message(id, (from, from_device), payload.as_bytes())
+                    .await
+            }
+            Event::Failed { message, .. } => {
+                self.ui.notice.set(Some(message));
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn on_message(
+        &mut self,
+        id: MessageId,
+        from: (UserId, DeviceId),
+        payload: &[u8],
+    ) -> Result<(), String> {
+        let own = self
+            .crypto
+            .as_ref()
+            .and_then(DeviceCrypto::me)
+            .is_some_and(|(me, _)| me == from.0);
+        match Envelope::from_payload(payload) {
+            Ok(Envelope::Link { body }) if own => self.on_link(from.1, body.as_bytes()).await,
+            Ok(Envelope::Link { .. }) => Ok(()),
+            _ => {
+                let crypto = self
+                    .crypto
+                    .as_mut()
+                    .ok_or("no account on this device yet")?;
+                let mut directory = Directory {
+                    socket: &self.socket,
+                    requests: &self.requests,
+                };
+                let result =
+                    flow::decrypt_from(crypto, &mut directory, from, id, payload, now_ms()).await;
+                let text = match result {
+                    Ok(plain) => match plain.2 {
+                        Content::Text { text, .. } => Ok(text.as_str().to_owned()),
+                        Content::Retry { .. } => return self.save().await,
+                    },
+                    Err(err) => Err(err.to_string()),
+                };
+                self.ui
+                    .inbox
+                    .update(|inbox| inbox.push(Received { from: from.0, text }));
+                self.save().await
+            }
+        }
+    }
+
+    /// A sealed link message from another device of this account: a hello
+    /// for the code on screen, or the welcome this device waits for.
+    async fn on_link(&mut self, from_device: DeviceId, sealed: &[u8]) -> Result<(), String> {
+        if let Some(secret) = self.showing.clone()
+            && let Ok(hello) = secret.open_hello(sealed)
+        {
+            if hello.0 != from_device {
+                return Err("a link hello came from another device than it names".into());
+            }
+            return self.approve(&secret, &hello).await;
+        }
+        if let Some(secret) = self.joining.clone()
+            && let Ok(welcome) = secret.open_welcome(sealed)
+        {
+            self.crypto()?.accept_welcome(&welcome).map_err(text)?;
+            self.username = welcome.2.as_str().to_owned();
+            self.joining = None;
+            self.save().await?;
+            self.show_devices();
+            self.ui.phase.set(Phase::Ready);
+        }
+        Ok(())
+    }
+
+    async fn approve(&mut self, secret: &LinkSecret, hello: &LinkHello) -> Result<(), String> {
+        let (user, _) = self.crypto()?.require_me().map_err(text)?;
+        let frame = ClientFrame::FetchDeviceList { user };
+        let pick = move |e: &Event| matches!(e, Event::DeviceList { user: u, .. } if *u == user);
+        let Event::DeviceList { registered, .. } = self
+            .requests
+            .ask(&self.socket, frame, pick)
+            .await
+            .map_err(text)?
+        else {
+            return Ok(());
+        };
+        let key = registered
+            .iter()
+            .find(|(d, _)| *d == hello.0)
+            .ok_or("the new device is not registered")?
+            .1;
+        let username = Username::parse(&self.username).map_err(text)?;
+        let (list, welcome) = self
+            .crypto()?
+            .approve_link(hello, &key, &username)
+            .map_err(text)?;
+        self.publish_list(list).await?;
+        let others: Vec<DeviceId> = self
+            .crypto()?
+            .recipients(user)
+            .map_err(text)?
+            .iter()
+            .map(|d| d.0)
+            .collect();
+        let sealed = secret
+            .seal_welcome(&welcome, random_bytes::<12>().map_err(js_text)?)
+            .map_err(text)?;
+        self.send_sealed(others, sealed)?;
+        self.showing = None;
+        self.ui.link.set(None);
+        self.ui.notice.set(Some(format!(
+            "Device {} is now linked to your account.",
+            hello.0.0
+        )));
+        Ok(())
+    }
+}
