@@ -73,6 +73,60 @@ impl Browser {
         panic!("cannot start a Chromium session: {last_error}");
     }
 
+    /// Waits (at most `seconds`) for an element matching `css`; its text.
+    pub async fn text_of(&self, css: &str, seconds: u64) -> Result<String, String> {
+        let element = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(seconds))
+            .for_element(fantoccini::Locator::Css(css))
+            .await
+            .map_err(|err| format!("no {css} within {seconds} s: {err}"))?;
+        element.text().await.map_err(|err| err.to_string())
+    }
+
+    /// Types `text` into the element matching `css`.
+    pub async fn fill(&self, css: &str, text: &str) -> Result<(), String> {
+        self.text_of(css, 30).await?;
+        let element = self
+            .client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .map_err(|err| format!("no {css}: {err}"))?;
+        element.send_keys(text).await.map_err(|err| err.to_string())
+    }
+
+    /// Clicks the element matching `css`.
+    pub async fn click(&self, css: &str) -> Result<(), String> {
+        self.text_of(css, 30).await?;
+        let element = self
+            .client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .map_err(|err| format!("no {css}: {err}"))?;
+        element.click().await.map_err(|err| err.to_string())
+    }
+
+    /// Waits (at most `seconds`) until exactly `count` elements match `css`.
+    pub async fn wait_count(&self, css: &str, count: usize, seconds: u64) -> Result<(), String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let found = self
+                .client
+                .find_all(fantoccini::Locator::Css(css))
+                .await
+                .map_err(|err| err.to_string())?
+                .len();
+            if found == count {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!("{found} elements match {css}, expected {count}"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Ends the browser session and the driver.
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;

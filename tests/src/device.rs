@@ -248,6 +248,20 @@ impl TestDevice {
         .await
     }
 
+    /// The id of the user named `username`.
+    pub async fn lookup(&mut self, username: &str) -> UserId {
+        let name = Username::parse(username).expect("valid username");
+        self.send(ClientFrame::LookupUser {
+            username: name.clone(),
+        })
+        .await;
+        self.expect(|e| match e {
+            Event::UserInfo { user, username, .. } if *username == name => Some(*user),
+            _ => None,
+        })
+        .await
+    }
+
     /// Waits for the server to accept message `id`.
     pub async fn accepted(&mut self, id: MessageId) {
         self.expect(|e| (*e == Event::Accepted(id)).then_some(()))

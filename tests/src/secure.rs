@@ -11,7 +11,7 @@ use courier_shared::crypto::flow::{self, KeyServer};
 use courier_shared::crypto::keys::SignedKey;
 use courier_shared::crypto::link::{LinkHello, LinkSecret};
 use courier_shared::crypto::{CryptoError, DeviceCrypto};
-use courier_shared::ids::{DeviceId, MessageId, PublicKey, UserId};
+use courier_shared::ids::{DeviceId, MessageId, PublicKey, UserId, Username};
 use courier_shared::proto::{ClientFrame, ErrorCode, Payload};
 
 /// Milliseconds since the Unix epoch.
@@ -79,6 +79,8 @@ pub struct SecureDevice {
     pub crypto: DeviceCrypto,
     /// How many sends the server refused as stale and this device redid.
     pub stale_retries: u32,
+    /// The account's name (known once registered or welcomed).
+    pub username: Username,
 }
 
 impl SecureDevice {
@@ -88,6 +90,7 @@ impl SecureDevice {
         let seed = random_seed();
         let net = TestDevice::register_seeded(ws_url, username, seed).await;
         let mut this = Self::new(net, seed);
+        this.username = Username::parse(username).expect("valid username");
         this.publish_prekeys().await;
         let list = this
             .crypto
@@ -104,6 +107,7 @@ impl SecureDevice {
             net,
             crypto,
             stale_retries: 0,
+            username: Username::parse("pending").expect("valid"),
         }
     }
 
@@ -223,6 +227,7 @@ impl SecureDevice {
                 self.crypto
                     .accept_welcome(&welcome)
                     .expect("welcome accepted");
+                self.username = welcome.2;
                 return;
             }
         }
@@ -246,7 +251,7 @@ impl SecureDevice {
         let registered = self.registered_key(hello.0).await;
         let (list, welcome) = self
             .crypto
-            .approve_link(&hello, &registered)
+            .approve_link(&hello, &registered, &self.username)
             .expect("approves");
         self.publish_list(list).await.expect("list published");
         let sealed = secret.seal_welcome(&welcome, nonce()).expect("seals");

@@ -4,6 +4,7 @@
 
 use courier_tests::browser::{self, Browser, free_port};
 use courier_tests::process::{CourierProcess, courier_bin};
+use courier_tests::secure::SecureDevice;
 use fantoccini::Locator;
 use std::time::Duration;
 
@@ -74,5 +75,124 @@ async fn the_page_goes_online_and_reconnects_after_a_server_crash() {
     assert!(
         online.to_lowercase().contains("online"),
         "status text: {online}"
+    );
+}
+
+/// What the page keeps in IndexedDB: the kind of vault key and of the saved
+/// state, as JSON.
+const VAULT_PROBE: &str = r#"
+const done = arguments[arguments.length - 1];
+const open = indexedDB.open("courier");
+open.onsuccess = () => {
+  const store = open.result.transaction("vault").objectStore("vault");
+  const key = store.get("key");
+  key.onsuccess = () => {
+    const state = store.get("device");
+    state.onsuccess = () => done(JSON.stringify({
+      extractable: key.result.extractable,
+      algorithm: key.result.algorithm.name,
+      state: Object.prototype.toString.call(state.result),
+      bytes: state.result.length,
+    }));
+  };
+};
+open.onerror = () => done("no database");
+"#;
+
+#[tokio::test]
+async fn a_second_browser_links_by_code_and_both_decrypt_what_a_contact_sends() {
+    let (Some(bin), Some(dist), Some(driver)) = (courier_bin(), web_dist(), browser::available())
+    else {
+        return;
+    };
+    let data = tempfile::tempdir().expect("data dir");
+    let data_dir = data.path().to_str().expect("utf-8").to_owned();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let args = [
+        "--listen",
+        &listen,
+        "--data-dir",
+        &data_dir,
+        "--web-dir",
+        &dist,
+    ];
+    let courier = CourierProcess::start(&bin, &args, &[]);
+    courier_tests::wait_ready(&courier.url).await;
+    let ws = format!("ws://{listen}/ws");
+
+    let first = Browser::start(&driver).await;
+    let second = Browser::start(&driver).await;
+    let outcome: Result<String, String> = async {
+        first
+            .client
+            .goto(&courier.url)
+            .await
+            .map_err(|e| e.to_string())?;
+        first.fill("#register-name", "ana").await?;
+        first.click("#register").await?;
+        first
+            .text_of("[data-phase='ready'] [data-username]", 30)
+            .await?;
+        first.wait_count("li[data-device]", 1, 10).await?;
+        first.click("#show-link").await?;
+        let code = first.text_of("[data-link-code]", 30).await?;
+        first.text_of(".link-code .qr svg", 5).await?;
+
+        second
+            .client
+            .goto(&courier.url)
+            .await
+            .map_err(|e| e.to_string())?;
+        second.fill("#link-code", &code).await?;
+        second.click("#link").await?;
+        let name = second
+            .text_of("[data-phase='ready'] [data-username]", 30)
+            .await?;
+        if name != "ana" {
+            return Err(format!("the linked browser shows account {name:?}"));
+        }
+        first.wait_count("li[data-device]", 2, 30).await?;
+        second.wait_count("li[data-device]", 2, 30).await?;
+
+        // A contact on a native device encrypts to both browsers.
+        let mut bob = SecureDevice::register(&ws, "bob").await;
+        let ana = bob.net.lookup("ana").await;
+        bob.send_text(ana, "hello from bob").await;
+        for page in [&first, &second] {
+            let shown = page.text_of("li[data-message]", 30).await?;
+            if !shown.contains("hello from bob") {
+                return Err(format!("a page shows {shown:?}"));
+            }
+        }
+
+        // The linked browser keeps its account across a reload.
+        second.client.refresh().await.map_err(|e| e.to_string())?;
+        second
+            .text_of("[data-phase='ready'] [data-username]", 30)
+            .await?;
+        second.wait_count("li[data-device]", 2, 30).await?;
+
+        let probe = first
+            .client
+            .execute_async(VAULT_PROBE, vec![])
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(probe.as_str().unwrap_or_default().to_owned())
+    }
+    .await;
+    first.close().await;
+    second.close().await;
+    drop(courier);
+
+    let probe = outcome.expect("the linking flow");
+    let vault: serde_json::Value = serde_json::from_str(&probe).expect("probe JSON");
+    assert_eq!(
+        vault["extractable"], false,
+        "the vault key is not extractable: {probe}"
+    );
+    assert_eq!(vault["algorithm"], "AES-GCM", "{probe}");
+    assert_eq!(
+        vault["state"], "[object Uint8Array]",
+        "state is stored sealed: {probe}"
     );
 }
