@@ -357,3 +357,113 @@ async fn a_forged_device_list_or_prekey_is_refused_by_the_server() {
     assert!(message.contains("signature"), "{message}");
     app.stop().await;
 }
+
+/// `pg_dump`: on `PATH`, or in Debian's versioned Postgres directory.
+fn pg_dump() -> std::path::PathBuf {
+    let on_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("pg_dump"))
+            .find(|p| p.is_file())
+    });
+    on_path
+        .or_else(|| {
+            let mut found: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+                .ok()?
+                .filter_map(Result::ok)
+                .map(|e| e.path().join("bin/pg_dump"))
+                .filter(|p| p.is_file())
+                .collect();
+            found.sort();
+            found.pop()
+        })
+        .expect("pg_dump is installed with Postgres")
+}
+
+/// Everything the server stored, as bytes: the SQLite files, or a Postgres
+/// dump of the database.
+fn dump(backend: Backend, data_dir: &std::path::Path, url: &str) -> Vec<u8> {
+    match backend {
+        Backend::Sqlite => {
+            let mut bytes = Vec::new();
+            for entry in std::fs::read_dir(data_dir).expect("data dir").flatten() {
+                if entry.path().is_file() {
+                    bytes.extend(std::fs::read(entry.path()).expect("readable"));
+                }
+            }
+            bytes
+        }
+        Backend::Postgres => {
+            let output = std::process::Command::new(pg_dump())
+                .args(["--data-only", "--dbname", url])
+                .output()
+                .expect("pg_dump runs");
+            assert!(
+                output.status.success(),
+                "pg_dump: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            output.stdout
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn a_plaintext_canary_never_reaches_the_servers_database_or_logs() {
+    let Some(bin) = courier_tests::process::courier_bin() else {
+        return;
+    };
+    for backend in backends() {
+        let data = tempfile::tempdir().expect("data dir");
+        let url = courier_tests::fresh_database_url(backend, data.path()).await;
+        let listen = format!("127.0.0.1:{}", courier_tests::browser::free_port());
+        let data_dir = data.path().to_str().expect("utf-8").to_owned();
+        let args = [
+            "--listen",
+            &listen,
+            "--data-dir",
+            &data_dir,
+            "--database-url",
+            &url,
+        ];
+        // The most talkative logs the server has.
+        let courier =
+            courier_tests::process::CourierProcess::start(&bin, &args, &[("COURIER_LOG", "trace")]);
+        courier_tests::wait_ready(&courier.url).await;
+        let ws = format!("ws://{listen}/ws");
+
+        let mut alice = SecureDevice::register(&ws, "alice").await;
+        let mut bob = SecureDevice::register(&ws, "bob").await;
+        bob.net.disconnect().await;
+        let canary = format!("canary-{}-plaintext", uuid::Uuid::new_v4().simple());
+        let id = alice.send_text(bob.user(), &canary).await;
+
+        // The message waits in Bob's queue: what the server holds now is all
+        // it ever holds of it.
+        let stored = dump(backend, data.path(), &url);
+        assert!(
+            contains(&stored, b"alice"),
+            "the dump holds the server's data ({backend:?})"
+        );
+        assert!(
+            !contains(&stored, canary.as_bytes()),
+            "plaintext in the database ({backend:?})"
+        );
+        bob.net.reconnect().await;
+        assert_eq!(bob.next_text().await, (id, alice.user(), canary.clone()));
+
+        let log = courier.log();
+        assert!(
+            log.contains("user registered"),
+            "the log was captured ({backend:?})"
+        );
+        assert!(
+            !log.contains(&canary),
+            "plaintext in the server's log ({backend:?})"
+        );
+        drop(courier);
+    }
+}
