@@ -8,7 +8,7 @@ use crate::clock::now_ms;
 use crate::router::{MAX_IDS, RouteError};
 use crate::state::AppState;
 use crate::store::StoreError;
-use courier_shared::ids::{DeviceId, MessageId, UserId};
+use courier_shared::ids::{DeviceId, MessageId, UserId, Username};
 use courier_shared::proto::{ClientFrame, ErrorCode, ServerFrame};
 use std::collections::HashSet;
 
@@ -123,19 +123,21 @@ pub async fn handle(
                 Err(err) => vec![rejected(None, err)],
             }
         }
-        ClientFrame::LookupUser { username } => match state.store.user_by_name(&username).await {
-            Ok(Some(user)) => vec![ServerFrame::UserInfo {
-                user: user.id,
-                username: user.username,
-                devices: user.devices,
-            }],
-            Ok(None) => vec![ServerFrame::rejected(
-                None,
-                ErrorCode::NotFound,
-                &format!("no user named {username}"),
-            )],
-            Err(err) => vec![rejected(None, err.into())],
-        },
+        ClientFrame::LookupUserId { user } => {
+            let name = match state.store.username(user).await {
+                Ok(Some(name)) => name,
+                Ok(None) => {
+                    return vec![ServerFrame::rejected(
+                        None,
+                        ErrorCode::NotFound,
+                        "no such user",
+                    )];
+                }
+                Err(err) => return vec![rejected(None, err.into())],
+            };
+            lookup(state, &name).await
+        }
+        ClientFrame::LookupUser { username } => lookup(state, &username).await,
         ClientFrame::AddDevice { key } => {
             match state.store.add_device(me.0, &key, true, now_ms()).await {
                 Ok(device) => vec![ServerFrame::DeviceAdded { device }],
@@ -189,6 +191,23 @@ pub async fn handle(
         | ClientFrame::Register { .. }
         | ClientFrame::Authenticate { .. }
         | ClientFrame::Link { .. } => Vec::new(),
+    }
+}
+
+/// The user named `username` with their devices.
+async fn lookup(state: &AppState, username: &Username) -> Vec<ServerFrame> {
+    match state.store.user_by_name(username).await {
+        Ok(Some(user)) => vec![ServerFrame::UserInfo {
+            user: user.id,
+            username: user.username,
+            devices: user.devices,
+        }],
+        Ok(None) => vec![ServerFrame::rejected(
+            None,
+            ErrorCode::NotFound,
+            &format!("no user named {username}"),
+        )],
+        Err(err) => vec![rejected(None, err.into())],
     }
 }
 

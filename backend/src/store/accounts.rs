@@ -127,6 +127,15 @@ impl Store {
         }))
     }
 
+    /// The name of `user`, if they exist.
+    pub async fn username(&self, user: UserId) -> Result<Option<Username>, StoreError> {
+        let select = "SELECT username FROM users WHERE id = $1";
+        let name: Option<String> = with_pool!(self, pool => {
+            sqlx::query_scalar(select).bind(db(user.0)).fetch_optional(pool).await?
+        });
+        Ok(name.and_then(|n| Username::parse(&n).ok()))
+    }
+
     /// Every device of `user`, oldest first.
     pub async fn user_devices(&self, user: UserId) -> Result<Vec<DeviceId>, StoreError> {
         let select = "SELECT id FROM devices WHERE user_id = $1 ORDER BY id";

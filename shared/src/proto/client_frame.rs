@@ -149,5 +149,10 @@ wire_enum! {
             /// The link, derived from the code's secret.
             link: LinkId,
         },
+        /// Asks for a user's name and devices by id; answered by `UserInfo`.
+        LookupUserId = 21 {
+            /// The user.
+            user: UserId,
+        },
     }
 }

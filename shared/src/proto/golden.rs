@@ -166,6 +166,10 @@ fn client_frames() {
             "821307".into(),
         ),
         (
+            ClientFrame::LookupUserId { user: UserId(7) },
+            "821507".into(),
+        ),
+        (
             ClientFrame::CreateLink { link: link() },
             format!("8214{LINK_HEX}"),
         ),
