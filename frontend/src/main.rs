@@ -9,9 +9,11 @@ mod components;
 mod crypto;
 mod net;
 mod pages;
+mod pwa;
 mod state;
 
 fn main() {
     console_error_panic_hook::set_once();
+    pwa::register_service_worker();
     leptos::mount::mount_to_body(app::App);
 }

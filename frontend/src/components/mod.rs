@@ -1,3 +1,6 @@
-//! Reusable pieces of the page.
+//! Reusable pieces of the pages.
 
+pub mod chat_list;
 pub mod connection_badge;
+pub mod conversation;
+pub mod time;

@@ -5,7 +5,7 @@ use js_sys::Promise;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbDatabase, IdbOpenDbRequest, IdbRequest, IdbTransactionMode};
+use web_sys::{IdbDatabase, IdbKeyRange, IdbOpenDbRequest, IdbRequest, IdbTransactionMode};
 
 const DATABASE: &str = "courier";
 const STORE: &str = "vault";
@@ -56,6 +56,29 @@ impl Db {
         let tx = self.0.transaction_with_str(STORE)?;
         let request = tx.object_store(STORE)?.get(&JsValue::from_str(key))?;
         finished(&request).await
+    }
+
+    /// Every key from `lower` (inclusive) to `upper` (exclusive), in order.
+    pub async fn keys(&self, lower: &str, upper: &str) -> Result<Vec<String>, JsValue> {
+        let range = IdbKeyRange::bound_with_lower_open_and_upper_open(
+            &JsValue::from_str(lower),
+            &JsValue::from_str(upper),
+            false,
+            true,
+        )?;
+        let tx = self.0.transaction_with_str(STORE)?;
+        let request = tx.object_store(STORE)?.get_all_keys_with_key(&range)?;
+        let keys: js_sys::Array = finished(&request).await?.dyn_into()?;
+        Ok(keys.iter().filter_map(|k| k.as_string()).collect())
+    }
+
+    /// Every value from key `first` to key `last` (both inclusive), in key order.
+    pub async fn values(&self, first: &str, last: &str) -> Result<Vec<JsValue>, JsValue> {
+        let range = IdbKeyRange::bound(&JsValue::from_str(first), &JsValue::from_str(last))?;
+        let tx = self.0.transaction_with_str(STORE)?;
+        let request = tx.object_store(STORE)?.get_all_with_key(&range)?;
+        let values: js_sys::Array = finished(&request).await?.dyn_into()?;
+        Ok(values.iter().collect())
     }
 
     /// Stores `value` under `key`; resolves once the transaction committed.

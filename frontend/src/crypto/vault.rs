@@ -1,7 +1,8 @@
 //! [`Vault`]: the device's state, sealed with AES-256-GCM under a WebCrypto
 //! key that is generated non-extractable — script on the page can use it but
 //! never read its bytes, so a copy of the IndexedDB files alone reveals
-//! nothing. Each save uses a fresh random IV.
+//! nothing. Each save uses a fresh random IV. Chat history is sealed the
+//! same way, one record per message.
 
 use super::idb::Db;
 use js_sys::{Array, Uint8Array};
@@ -64,31 +65,52 @@ impl Vault {
 
     /// The saved state, if any.
     pub async fn load(&self) -> Result<Option<Vec<u8>>, JsValue> {
-        let stored = self.db.get(STATE).await?;
-        let Ok(sealed) = stored.dyn_into::<Uint8Array>() else {
+        self.get(STATE).await
+    }
+
+    /// Opens the sealed record under `key`, if there is one.
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, JsValue> {
+        let stored = self.db.get(key).await?;
+        if stored.is_undefined() {
             return Ok(None);
-        };
+        }
+        self.unseal(stored).await.map(Some)
+    }
+
+    /// Opens one sealed value as read from the database.
+    pub async fn unseal(&self, stored: JsValue) -> Result<Vec<u8>, JsValue> {
+        let sealed: Uint8Array = stored.dyn_into()?;
         let sealed = sealed.to_vec();
         let (iv, ciphertext) = sealed
             .split_at_checked(IV_BYTES)
-            .ok_or("the saved state is damaged")?;
+            .ok_or("a saved record is damaged")?;
         let opened =
             self.subtle
                 .decrypt_with_object_and_u8_array(&params(iv), &self.key, ciphertext)?;
         let plain = JsFuture::from(opened).await.map_err(|_| {
-            JsValue::from_str("the saved state does not open with this browser's key")
+            JsValue::from_str("a saved record does not open with this browser's key")
         })?;
-        Ok(Some(Uint8Array::new(&plain).to_vec()))
+        Ok(Uint8Array::new(&plain).to_vec())
+    }
+
+    /// The database, for range reads of sealed records.
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// Seals and saves `state`, replacing the previous one.
     pub async fn save(&self, state: &[u8]) -> Result<(), JsValue> {
+        self.put(STATE, state).await
+    }
+
+    /// Seals `bytes` and stores them under `key`.
+    pub async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), JsValue> {
         let iv = random_bytes::<IV_BYTES>()?;
         let sealed =
             self.subtle
-                .encrypt_with_object_and_u8_array(&params(&iv), &self.key, state)?;
+                .encrypt_with_object_and_u8_array(&params(&iv), &self.key, bytes)?;
         let ciphertext = Uint8Array::new(&JsFuture::from(sealed).await?).to_vec();
         let stored = Uint8Array::from([iv.as_slice(), &ciphertext].concat().as_slice());
-        self.db.put(STATE, &stored).await
+        self.db.put(key, &stored).await
     }
 }

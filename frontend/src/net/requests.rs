@@ -15,6 +15,24 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 type Pick = Box<dyn Fn(&Event) -> bool>;
+
+/// How long an answer may take before the request counts as failed (the
+/// connection may have dropped with the request on it).
+const ANSWER_MS: i32 = 15_000;
+
+/// `answered`, or an error after `ms` milliseconds.
+async fn within(ms: i32, answered: oneshot::Receiver<Event>) -> Result<Event, oneshot::Canceled> {
+    let timer = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let timeout = wasm_bindgen_futures::JsFuture::from(timer);
+    match futures_util::future::select(answered, timeout).await {
+        futures_util::future::Either::Left((answer, _)) => answer,
+        futures_util::future::Either::Right(_) => Err(oneshot::Canceled),
+    }
+}
 /// One awaited answer: which events it wants, and where to send the first.
 type Waiter = (Pick, oneshot::Sender<Event>);
 
@@ -51,12 +69,14 @@ impl Requests {
         };
         self.0.borrow_mut().push((Box::new(pick), answer));
         socket.send(frame);
-        match answered.await {
+        match within(ANSWER_MS, answered).await {
             Ok(Event::Rejected { message, .. } | Event::Failed { message, .. }) => {
                 Err(CryptoError::Server(message))
             }
             Ok(event) => Ok(event),
-            Err(_) => Err(CryptoError::Server("no answer".into())),
+            Err(_) => Err(CryptoError::Server(
+                "the server did not answer in time; try again when online".into(),
+            )),
         }
     }
 
@@ -64,7 +84,7 @@ impl Requests {
     pub async fn wait(&self, pick: impl Fn(&Event) -> bool + 'static) -> Option<Event> {
         let (answer, answered) = oneshot::channel();
         self.0.borrow_mut().push((Box::new(pick), answer));
-        answered.await.ok()
+        within(ANSWER_MS * 3, answered).await.ok()
     }
 }
 

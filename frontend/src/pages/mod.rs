@@ -1,5 +1,6 @@
-//! The pages: [`welcome`] (create or link an account) and [`home`] (the
-//! account, its devices, safety numbers and messages).
+//! The pages: [`welcome`] (create or link an account), [`home`] (chats) and
+//! [`devices`] (the account's devices and safety numbers).
 
+pub mod devices;
 pub mod home;
 pub mod welcome;

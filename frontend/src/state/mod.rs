@@ -2,15 +2,20 @@
 //! device; the work happens in order in [`worker`], which owns the device's
 //! crypto state, so no two steps ever touch the ratchets at once.
 
+pub mod chat;
+mod messaging;
+mod notify;
 mod saved;
 mod worker;
 
 use crate::net::requests::Requests;
 use crate::net::socket::{Socket, SocketHandle, SocketStatus};
+use chat::{Chat, Message};
 use courier_shared::client::Event;
-use courier_shared::ids::{DeviceId, UserId};
+use courier_shared::ids::{DeviceId, MessageId, UserId};
 use futures_channel::mpsc;
 use leptos::prelude::*;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 /// Where the device stands.
@@ -66,13 +71,13 @@ pub struct SafetyView {
     pub warning: Option<String>,
 }
 
-/// A decrypted message (the chat interface builds on this).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Received {
-    /// From whom.
-    pub from: UserId,
-    /// The text, or why it could not be decrypted.
-    pub text: Result<String, String>,
+/// Which panel the signed-in page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Panel {
+    /// The chat list and the open conversation.
+    Chats,
+    /// Devices, linking and safety numbers.
+    Devices,
 }
 
 /// What the pages show.
@@ -92,8 +97,20 @@ pub struct Ui {
     pub safety: RwSignal<Option<SafetyView>>,
     /// The last thing to tell the user.
     pub notice: RwSignal<Option<String>>,
-    /// Messages received.
-    pub inbox: RwSignal<Vec<Received>>,
+    /// The conversations, most recent first.
+    pub chats: RwSignal<Vec<Chat>>,
+    /// The open conversation.
+    pub open: RwSignal<Option<UserId>>,
+    /// The open conversation's loaded messages, oldest first.
+    pub messages: RwSignal<Vec<Message>>,
+    /// Whether older messages wait in local history.
+    pub has_older: RwSignal<bool>,
+    /// Contacts' presence: online, last seen (Unix ms).
+    pub presence: RwSignal<HashMap<UserId, (bool, u64)>>,
+    /// Contacts typing now, until when (Unix ms).
+    pub typing: RwSignal<HashMap<UserId, f64>>,
+    /// The panel on screen.
+    pub panel: RwSignal<Panel>,
 }
 
 /// Something for the worker to do.
@@ -109,6 +126,18 @@ pub enum Job {
     Remove(DeviceId),
     /// Show the safety number shared with this user.
     Verify(String),
+    /// Start (or open) a chat with the user of this name.
+    StartChat(String),
+    /// Open a conversation (or none).
+    Open(Option<UserId>),
+    /// Load older messages of the open conversation.
+    Older,
+    /// Send a text to the open conversation, maybe replying to a message.
+    Send(String, Option<MessageId>),
+    /// This user started or stopped typing in the open conversation.
+    Typing(bool),
+    /// The page became visible or hidden.
+    Visible(bool),
     /// The connection reported this.
     Event(Event),
 }
@@ -132,7 +161,13 @@ impl Account {
             link: RwSignal::new(None),
             safety: RwSignal::new(None),
             notice: RwSignal::new(None),
-            inbox: RwSignal::new(Vec::new()),
+            chats: RwSignal::new(Vec::new()),
+            open: RwSignal::new(None),
+            messages: RwSignal::new(Vec::new()),
+            has_older: RwSignal::new(false),
+            presence: RwSignal::new(HashMap::new()),
+            typing: RwSignal::new(HashMap::new()),
+            panel: RwSignal::new(Panel::Chats),
         };
         let (jobs, queue) = mpsc::unbounded();
         let requests = Requests::default();
@@ -145,6 +180,7 @@ impl Account {
         });
         let socket: SocketHandle = Socket::start(ui.status.write_only(), on_event);
         leptos::task::spawn_local(worker::run(socket, requests, ui, queue));
+        notify::watch_visibility(jobs.clone());
         Self { jobs, ui }
     }
 

@@ -2,13 +2,13 @@
 //! one at a time — onboarding, linking, removal, verification and every
 //! incoming message — saving the sealed state after each change.
 
-use super::{Job, LinkView, Phase, Received, SafetyView, Ui, saved};
+use super::chat::Index;
+use super::{Job, LinkView, Phase, SafetyView, Ui, saved};
 use crate::crypto::lock;
 use crate::crypto::vault::{Vault, random_bytes};
 use crate::net::requests::{Directory, Requests};
 use crate::net::socket::SocketHandle;
-use courier_shared::client::Event;
-use courier_shared::crypto::content::Content;
+use courier_shared::client::{ConnectionState, Event};
 use courier_shared::crypto::device::KeyChange;
 use courier_shared::crypto::envelope::{Envelope, Sealed};
 use courier_shared::crypto::link::{LinkHello, LinkSecret};
@@ -18,9 +18,11 @@ use courier_shared::proto::ClientFrame;
 use futures_channel::mpsc::UnboundedReceiver;
 use futures_util::StreamExt;
 use leptos::prelude::*;
+use std::collections::HashSet;
 use wasm_bindgen::JsValue;
 
-fn js_text(err: JsValue) -> String {
+/// A browser error as text.
+pub(super) fn js_text(err: JsValue) -> String {
     err.as_string()
         .or_else(|| {
             js_sys::JSON::stringify(&err)
@@ -30,15 +32,18 @@ fn js_text(err: JsValue) -> String {
         .unwrap_or_else(|| "the browser refused".into())
 }
 
-fn text(err: impl std::fmt::Display) -> String {
+/// Any error as text.
+pub(super) fn text(err: impl std::fmt::Display) -> String {
     err.to_string()
 }
 
-fn now_ms() -> u64 {
+/// The wall clock (Unix ms).
+pub(super) fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
-fn message_id() -> Result<MessageId, String> {
+/// A fresh message id.
+pub(super) fn message_id() -> Result<MessageId, String> {
     Ok(MessageId::v7(
         now_ms(),
         random_bytes::<10>().map_err(js_text)?,
@@ -66,15 +71,22 @@ pub async fn run(
     }
 }
 
-struct Device {
-    socket: SocketHandle,
-    requests: Requests,
-    ui: Ui,
-    vault: Vault,
-    crypto: Option<DeviceCrypto>,
-    username: String,
-    showing: Option<LinkSecret>,
-    joining: Option<LinkSecret>,
+/// The device as the worker holds it.
+pub(super) struct Device {
+    pub(super) socket: SocketHandle,
+    pub(super) requests: Requests,
+    pub(super) ui: Ui,
+    pub(super) vault: Vault,
+    pub(super) crypto: Option<DeviceCrypto>,
+    pub(super) username: String,
+    pub(super) showing: Option<LinkSecret>,
+    pub(super) joining: Option<LinkSecret>,
+    /// The chats, recent message ids and the outbox.
+    pub(super) index: Index,
+    /// Outbox messages handed to the current connection.
+    pub(super) in_flight: HashSet<MessageId>,
+    /// Signed in on the current connection.
+    pub(super) online: bool,
 }
 
 impl Device {
@@ -92,6 +104,9 @@ impl Device {
             username: String::new(),
             showing: None,
             joining: None,
+            index: Index::default(),
+            in_flight: HashSet::new(),
+            online: false,
         };
         match this.vault.load().await.map_err(js_text)? {
             None => ui.phase.set(Phase::Welcome),
@@ -103,6 +118,7 @@ impl Device {
                 this.username = username;
                 this.crypto = Some(crypto);
                 this.show_devices();
+                this.load_chats().await?;
                 ui.phase.set(if approved {
                     Phase::Ready
                 } else {
@@ -119,7 +135,8 @@ impl Device {
             .ok_or_else(|| "no account on this device yet".into())
     }
 
-    async fn save(&mut self) -> Result<(), String> {
+    /// Seals and saves the device's state.
+    pub(super) async fn save(&mut self) -> Result<(), String> {
         let Some(crypto) = &self.crypto else {
             return Ok(());
         };
@@ -147,6 +164,15 @@ impl Device {
             Job::ShowLink => self.show_link().await,
             Job::Remove(device) => self.remove(device).await,
             Job::Verify(name) => self.verify(&name).await,
+            Job::StartChat(name) => self.start_chat(&name).await,
+            Job::Open(peer) => self.open_chat(peer).await,
+            Job::Older => self.older().await,
+            Job::Send(body, reply_to) => self.send(&body, reply_to).await,
+            Job::Typing(typing) => {
+                self.typing(typing);
+                Ok(())
+            }
+            Job::Visible(visible) => self.visible(visible).await,
             Job::Event(event) => self.on_event(event).await,
         }
     }
@@ -176,6 +202,7 @@ impl Device {
         let crypto = DeviceCrypto::new(random_bytes::<32>().map_err(js_text)?);
         self.socket.register(username.clone(), crypto.signing_key());
         let (user, device) = self.signed_in().await?;
+        self.online = true;
         let mut crypto = crypto;
         crypto.set_me(user, device);
         self.crypto = Some(crypto);
@@ -194,6 +221,7 @@ impl Device {
         let crypto = DeviceCrypto::new(random_bytes::<32>().map_err(js_text)?);
         self.socket.link(secret.id(), crypto.signing_key());
         let (user, device) = self.signed_in().await?;
+        self.online = true;
         let mut crypto = crypto;
         crypto.set_me(user, device);
         let hello = LinkHello(device, crypto.signing_public(), crypto.identity_key());
@@ -363,7 +391,12 @@ impl Device {
 
     async fn on_event(&mut self, event: Event) -> Result<(), String> {
         match event {
-            Event::SignedIn { .. } if self.crypto.is_some() => self.top_up_prekeys().await,
+            Event::SignedIn { .. } if self.crypto.is_some() => {
+                self.online = true;
+                self.in_flight.clear();
+                self.top_up_prekeys().await?;
+                self.flush().await
+            }
             Event::Message {
                 id,
                 from,
@@ -374,12 +407,40 @@ impl Device {
                 self.on_message(id, (from, from_device), payload.as_bytes())
                     .await
             }
+            Event::Accepted(id) => self.on_outcome(id, None).await,
+            Event::Rejected {
+                id: Some(id),
+                code,
+                message,
+            } => self.on_outcome(id, Some((code, message))).await,
+            Event::Receipt {
+                from, kind, ids, ..
+            } => self.on_receipt(from, kind, ids).await,
+            Event::Presence {
+                user,
+                online,
+                last_seen,
+            } => {
+                self.ui.presence.update(|p| {
+                    p.insert(user, (online, last_seen));
+                });
+                Ok(())
+            }
+            Event::Typing { from, typing } => {
+                self.on_typing(from, typing);
+                Ok(())
+            }
             Event::Failed { message, .. } => {
                 self.ui.notice.set(Some(message));
                 Ok(())
             }
             _ => Ok(()),
         }
+    }
+
+    /// Whether the connection is up and signed in.
+    pub(super) fn connected(&self) -> bool {
+        self.online && self.ui.status.get_untracked().state == ConnectionState::Online
     }
 
     async fn on_message(
@@ -407,17 +468,11 @@ impl Device {
                 };
                 let result =
                     flow::decrypt_from(crypto, &mut directory, from, id, payload, now_ms()).await;
-                let text = match result {
-                    Ok(plain) => match plain.2 {
-                        Content::Text { text, .. } => Ok(text.as_str().to_owned()),
-                        Content::Retry { .. } => return self.save().await,
-                    },
-                    Err(err) => Err(err.to_string()),
-                };
-                self.ui
-                    .inbox
-                    .update(|inbox| inbox.push(Received { from: from.0, text }));
-                self.save().await
+                self.save().await?;
+                match result {
+                    Ok(plain) => self.on_text(id, from.0, plain).await,
+                    Err(err) => self.on_undecryptable(id, from.0, err.to_string()).await,
+                }
             }
         }
     }

@@ -1,0 +1,206 @@
+//! The open conversation: a header with the other person's presence or
+//! typing, message bubbles with day separators, times and check marks,
+//! replies, older history on demand, and the composer.
+
+use super::time;
+use crate::state::chat::{Mark, Message};
+use crate::state::{Account, Job};
+use courier_shared::ids::MessageId;
+use leptos::prelude::*;
+
+/// How often, at most, "typing" is sent while the user types (ms).
+const TYPING_EVERY_MS: f64 = 3_000.0;
+
+/// The conversation pane.
+#[component]
+pub fn Conversation(account: Account) -> impl IntoView {
+    let ui = account.ui;
+    let draft = RwSignal::new(String::new());
+    let replying = RwSignal::new(None::<(MessageId, String)>);
+    let last_typing = StoredValue::new(0.0_f64);
+    let name = move || {
+        let peer = ui.open.get()?;
+        ui.chats.with(|chats| {
+            chats
+                .iter()
+                .find(|c| c.peer == peer)
+                .map(|c| c.name.clone())
+        })
+    };
+    let status = move || {
+        let peer = ui.open.get()?;
+        if ui.typing.with(|t| t.contains_key(&peer)) {
+            return Some("typing…".to_owned());
+        }
+        ui.presence.with(|p| {
+            p.get(&peer)
+                .map(|(online, seen)| time::presence(*online, *seen))
+        })
+    };
+    let run = Callback::new(move |job: Job| account.run(job));
+    let send = move || {
+        let body = draft.get_untracked();
+        if body.trim().is_empty() {
+            return;
+        }
+        run.run(Job::Send(body, replying.get_untracked().map(|r| r.0)));
+        draft.set(String::new());
+        replying.set(None);
+        last_typing.set_value(0.0);
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        send();
+    };
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() {
+            ev.prevent_default();
+            send();
+        }
+    };
+    let on_input = move |ev: leptos::ev::Event| {
+        draft.set(event_target_value(&ev));
+        let now = js_sys::Date::now();
+        if now - last_typing.get_value() > TYPING_EVERY_MS {
+            last_typing.set_value(now);
+            run.run(Job::Typing(true));
+        }
+    };
+    let on_blur = move |_| {
+        if last_typing.get_value() > 0.0 {
+            last_typing.set_value(0.0);
+            run.run(Job::Typing(false));
+        }
+    };
+    let on_scroll = move |ev: leptos::ev::Event| {
+        let top = event_target::<web_sys::HtmlElement>(&ev).scroll_top();
+        if top == 0 && ui.has_older.get_untracked() {
+            run.run(Job::Older);
+        }
+    };
+    view! {
+        <section class="conversation" aria-label="Conversation">
+            <Show when=move || ui.open.get().is_some()
+                fallback=|| view! { <p class="empty pick">"Pick a chat, or start one."</p> }>
+                <header class="conversation-header">
+                    <button class="back" aria-label="Back to chats"
+                        on:click=move |_| run.run(Job::Open(None))>"‹"</button>
+                    <div>
+                        <h2 data-peer-name>{name}</h2>
+                        <p class="status" data-status aria-live="polite">{status}</p>
+                    </div>
+                </header>
+                <ol class="messages" aria-label="Messages" aria-live="polite" on:scroll=on_scroll>
+                    <Show when=move || ui.has_older.get()>
+                        <li class="older">
+                            <button id="older" on:click=move |_| run.run(Job::Older)>
+                                "Load older messages"
+                            </button>
+                        </li>
+                    </Show>
+                    <For each=move || with_days(ui.messages.get()) key=|item| item.key() let:item>
+                        {match item {
+                            Item::Day(day) => view! { <li class="day" role="separator">{day}</li> }.into_any(),
+                            Item::Message(message) => bubble(message, replying).into_any(),
+                        }}
+                    </For>
+                </ol>
+                {move || replying.get().map(|(_, quoted)| view! {
+                    <div class="replying">
+                        <span>"Replying to: " {quoted}</span>
+                        <button aria-label="Cancel reply" on:click=move |_| replying.set(None)>"×"</button>
+                    </div>
+                })}
+                <form class="composer" on:submit=on_submit>
+                    <label for="composer-text" class="visually-hidden">"Message"</label>
+                    <textarea id="composer-text" rows="1" placeholder="Message"
+                        prop:value=move || draft.get()
+                        on:input=on_input on:keydown=on_key on:blur=on_blur></textarea>
+                    <button id="send" type="submit" aria-label="Send">"➤"</button>
+                </form>
+            </Show>
+        </section>
+    }
+}
+
+/// A row of the message list.
+#[derive(Clone)]
+enum Item {
+    Day(String),
+    Message(Message),
+}
+
+impl Item {
+    fn key(&self) -> String {
+        match self {
+            Self::Day(day) => format!("day {day}"),
+            Self::Message(m) => format!("{:?} {:?} {}", m.id, m.mark, m.seen),
+        }
+    }
+}
+
+/// The messages with a separator before each new day.
+fn with_days(messages: Vec<Message>) -> Vec<Item> {
+    let mut items = Vec::with_capacity(messages.len() + 4);
+    let mut last_day = String::new();
+    for message in messages {
+        let day = time::day(message.sent_at());
+        if day != last_day {
+            items.push(Item::Day(day.clone()));
+            last_day = day;
+        }
+        items.push(Item::Message(message));
+    }
+    items
+}
+
+fn bubble(message: Message, replying: RwSignal<Option<(MessageId, String)>>) -> impl IntoView {
+    let class = if message.outgoing {
+        "bubble outgoing"
+    } else {
+        "bubble incoming"
+    };
+    let mark = message.mark;
+    let id = message.id;
+    let quotable = message.text.clone().unwrap_or_default();
+    let sent_at = message.sent_at();
+    let outgoing = message.outgoing;
+    let undecryptable = message.text.is_none();
+    let send_problem = if outgoing && !undecryptable {
+        message.problem.clone()
+    } else {
+        None
+    };
+    let problem = message.problem.clone().unwrap_or_default();
+    view! {
+        <li class=class data-message data-outgoing=outgoing.to_string()
+            data-mark=outgoing.then(|| mark.label())
+            data-undecryptable=undecryptable.then_some("true")>
+            {message.reply_to.map(|(_, quoted)| view! { <blockquote class="quote">{quoted}</blockquote> })}
+            {match message.text {
+                Some(text) => view! { <p class="text">{text}</p> }.into_any(),
+                None => view! {
+                    <p class="text warning" role="alert">
+                        "This message could not be decrypted. " {problem}
+                    </p>
+                }.into_any(),
+            }}
+            {send_problem.map(|problem| view! { <p class="warning">{problem}</p> })}
+            <footer>
+                <time>{time::clock(sent_at)}</time>
+                {outgoing.then(|| view! {
+                    <span class="mark" data-mark=mark.label() aria-label=mark.describe()>
+                        {match mark {
+                            Mark::Pending => "🕓",
+                            Mark::Sent => "✓",
+                            Mark::Delivered | Mark::Read => "✓✓",
+                            Mark::Failed => "!",
+                        }}
+                    </span>
+                })}
+                <button class="reply" aria-label="Reply"
+                    on:click=move |_| replying.set(Some((id, quotable.clone())))>"↩"</button>
+            </footer>
+        </li>
+    }
+}
