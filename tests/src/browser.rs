@@ -96,15 +96,23 @@ impl Browser {
         element.send_keys(text).await.map_err(|err| err.to_string())
     }
 
-    /// Clicks the element matching `css`.
+    /// Clicks the element matching `css` (again if the page re-rendered it
+    /// in between).
     pub async fn click(&self, css: &str) -> Result<(), String> {
-        self.text_of(css, 30).await?;
-        let element = self
-            .client
-            .find(fantoccini::Locator::Css(css))
-            .await
-            .map_err(|err| format!("no {css}: {err}"))?;
-        element.click().await.map_err(|err| err.to_string())
+        let mut last_error = String::new();
+        for _ in 0..5 {
+            self.text_of(css, 30).await?;
+            let clicked = match self.client.find(fantoccini::Locator::Css(css)).await {
+                Ok(element) => element.click().await,
+                Err(err) => Err(err),
+            };
+            match clicked {
+                Ok(()) => return Ok(()),
+                Err(err) => last_error = format!("cannot click {css}: {err}"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(last_error)
     }
 
     /// Waits (at most `seconds`) until exactly `count` elements match `css`.
@@ -138,6 +146,146 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
+    }
+}
+
+/// A Chrome DevTools Protocol command, sent through ChromeDriver.
+#[derive(Debug)]
+struct Cdp {
+    cmd: String,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+impl Browser {
+    /// Runs a DevTools Protocol command (CPU or network throttling, say).
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> Result<(), String> {
+        let command = Cdp {
+            cmd: cmd.to_owned(),
+            params,
+        };
+        self.client
+            .issue_cmd(command)
+            .await
+            .map(|_| ())
+            .map_err(|err| format!("{cmd}: {err}"))
+    }
+
+    /// Registers `username` on a fresh page at `url`.
+    pub async fn register(&self, url: &str, username: &str) -> Result<(), String> {
+        self.client.goto(url).await.map_err(|e| e.to_string())?;
+        self.fill("#register-name", username).await?;
+        self.click("#register").await?;
+        self.text_of("[data-phase='ready'] .chat-list", 30)
+            .await
+            .map(|_| ())
+    }
+
+    /// Starts a chat with `username` and waits for it to open.
+    pub async fn start_chat(&self, username: &str) -> Result<(), String> {
+        self.fill("#new-chat-name", username).await?;
+        self.click("#new-chat").await?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if self.text_of("[data-peer-name]", 30).await? == username {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!("the chat with {username} did not open"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Types `text` into the open conversation and sends it.
+    pub async fn send(&self, text: &str) -> Result<(), String> {
+        self.fill("#composer-text", text).await?;
+        self.click("#send").await
+    }
+
+    /// Switches to the tab `css` (a button with `aria-pressed`), clicking
+    /// again if the page was re-rendering when the first click landed.
+    pub async fn tab(&self, css: &str) -> Result<(), String> {
+        let pressed = format!("{css}[aria-pressed='true']");
+        for _ in 0..20 {
+            self.click(css).await?;
+            if self.text_of(&pressed, 1).await.is_ok() {
+                return Ok(());
+            }
+        }
+        Err(format!("{css} does not open"))
+    }
+
+    /// Opens the chat with `name` from the chat list and sends `text`.
+    pub async fn send_from_list(&self, name: &str, text: &str) -> Result<(), String> {
+        self.wait_text("button[data-chat]", name, 30).await?;
+        self.click("button[data-chat]").await?;
+        self.send(text).await
+    }
+
+    /// Whether an element matching `css` has text containing `text` (read
+    /// in the page, so that re-rendered elements never go stale on us).
+    async fn has_text(&self, css: &str, text: &str) -> Result<bool, String> {
+        let script = "return [...document.querySelectorAll(arguments[0])]\
+                      .some((e) => e.textContent.includes(arguments[1]));";
+        let found = self
+            .client
+            .execute(script, vec![css.into(), text.into()])
+            .await
+            .map_err(|err| err.to_string())?;
+        Ok(found.as_bool() == Some(true))
+    }
+
+    /// Waits until an element matching `css` has text containing `text`.
+    pub async fn wait_text(&self, css: &str, text: &str, seconds: u64) -> Result<(), String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+        while !self.has_text(css, text).await? {
+            if std::time::Instant::now() > deadline {
+                return Err(format!("no {css} with text {text:?} within {seconds} s"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
+    /// Waits until `css` matches nothing with text containing `text`.
+    pub async fn wait_no_text(&self, css: &str, text: &str, seconds: u64) -> Result<(), String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+        while self.has_text(css, text).await? {
+            if std::time::Instant::now() > deadline {
+                return Err(format!("{css} still shows {text:?} after {seconds} s"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
+    /// Saves a 1200×760 screenshot of the page as PNG at `path`.
+    pub async fn screenshot(&self, path: &std::path::Path) -> Result<(), String> {
+        self.client
+            .set_window_size(1200, 760)
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = self.client.screenshot().await.map_err(|e| e.to_string())?;
+        std::fs::write(path, png).map_err(|e| e.to_string())
     }
 }
 

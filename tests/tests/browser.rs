@@ -130,6 +130,7 @@ async fn a_second_browser_links_by_code_and_both_decrypt_what_a_contact_sends() 
             .map_err(|e| e.to_string())?;
         first.fill("#register-name", "ana").await?;
         first.click("#register").await?;
+        first.tab("#devices-tab").await?;
         first
             .text_of("[data-phase='ready'] [data-username]", 30)
             .await?;
@@ -145,6 +146,7 @@ async fn a_second_browser_links_by_code_and_both_decrypt_what_a_contact_sends() 
             .map_err(|e| e.to_string())?;
         second.fill("#link-code", &code).await?;
         second.click("#link").await?;
+        second.tab("#devices-tab").await?;
         let name = second
             .text_of("[data-phase='ready'] [data-username]", 30)
             .await?;
@@ -159,14 +161,15 @@ async fn a_second_browser_links_by_code_and_both_decrypt_what_a_contact_sends() 
         let ana = bob.net.lookup("ana").await;
         bob.send_text(ana, "hello from bob").await;
         for page in [&first, &second] {
-            let shown = page.text_of("li[data-message]", 30).await?;
-            if !shown.contains("hello from bob") {
-                return Err(format!("a page shows {shown:?}"));
-            }
+            page.tab("#chats-tab").await?;
+            page.send_from_list("bob", "hello back").await?;
+            page.wait_text("li[data-outgoing='false']", "hello from bob", 30)
+                .await?;
         }
 
         // The linked browser keeps its account across a reload.
         second.client.refresh().await.map_err(|e| e.to_string())?;
+        second.tab("#devices-tab").await?;
         second
             .text_of("[data-phase='ready'] [data-username]", 30)
             .await?;
@@ -180,6 +183,18 @@ async fn a_second_browser_links_by_code_and_both_decrypt_what_a_contact_sends() 
         Ok(probe.as_str().unwrap_or_default().to_owned())
     }
     .await;
+    if outcome.is_err() {
+        for page in [&first, &second] {
+            let body = page.client.source().await.unwrap_or_default();
+            let at = page
+                .client
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            eprintln!("page at failure ({at}): {body}");
+        }
+    }
     first.close().await;
     second.close().await;
     drop(courier);
