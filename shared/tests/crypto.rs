@@ -247,6 +247,29 @@ fn late_and_out_of_order_messages_decrypt_and_replays_and_tampering_fail() {
 }
 
 #[test]
+fn sessions_renew_after_a_week() {
+    use courier_shared::crypto::device::SESSION_MAX_AGE_MS;
+    let mut dir = Directory::default();
+    let mut a = dir.first_device(1, 11);
+    let mut b = dir.first_device(2, 21);
+    let sent = send(&mut a, &mut dir, UserId(2), 1, "now");
+    read(&mut b, &mut dir, (UserId(1), DeviceId(11)), 1, &sent).unwrap();
+    assert!(!a.needs_session(DeviceId(21), NOW));
+    let later = NOW + SESSION_MAX_AGE_MS + 1;
+    assert!(
+        a.needs_session(DeviceId(21), later),
+        "a week-old session is replaced"
+    );
+    let plain = Plaintext::text(id(2), UserId(2), "a week later", None);
+    let sent = run(flow::encrypt_for(&mut a, &mut dir, &plain, later)).unwrap();
+    assert!(!a.needs_session(DeviceId(21), later));
+    assert_eq!(
+        read(&mut b, &mut dir, (UserId(1), DeviceId(11)), 2, &sent).unwrap(),
+        "a week later"
+    );
+}
+
+#[test]
 fn state_survives_a_snapshot_and_restore() {
     let mut dir = Directory::default();
     let mut a = dir.first_device(1, 11);

@@ -30,7 +30,10 @@ async fn user_with_two_devices(ws: &str, name: &str) -> (SecureDevice, SecureDev
 }
 
 /// Every one of `devices` reads `expected` next.
-async fn all_read(devices: [&mut SecureDevice; 3], expected: (MessageId, UserId, &str)) {
+async fn all_read<const N: usize>(
+    devices: [&mut SecureDevice; N],
+    expected: (MessageId, UserId, &str),
+) {
     for device in devices {
         let (id, from, text) = device.next_text().await;
         assert_eq!(
@@ -61,6 +64,23 @@ async fn two_users_with_two_devices_each_read_every_message_and_read_state_syncs
             (more, alice, "from my other device"),
         )
         .await;
+
+        // Alice's first device goes offline: the linked one carries on alone,
+        // and the first catches up when it returns.
+        a1.net.disconnect().await;
+        let alone = b1.send_text(alice, "only your second device is on").await;
+        all_read(
+            [&mut a2, &mut b2],
+            (alone, bob, "only your second device is on"),
+        )
+        .await;
+        let answer = a2.send_text(bob, "it works on its own").await;
+        for device in [&mut b1, &mut b2] {
+            assert_eq!(device.next_text().await.0, answer, "{backend:?}");
+        }
+        a1.net.reconnect().await;
+        assert_eq!(a1.next_text().await.0, alone, "{backend:?}");
+        assert_eq!(a1.next_text().await.0, answer, "{backend:?}");
 
         // Bob reads on one device: Alice's devices see it read, and so does
         // Bob's other device.
