@@ -11,7 +11,6 @@ pub mod writer;
 
 use crate::bus::{Bus, Event};
 use crate::clock::now_ms;
-use crate::store::directory::RoutedDevice;
 use crate::store::queue::{EnqueueJob, Enqueued, EntryKind, NewEntry};
 use crate::store::{Store, StoreError};
 use courier_shared::ids::{DeviceId, MessageId, UserId};
@@ -89,8 +88,6 @@ impl Router {
                 "a device appears twice among the recipients".into(),
             ));
         }
-        let owners = self.store.devices_of_owners(&devices).await?;
-        check_devices(sender.1, &devices, &owners)?;
         self.enqueue(sender, entries, Some(id)).await
     }
 
@@ -142,6 +139,9 @@ impl Router {
         let job = EnqueueJob {
             sender,
             entries,
+            // Messages (the entries with an id of the sender's) pass the
+            // device check; receipts go to whatever devices exist.
+            check_devices: dedupe.is_some(),
             dedupe,
             now_ms: now,
             expires_at,
@@ -153,6 +153,7 @@ impl Router {
             }
             Ok(Enqueued::Duplicate) => Ok(()),
             Err(StoreError::NotFound(what)) => Err(RouteError::NotFound(format!("no such {what}"))),
+            Err(StoreError::Stale(reason)) => Err(RouteError::Stale(reason)),
             Err(err) => Err(err.into()),
         }
     }
@@ -167,49 +168,6 @@ impl Router {
     /// `to`, on every node. Typing is transient: it is never queued.
     pub fn typing(&self, from: UserId, to: UserId, typing: bool) {
         self.bus.publish(Event::Typing { from, to, typing });
-    }
-}
-
-/// The device check (Signal's "Sesame" rule): a message must go to exactly
-/// the listed devices of each user it reaches (the sending device aside), so
-/// a sender with an out-of-date device list is told to refresh and re-encrypt
-/// instead of silently leaving a new device out or writing to a removed one.
-fn check_devices(
-    sender: DeviceId,
-    addressed: &[DeviceId],
-    owners: &[RoutedDevice],
-) -> Result<(), RouteError> {
-    let mut users = Vec::new();
-    for device in addressed {
-        match owners.iter().find(|d| d.id == *device) {
-            None => {
-                return Err(RouteError::Stale(format!(
-                    "device {} does not exist (any more): refresh the device list",
-                    device.0
-                )));
-            }
-            Some(d) if !d.listed => {
-                return Err(RouteError::Stale(format!(
-                    "device {} is not on its user's device list: refresh it",
-                    device.0
-                )));
-            }
-            Some(d) => users.push(d.user),
-        }
-    }
-    let missing: Vec<String> = owners
-        .iter()
-        .filter(|d| d.listed && d.id != sender && users.contains(&d.user))
-        .filter(|d| addressed.binary_search(&d.id).is_err())
-        .map(|d| d.id.0.to_string())
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(RouteError::Stale(format!(
-            "devices {} are missing: refresh the device lists",
-            missing.join(", ")
-        )))
     }
 }
 

@@ -2,7 +2,7 @@
 //! keys, links that admit a new device to an account, and the device check
 //! (Sesame) that every message passes.
 
-use super::{Store, StoreError, builder, from_db as id, to_db as db, with_pool};
+use super::{Store, StoreError, from_db as id, to_db as db, with_pool};
 use courier_shared::crypto::device_list::{DeviceList, SignedDeviceList};
 use courier_shared::ids::{Blob, DeviceId, LinkId, PublicKey, Signature, UserId};
 use std::collections::HashSet;
@@ -24,6 +24,60 @@ pub struct RoutedDevice {
     pub user: UserId,
     /// Whether it is on its user's device list.
     pub listed: bool,
+}
+
+impl From<(i64, i64, bool)> for RoutedDevice {
+    fn from((device, user, listed): (i64, i64, bool)) -> Self {
+        Self {
+            id: DeviceId(id(device)),
+            user: UserId(id(user)),
+            listed,
+        }
+    }
+}
+
+/// The device check (Signal's "Sesame" rule): a message must go to exactly
+/// the listed devices of each user it reaches (the sending device aside), so
+/// a sender with an out-of-date device list is told to refresh and re-encrypt
+/// instead of silently leaving a new device out or writing to a removed one.
+/// `addressed` is sorted; `owners` are all devices of the users who own them.
+pub fn check_recipients(
+    sender: DeviceId,
+    addressed: &[DeviceId],
+    owners: &[RoutedDevice],
+) -> Result<(), String> {
+    let mut users = Vec::new();
+    for device in addressed {
+        match owners.iter().find(|d| d.id == *device) {
+            None => {
+                return Err(format!(
+                    "device {} does not exist (any more): refresh the device list",
+                    device.0
+                ));
+            }
+            Some(d) if !d.listed => {
+                return Err(format!(
+                    "device {} is not on its user's device list: refresh it",
+                    device.0
+                ));
+            }
+            Some(d) => users.push(d.user),
+        }
+    }
+    let missing: Vec<String> = owners
+        .iter()
+        .filter(|d| d.listed && d.id != sender && users.contains(&d.user))
+        .filter(|d| addressed.binary_search(&d.id).is_err())
+        .map(|d| d.id.0.to_string())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "devices {} are missing: refresh the device lists",
+            missing.join(", ")
+        ))
+    }
 }
 
 impl Store {
@@ -188,36 +242,47 @@ impl Store {
         });
         Ok(user.map(|u| UserId(id(u))))
     }
+}
 
-    /// Every device of every user that owns one of `devices`: what the
-    /// message check compares a message's recipients with.
-    pub async fn devices_of_owners(
-        &self,
-        devices: &[DeviceId],
-    ) -> Result<Vec<RoutedDevice>, StoreError> {
-        if devices.is_empty() {
-            return Ok(Vec::new());
+#[cfg(test)]
+mod tests {
+    use super::{RoutedDevice, check_recipients};
+    use courier_shared::ids::{DeviceId, UserId};
+
+    fn device(id: u64, user: u64, listed: bool) -> RoutedDevice {
+        RoutedDevice {
+            id: DeviceId(id),
+            user: UserId(user),
+            listed,
         }
-        let rows: Vec<(i64, i64, bool)> = with_pool!(self, pool => {
-            let mut query = builder(
-                pool,
-                "SELECT id, user_id, listed FROM devices WHERE user_id IN \
-                 (SELECT user_id FROM devices WHERE id IN (",
-            );
-            let mut ids = query.separated(", ");
-            for device in devices {
-                ids.push_bind(db(device.0));
-            }
-            query.push("))");
-            query.build_query_as().fetch_all(pool).await?
-        });
-        Ok(rows
-            .into_iter()
-            .map(|(device, user, listed)| RoutedDevice {
-                id: DeviceId(id(device)),
-                user: UserId(id(user)),
-                listed,
-            })
-            .collect())
+    }
+
+    #[test]
+    fn a_message_must_reach_exactly_the_listed_devices_of_its_users() {
+        // User 1 has devices 1 (the sender) and 2; user 2 has 3, 4 and an
+        // unapproved 5.
+        let owners = [
+            device(1, 1, true),
+            device(2, 1, true),
+            device(3, 2, true),
+            device(4, 2, true),
+            device(5, 2, false),
+        ];
+        let ids = |ids: &[u64]| ids.iter().map(|d| DeviceId(*d)).collect::<Vec<_>>();
+        assert_eq!(
+            check_recipients(DeviceId(1), &ids(&[2, 3, 4]), &owners),
+            Ok(())
+        );
+        assert_eq!(
+            check_recipients(DeviceId(1), &ids(&[3, 4]), &owners),
+            Ok(()),
+            "to others only"
+        );
+        let missing = check_recipients(DeviceId(1), &ids(&[2, 3]), &owners).unwrap_err();
+        assert!(missing.contains("devices 4 are missing"), "{missing}");
+        let unlisted = check_recipients(DeviceId(1), &ids(&[3, 4, 5]), &owners).unwrap_err();
+        assert!(unlisted.contains("device 5 is not on"), "{unlisted}");
+        let gone = check_recipients(DeviceId(1), &ids(&[3, 4, 9]), &owners).unwrap_err();
+        assert!(gone.contains("device 9 does not exist"), "{gone}");
     }
 }

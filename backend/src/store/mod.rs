@@ -48,6 +48,9 @@ pub enum StoreError {
     /// A named user or device does not exist.
     #[error("no such {0}")]
     NotFound(&'static str),
+    /// A message's recipients do not match the current device lists.
+    #[error("{0}")]
+    Stale(String),
     /// The write conflicts with what is stored (an old version, say).
     #[error("{0}")]
     Conflict(String),

@@ -5,6 +5,7 @@
 //! is written for all its recipient devices in one transaction, together with
 //! a marker that makes a retried send a no-op.
 
+use super::directory::{RoutedDevice, check_recipients};
 use super::{Store, StoreError, builder, from_db, to_db, with_pool};
 use courier_shared::ids::{DeviceId, MessageId, UserId};
 
@@ -88,6 +89,10 @@ pub struct EnqueueJob {
     pub entries: Vec<NewEntry>,
     /// The message id to record against repeats, for messages.
     pub dedupe: Option<MessageId>,
+    /// Whether the recipients must be exactly the listed devices of the
+    /// users they belong to (the device check for messages; see
+    /// [`super::directory::check_recipients`]). Otherwise they need only exist.
+    pub check_devices: bool,
     /// When it is queued (Unix ms).
     pub now_ms: i64,
     /// When it expires (Unix ms).
@@ -111,6 +116,7 @@ impl Store {
             sender,
             entries: entries.to_vec(),
             dedupe,
+            check_devices: false,
             now_ms,
             expires_at,
         };
@@ -144,16 +150,38 @@ impl Store {
                     outcomes.push(Ok(Enqueued::Queued(devices)));
                     continue;
                 }
-                let mut count = builder(pool, "SELECT COUNT(*) FROM devices WHERE id IN (");
-                let mut list = count.separated(", ");
-                for device in &devices {
-                    list.push_bind(to_db(device.0));
-                }
-                list.push_unseparated(")");
-                let found: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
-                if usize::try_from(found).ok() != Some(devices.len()) {
-                    outcomes.push(Err(StoreError::NotFound("recipient device")));
-                    continue;
+                if job.check_devices {
+                    // One query, inside the batch's transaction: the devices
+                    // of every user the message reaches.
+                    let mut owners = builder(
+                        pool,
+                        "SELECT id, user_id, listed FROM devices WHERE user_id IN \
+                         (SELECT user_id FROM devices WHERE id IN (",
+                    );
+                    let mut list = owners.separated(", ");
+                    for device in &devices {
+                        list.push_bind(to_db(device.0));
+                    }
+                    list.push_unseparated("))");
+                    let rows: Vec<(i64, i64, bool)> =
+                        owners.build_query_as().fetch_all(&mut *tx).await?;
+                    let owners: Vec<RoutedDevice> = rows.into_iter().map(RoutedDevice::from).collect();
+                    if let Err(reason) = check_recipients(job.sender.1, &devices, &owners) {
+                        outcomes.push(Err(StoreError::Stale(reason)));
+                        continue;
+                    }
+                } else {
+                    let mut count = builder(pool, "SELECT COUNT(*) FROM devices WHERE id IN (");
+                    let mut list = count.separated(", ");
+                    for device in &devices {
+                        list.push_bind(to_db(device.0));
+                    }
+                    list.push_unseparated(")");
+                    let found: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+                    if usize::try_from(found).ok() != Some(devices.len()) {
+                        outcomes.push(Err(StoreError::NotFound("recipient device")));
+                        continue;
+                    }
                 }
                 if let Some(id) = job.dedupe {
                     let marked = sqlx::query(mark)
