@@ -12,6 +12,11 @@ use std::fmt;
 #[serde(transparent)]
 pub struct UserId(pub u64);
 
+/// A group chat, numbered by the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct GroupId(pub u64);
+
 /// One device (browser profile) of a user, numbered by the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -11,10 +11,11 @@ use courier_shared::crypto::content::{Content, Plaintext};
 use courier_shared::crypto::device::KeyChange;
 use courier_shared::crypto::device_list::SignedDeviceList;
 use courier_shared::crypto::flow::{self, KeyServer};
+use courier_shared::crypto::group::GroupPlaintext;
 use courier_shared::crypto::keys::SignedKey;
 use courier_shared::crypto::link::{LinkHello, LinkSecret};
 use courier_shared::crypto::{CryptoError, DeviceCrypto};
-use courier_shared::ids::{DeviceId, MessageId, UserId, Username};
+use courier_shared::ids::{DeviceId, GroupId, MessageId, UserId, Username};
 use courier_shared::proto::Payload;
 use std::collections::HashMap;
 use std::future::Future;
@@ -335,4 +336,178 @@ fn removed_and_unapproved_devices_get_nothing_and_changes_are_reported() {
         c.accept_list(bob, &old),
         Err(CryptoError::Rollback { .. })
     ));
+}
+
+/// Hands `from`'s current sender key for `group` to every device in
+/// `members`, over pairwise Olm sessions, one Olm message per member user.
+fn share_key(
+    from: &mut DeviceCrypto,
+    dir: &mut Directory,
+    group: GroupId,
+    members: &mut [&mut DeviceCrypto],
+    n: u8,
+) {
+    let ids: Vec<DeviceId> = members.iter().map(|m| m.me().unwrap().1).collect();
+    let shares = from.groups().shares(group, &ids, NOW);
+    let Some((_, content)) = shares.first().cloned() else {
+        return;
+    };
+    let wanted: Vec<DeviceId> = shares.iter().map(|(d, _)| *d).collect();
+    let (from_user, from_device) = from.me().unwrap();
+    let mut users: Vec<UserId> = members.iter().map(|m| m.me().unwrap().0).collect();
+    users.sort_unstable();
+    users.dedup();
+    for (k, user) in users.into_iter().enumerate() {
+        let id = id(n + k as u8);
+        let plain = Plaintext(id, user, content.clone());
+        let payloads = run(flow::encrypt_for(from, dir, &plain, NOW)).unwrap();
+        for member in members.iter_mut() {
+            let (_, me) = member.me().unwrap();
+            let Some((_, payload)) = payloads.iter().find(|(d, _)| *d == me) else {
+                continue;
+            };
+            let opened = run(flow::decrypt_from(
+                member,
+                dir,
+                (from_user, from_device),
+                id,
+                payload.as_bytes(),
+                NOW,
+            ))
+            .unwrap();
+            if let Content::GroupKey { group, key } = opened.2
+                && wanted.contains(&me)
+            {
+                member
+                    .groups()
+                    .receive_key(group, from_device, key.as_bytes())
+                    .unwrap();
+            }
+        }
+    }
+    from.groups().shared(group, &wanted);
+}
+
+fn group_text(
+    from: &mut DeviceCrypto,
+    group: GroupId,
+    n: u8,
+    text: &str,
+) -> (MessageId, courier_shared::proto::Payload) {
+    let content = Plaintext::text(id(n), UserId(0), text, None).2;
+    let payload = from
+        .groups()
+        .encrypt(group, &GroupPlaintext(id(n), group, content))
+        .unwrap();
+    (id(n), payload)
+}
+
+fn group_read(
+    device: &mut DeviceCrypto,
+    from: (UserId, DeviceId),
+    message: &(MessageId, courier_shared::proto::Payload),
+) -> Result<String, CryptoError> {
+    let plain = device
+        .groups()
+        .decrypt(from, message.0, message.1.as_bytes())?;
+    match plain.2 {
+        Content::Text { text, .. } => Ok(text.as_str().to_owned()),
+        other => panic!("not text: {other:?}"),
+    }
+}
+
+#[test]
+fn a_group_message_is_encrypted_once_and_every_member_device_reads_it() {
+    let mut dir = Directory::default();
+    let mut a1 = dir.first_device(1, 11);
+    let mut a2 = dir.link(&mut a1, 12);
+    let mut b1 = dir.first_device(2, 21);
+    let mut b2 = dir.link(&mut b1, 22);
+    let mut c1 = dir.first_device(3, 31);
+    let mut c2 = dir.link(&mut c1, 32);
+    let group = GroupId(7);
+    let from = (UserId(1), DeviceId(11));
+    share_key(
+        &mut a1,
+        &mut dir,
+        group,
+        &mut [&mut a2, &mut b1, &mut b2, &mut c1, &mut c2],
+        100,
+    );
+
+    let first = group_text(&mut a1, group, 1, "hello group");
+    for device in [&mut a2, &mut b1, &mut b2, &mut c1, &mut c2] {
+        assert_eq!(group_read(device, from, &first).unwrap(), "hello group");
+    }
+    // A replayed group message is refused.
+    let replay = group_read(&mut b1, from, &first).unwrap_err();
+    assert!(replay.to_string().contains("replay"), "{replay}");
+    // So is one moved under another id.
+    let moved = (id(99), first.1.clone());
+    assert!(group_read(&mut b2, from, &moved).is_err());
+
+    // Carol leaves: Ana's next message needs a new key, which Carol's
+    // devices never get, so they cannot read on.
+    let remaining = [DeviceId(12), DeviceId(21), DeviceId(22)];
+    assert!(a1.groups().needs_rotation(group, &remaining, NOW));
+    share_key(
+        &mut a1,
+        &mut dir,
+        group,
+        &mut [&mut a2, &mut b1, &mut b2],
+        110,
+    );
+    let after = group_text(&mut a1, group, 2, "carol has gone");
+    for device in [&mut a2, &mut b1, &mut b2] {
+        assert_eq!(group_read(device, from, &after).unwrap(), "carol has gone");
+    }
+    for device in [&mut c1, &mut c2] {
+        let err = group_read(device, from, &after).unwrap_err();
+        assert!(matches!(err, CryptoError::Undecryptable { .. }), "{err}");
+    }
+
+    // Dave joins later: he reads what comes next, not what came before.
+    let mut d1 = dir.first_device(4, 41);
+    share_key(
+        &mut a1,
+        &mut dir,
+        group,
+        &mut [&mut a2, &mut b1, &mut b2, &mut d1],
+        120,
+    );
+    let later = group_text(&mut a1, group, 3, "welcome dave");
+    assert_eq!(group_read(&mut d1, from, &later).unwrap(), "welcome dave");
+    assert!(
+        group_read(&mut d1, from, &after).is_err(),
+        "history before joining stays closed"
+    );
+
+    // State survives a snapshot, group keys included.
+    let mut b1 = DeviceCrypto::restore(&b1.snapshot()).unwrap();
+    let mut a1 = DeviceCrypto::restore(&a1.snapshot()).unwrap();
+    let again = group_text(&mut a1, group, 4, "after a restart");
+    assert_eq!(
+        group_read(&mut b1, from, &again).unwrap(),
+        "after a restart"
+    );
+}
+
+#[test]
+fn sender_keys_rotate_after_a_hundred_messages_or_a_week() {
+    use courier_shared::crypto::group::{GROUP_KEY_MAX_AGE_MS, GROUP_KEY_MAX_MESSAGES};
+    let mut dir = Directory::default();
+    let mut a = dir.first_device(1, 11);
+    let mut b = dir.first_device(2, 21);
+    let group = GroupId(9);
+    let members = [DeviceId(21)];
+    share_key(&mut a, &mut dir, group, &mut [&mut b], 100);
+    assert!(!a.groups().needs_rotation(group, &members, NOW));
+    assert!(
+        a.groups()
+            .needs_rotation(group, &members, NOW + GROUP_KEY_MAX_AGE_MS + 1)
+    );
+    for n in 0..GROUP_KEY_MAX_MESSAGES {
+        group_text(&mut a, group, (n % 200) as u8, "x");
+    }
+    assert!(a.groups().needs_rotation(group, &members, NOW));
 }

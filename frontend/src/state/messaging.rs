@@ -338,13 +338,25 @@ impl Device {
     }
 
     /// Stores a decrypted message: from a contact, or a copy of one this
-    /// user sent from another device.
+    /// user sent from another device. A group sender key is kept for when
+    /// group messages arrive.
     pub(super) async fn on_text(
         &mut self,
         id: MessageId,
-        from: UserId,
+        (from, from_device): (UserId, courier_shared::ids::DeviceId),
         plain: Plaintext,
     ) -> Result<(), String> {
+        if let Content::GroupKey { group, key } = &plain.2 {
+            let crypto = self
+                .crypto
+                .as_mut()
+                .ok_or("no account on this device yet")?;
+            crypto
+                .groups()
+                .receive_key(*group, from_device, key.as_bytes())
+                .map_err(text)?;
+            return self.save().await;
+        }
         let me = self.crypto.as_ref().and_then(|c| c.me()).map(|(me, _)| me);
         let outgoing = me == Some(from);
         let peer = if outgoing { plain.1 } else { from };

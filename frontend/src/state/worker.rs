@@ -470,7 +470,7 @@ impl Device {
                     flow::decrypt_from(crypto, &mut directory, from, id, payload, now_ms()).await;
                 self.save().await?;
                 match result {
-                    Ok(plain) => self.on_text(id, from.0, plain).await,
+                    Ok(plain) => self.on_text(id, from, plain).await,
                     Err(err) => self.on_undecryptable(id, from.0, err.to_string()).await,
                 }
             }

@@ -1,12 +1,14 @@
 //! [`Plaintext`]: what a decrypted message says. Only devices ever see it.
 
 use super::CryptoError;
-use crate::ids::{MessageId, UserId};
+use crate::ids::{Blob, GroupId, MessageId, UserId};
 use crate::proto::{Text, tuple::wire_enum};
 use serde::{Deserialize, Serialize};
 
 /// Longest text of one message, in bytes.
 pub const MAX_TEXT_BYTES: usize = 16 * 1024;
+/// Largest sender key (a Megolm session key is 229 bytes).
+pub const MAX_GROUP_KEY_BYTES: usize = 512;
 
 wire_enum! {
     /// The content of a message.
@@ -24,6 +26,14 @@ wire_enum! {
         Retry = 1 {
             /// The message that failed.
             id: MessageId,
+        },
+        /// The sender's current sender key for a group (a Megolm session
+        /// key), sent over the pairwise Olm session to each member device.
+        GroupKey = 2 {
+            /// The group.
+            group: GroupId,
+            /// The Megolm session key, from its current index on.
+            key: Blob<MAX_GROUP_KEY_BYTES>,
         },
     }
 }

@@ -25,6 +25,14 @@ wire_enum! {
             /// The sealed box.
             body: Sealed,
         },
+        /// A group message: one Megolm ciphertext for every member device
+        /// (see [`super::group`]).
+        Group = 2 {
+            /// The group.
+            group: crate::ids::GroupId,
+            /// The Megolm message (signed by the sender's session key).
+            body: Sealed,
+        },
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`device`]: [`DeviceCrypto`], one device's whole state (Olm account,
 //!   sessions, known users), snapshotted for storage at rest.
 //! - [`flow`]: sending and receiving over a [`flow::KeyServer`].
+//! - [`group`]: sender keys for groups (Megolm): encrypt once, rotate.
 //! - [`envelope`] and [`content`]: a payload's outer layer and plaintext.
 //! - [`link`]: linking a new device with a code or QR code.
 //! - [`safety`]: safety numbers and QR codes.
@@ -21,6 +22,7 @@ pub mod device_list;
 pub mod envelope;
 mod error;
 pub mod flow;
+pub mod group;
 pub mod identity;
 pub mod keys;
 pub mod link;

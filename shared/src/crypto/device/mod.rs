@@ -10,12 +10,14 @@
 //!
 //! - `lists.rs`: device lists, the account key, linking and removal.
 //! - `sessions.rs`: pre-keys, Olm sessions, encryption and decryption.
+//! - group sender keys live in [`super::group::SenderKeys`], saved with the rest.
 
 mod lists;
 mod sessions;
 
 use super::CryptoError;
 use super::device_list::DeviceList;
+use super::group::{SavedSenderKeys, SenderKeys};
 use super::identity::DeviceKey;
 use crate::ids::{CurveKey, DeviceId, FixedBytes, PublicKey, UserId};
 use serde::{Deserialize, Serialize};
@@ -56,6 +58,7 @@ pub struct DeviceCrypto {
     users: HashMap<UserId, Contact>,
     sessions: HashMap<DeviceId, Vec<SessionEntry>>,
     renew: HashSet<DeviceId>,
+    groups: SenderKeys,
 }
 
 impl std::fmt::Debug for DeviceCrypto {
@@ -81,6 +84,8 @@ struct Snapshot {
     users: Vec<(UserId, Contact)>,
     sessions: Vec<(DeviceId, Vec<SavedSession>)>,
     renew: Vec<DeviceId>,
+    #[serde(default)]
+    groups: SavedSenderKeys,
 }
 
 impl DeviceCrypto {
@@ -96,7 +101,13 @@ impl DeviceCrypto {
             users: HashMap::new(),
             sessions: HashMap::new(),
             renew: HashSet::new(),
+            groups: SenderKeys::default(),
         }
+    }
+
+    /// The group sender keys (Megolm) of this device.
+    pub fn groups(&mut self) -> &mut SenderKeys {
+        &mut self.groups
     }
 
     /// The device's signing key, to sign in with.
@@ -170,6 +181,7 @@ impl DeviceCrypto {
                 })
                 .collect(),
             renew: self.renew.iter().copied().collect(),
+            groups: self.groups.save(),
         };
         let mut bytes = Vec::new();
         // Writing to a Vec cannot fail, and every field serialises.
@@ -203,6 +215,7 @@ impl DeviceCrypto {
                 })
                 .collect(),
             renew: snapshot.renew.into_iter().collect(),
+            groups: SenderKeys::restore(snapshot.groups),
         })
     }
 }
