@@ -18,6 +18,11 @@ pub fn App() -> impl IntoView {
             <h1>"Courier"</h1>
             <ConnectionBadge status=ui.status.read_only() />
         </header>
+        <Show when=move || ui.status.get().state != courier_shared::client::ConnectionState::Online>
+            <p class="offline-banner" role="status">
+                "Connecting… Messages you write now are kept and sent when you are back online."
+            </p>
+        </Show>
         <main class="app-main" data-phase=move || phase().label()>
             <Show when=move || server_error().is_some()>
                 <p class="server-error" role="alert">{move || server_error().unwrap_or_default()}</p>

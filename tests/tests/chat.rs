@@ -134,6 +134,7 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
         // waits in her outbox until the server is back.
         courier.signal("KILL");
         ana.text_of("[data-connection='reconnecting']", 30).await?;
+        ana.wait_text(".offline-banner", "Connecting", 5).await?;
         ana.send("written offline").await?;
         ana.wait_text("li[data-outgoing='true']", "written offline", 30)
             .await?;
