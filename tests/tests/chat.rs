@@ -258,3 +258,64 @@ async fn the_page_is_usable_on_a_slow_phone_over_3g() {
     println!("usable after {seconds:.2} s on 3G with a 4x CPU slowdown (target: 3 s)");
     assert!(seconds < 30.0, "usable after {seconds:.2} s");
 }
+
+#[tokio::test]
+async fn older_history_loads_on_demand_and_replies_quote_their_message() {
+    let (Some(bin), Some(dist), Some(driver)) = (courier_bin(), web_dist(), browser::available())
+    else {
+        return;
+    };
+    let data = tempfile::tempdir().expect("data dir");
+    let data_dir = data.path().to_str().expect("utf-8").to_owned();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let courier = start(&bin, &listen, &data_dir, &dist);
+    courier_tests::wait_ready(&courier.url).await;
+    let ws = format!("ws://{listen}/ws");
+
+    let page = Browser::start(&driver).await;
+    let outcome: Result<(), String> = async {
+        page.register(&courier.url, "ana").await?;
+        // A contact on a native device writes 60 messages.
+        let mut ben = courier_tests::secure::SecureDevice::register(&ws, "ben").await;
+        let ana = ben.net.lookup("ana").await;
+        let mut last = None;
+        for n in 1..=60 {
+            last = Some(ben.send_text(ana, &format!("message {n:02}")).await);
+        }
+        page.wait_text("button[data-chat][data-unread='60']", "message 60", 60)
+            .await?;
+        page.click("button[data-chat]").await?;
+        page.wait_text("li[data-message]", "message 60", 30).await?;
+        // The newest fifty show; the rest wait in local history.
+        page.wait_count("li[data-message]", 50, 30).await?;
+        page.click("#older").await?;
+        page.wait_count("li[data-message]", 60, 30).await?;
+        page.wait_text("li[data-message]", "message 01", 5).await?;
+
+        // A reply carries the quoted message, end to end.
+        let reply_to_last = "const all = document.querySelectorAll(\
+             \"li[data-outgoing='false'] button.reply\"); all[all.length - 1].click();";
+        page.client
+            .execute(reply_to_last, vec![])
+            .await
+            .map_err(|e| e.to_string())?;
+        page.wait_text(".replying", "message 60", 10).await?;
+        page.send("quoting you").await?;
+        page.wait_text("li[data-outgoing='true'] .quote", "message 60", 10)
+            .await?;
+        let (_, _, plain) = ben.next_message().await;
+        match plain.map_err(|e| e.to_string())?.2 {
+            courier_shared::crypto::content::Content::Text { text, reply_to } => {
+                if text.as_str() != "quoting you" || reply_to != last {
+                    return Err(format!("ben got {text:?} replying to {reply_to:?}"));
+                }
+            }
+            other => return Err(format!("ben got {other:?}")),
+        }
+        Ok(())
+    }
+    .await;
+    page.close().await;
+    drop(courier);
+    outcome.expect("history and replies");
+}
