@@ -105,3 +105,74 @@ impl Drop for CourierProcess {
         let _ = self.child.wait();
     }
 }
+
+/// The real `courier` serving the built web client (`dist`) from a fresh
+/// data directory on a free port; it can be killed and started again on the
+/// same port and data, as a crash and restart would.
+pub struct WebServer {
+    /// The running process.
+    pub process: CourierProcess,
+    listen: String,
+    data: tempfile::TempDir,
+    bin: PathBuf,
+    dist: String,
+}
+
+impl WebServer {
+    /// Starts `bin` serving `dist`, and waits until it is ready.
+    pub async fn start(bin: &std::path::Path, dist: &str) -> Self {
+        let data = tempfile::tempdir().expect("data dir");
+        let listen = format!("127.0.0.1:{}", crate::browser::free_port());
+        let process = Self::spawn(bin, &listen, data.path(), dist);
+        crate::wait_ready(&process.url).await;
+        Self {
+            process,
+            listen,
+            data,
+            bin: bin.to_path_buf(),
+            dist: dist.to_owned(),
+        }
+    }
+
+    fn spawn(
+        bin: &std::path::Path,
+        listen: &str,
+        data: &std::path::Path,
+        dist: &str,
+    ) -> CourierProcess {
+        let data = data.to_str().expect("utf-8 path");
+        let args = ["--listen", listen, "--data-dir", data, "--web-dir", dist];
+        CourierProcess::start(&bin.to_path_buf(), &args, &[])
+    }
+
+    /// `http://ADDR`, the page to open.
+    pub fn url(&self) -> String {
+        self.process.url.clone()
+    }
+
+    /// `ws://ADDR/ws`, for native devices.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.listen)
+    }
+
+    /// Kills the server (SIGKILL), as a crash would.
+    pub async fn crash(&mut self) {
+        self.process.signal("KILL");
+        let _ = self.process.wait_exit(std::time::Duration::from_secs(10));
+    }
+
+    /// Starts the server again after [`WebServer::crash`].
+    pub async fn restart(&mut self) {
+        self.process = Self::spawn(&self.bin, &self.listen, self.data.path(), &self.dist);
+        crate::wait_ready(&self.process.url).await;
+    }
+}
+
+/// What a browser test needs — the `courier` binary, the built client
+/// (`COURIER_WEB_DIST`) and ChromeDriver — or `None` to skip.
+pub fn browser_setup() -> Option<(PathBuf, String, String)> {
+    let bin = courier_bin()?;
+    let dist = crate::env::optional("COURIER_WEB_DIST", "browser tests of the built client")?;
+    let driver = crate::browser::available()?;
+    Some((bin, dist, driver))
+}

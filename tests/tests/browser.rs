@@ -101,31 +101,18 @@ open.onerror = () => done("no database");
 
 #[tokio::test]
 async fn a_second_browser_links_by_code_and_both_decrypt_what_a_contact_sends() {
-    let (Some(bin), Some(dist), Some(driver)) = (courier_bin(), web_dist(), browser::available())
-    else {
+    let Some((bin, dist, driver)) = courier_tests::process::browser_setup() else {
         return;
     };
-    let data = tempfile::tempdir().expect("data dir");
-    let data_dir = data.path().to_str().expect("utf-8").to_owned();
-    let listen = format!("127.0.0.1:{}", free_port());
-    let args = [
-        "--listen",
-        &listen,
-        "--data-dir",
-        &data_dir,
-        "--web-dir",
-        &dist,
-    ];
-    let courier = CourierProcess::start(&bin, &args, &[]);
-    courier_tests::wait_ready(&courier.url).await;
-    let ws = format!("ws://{listen}/ws");
+    let courier = courier_tests::process::WebServer::start(&bin, &dist).await;
+    let ws = courier.ws_url();
 
     let first = Browser::start(&driver).await;
     let second = Browser::start(&driver).await;
     let outcome: Result<String, String> = async {
         first
             .client
-            .goto(&courier.url)
+            .goto(&courier.url())
             .await
             .map_err(|e| e.to_string())?;
         first.fill("#register-name", "ana").await?;
@@ -141,7 +128,7 @@ async fn a_second_browser_links_by_code_and_both_decrypt_what_a_contact_sends() 
 
         second
             .client
-            .goto(&courier.url)
+            .goto(&courier.url())
             .await
             .map_err(|e| e.to_string())?;
         second.fill("#link-code", &code).await?;

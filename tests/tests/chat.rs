@@ -4,26 +4,9 @@
 //! the service worker); a linked second device shares the conversation and
 //! its read state; and the page loads on an emulated slow phone over 3G.
 
-use courier_tests::browser::{self, Browser, free_port};
-use courier_tests::process::{CourierProcess, courier_bin};
+use courier_tests::browser::Browser;
+use courier_tests::process::{WebServer, browser_setup};
 use std::time::{Duration, Instant};
-
-fn web_dist() -> Option<String> {
-    courier_tests::env::optional("COURIER_WEB_DIST", "browser tests of the built client")
-}
-
-/// The server, started on `listen` over `data_dir`.
-fn start(bin: &std::path::PathBuf, listen: &str, data_dir: &str, dist: &str) -> CourierProcess {
-    let args = [
-        "--listen",
-        listen,
-        "--data-dir",
-        data_dir,
-        "--web-dir",
-        dist,
-    ];
-    CourierProcess::start(bin, &args, &[])
-}
 
 /// The mark on the last outgoing bubble.
 async fn last_mark(page: &Browser) -> Result<String, String> {
@@ -56,16 +39,11 @@ async fn wait_mark(page: &Browser, mark: &str) -> Result<(), String> {
 
 #[tokio::test]
 async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_device() {
-    let (Some(bin), Some(dist), Some(driver)) = (courier_bin(), web_dist(), browser::available())
-    else {
+    let Some((bin, dist, driver)) = browser_setup() else {
         return;
     };
-    let data = tempfile::tempdir().expect("data dir");
-    let data_dir = data.path().to_str().expect("utf-8").to_owned();
-    let listen = format!("127.0.0.1:{}", free_port());
-    let mut courier = start(&bin, &listen, &data_dir, &dist);
-    courier_tests::wait_ready(&courier.url).await;
-    let url = courier.url.clone();
+    let mut courier = WebServer::start(&bin, &dist).await;
+    let url = courier.url();
     let shots = std::env::var("COURIER_SCREENSHOTS")
         .ok()
         .map(std::path::PathBuf::from);
@@ -132,7 +110,7 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
         // The server goes down: Ana writes anyway ("connecting…" shows),
         // reloads (the service worker serves the page), and the message
         // waits in her outbox until the server is back.
-        courier.signal("KILL");
+        courier.crash().await;
         ana.text_of("[data-connection='reconnecting']", 30).await?;
         ana.wait_text(".offline-banner", "Connecting", 5).await?;
         ana.send("written offline").await?;
@@ -146,8 +124,7 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
         ana.wait_text("li[data-outgoing='false']", "how are you", 30)
             .await?;
         wait_mark(&ana, "pending").await?;
-        courier = start(&bin, &listen, &data_dir, &dist);
-        courier_tests::wait_ready(&courier.url).await;
+        courier.restart().await;
         ben.wait_text("li[data-outgoing='false']", "written offline", 60)
             .await?;
         wait_mark(&ana, "read").await?;
@@ -213,15 +190,10 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
 
 #[tokio::test]
 async fn the_page_is_usable_on_a_slow_phone_over_3g() {
-    let (Some(bin), Some(dist), Some(driver)) = (courier_bin(), web_dist(), browser::available())
-    else {
+    let Some((bin, dist, driver)) = browser_setup() else {
         return;
     };
-    let data = tempfile::tempdir().expect("data dir");
-    let data_dir = data.path().to_str().expect("utf-8").to_owned();
-    let listen = format!("127.0.0.1:{}", free_port());
-    let courier = start(&bin, &listen, &data_dir, &dist);
-    courier_tests::wait_ready(&courier.url).await;
+    let courier = WebServer::start(&bin, &dist).await;
 
     let phone = Browser::start(&driver).await;
     let outcome: Result<f64, String> = async {
@@ -245,7 +217,7 @@ async fn the_page_is_usable_on_a_slow_phone_over_3g() {
         let started = Instant::now();
         phone
             .client
-            .goto(&courier.url)
+            .goto(&courier.url())
             .await
             .map_err(|e| e.to_string())?;
         phone.text_of("#register-name", 60).await?;
@@ -261,20 +233,15 @@ async fn the_page_is_usable_on_a_slow_phone_over_3g() {
 
 #[tokio::test]
 async fn older_history_loads_on_demand_and_replies_quote_their_message() {
-    let (Some(bin), Some(dist), Some(driver)) = (courier_bin(), web_dist(), browser::available())
-    else {
+    let Some((bin, dist, driver)) = browser_setup() else {
         return;
     };
-    let data = tempfile::tempdir().expect("data dir");
-    let data_dir = data.path().to_str().expect("utf-8").to_owned();
-    let listen = format!("127.0.0.1:{}", free_port());
-    let courier = start(&bin, &listen, &data_dir, &dist);
-    courier_tests::wait_ready(&courier.url).await;
-    let ws = format!("ws://{listen}/ws");
+    let courier = WebServer::start(&bin, &dist).await;
+    let ws = courier.ws_url();
 
     let page = Browser::start(&driver).await;
     let outcome: Result<(), String> = async {
-        page.register(&courier.url, "ana").await?;
+        page.register(&courier.url(), "ana").await?;
         // A contact on a native device writes 60 messages.
         let mut ben = courier_tests::secure::SecureDevice::register(&ws, "ben").await;
         let ana = ben.net.lookup("ana").await;
