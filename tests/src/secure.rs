@@ -268,10 +268,9 @@ impl SecureDevice {
 
     async fn registered_key(&mut self, device: DeviceId) -> PublicKey {
         let user = self.user();
-        self.net.send(ClientFrame::FetchDeviceList { user }).await;
-        let registered = self
-            .net
-            .expect(|e| match e {
+        let frame = ClientFrame::FetchDeviceList { user };
+        let registered = Directory(&mut self.net)
+            .reply(frame, |e| match e {
                 Event::DeviceList {
                     user: u,
                     registered,
@@ -279,7 +278,8 @@ impl SecureDevice {
                 } if *u == user => Some(registered.clone()),
                 _ => None,
             })
-            .await;
+            .await
+            .expect("device list");
         registered
             .into_iter()
             .find(|(d, _)| *d == device)
@@ -323,12 +323,10 @@ impl SecureDevice {
                 None => return,
                 Some(ErrorCode::StaleDevices) => {
                     self.stale_retries += 1;
-                    let me = self.user();
-                    for user in [plain.1, me] {
-                        flow::refresh(&mut self.crypto, &mut Directory(&mut self.net), user)
-                            .await
-                            .expect("refreshed");
-                    }
+                    let mut directory = Directory(&mut self.net);
+                    flow::refresh_recipients(&mut self.crypto, &mut directory, plain.1)
+                        .await
+                        .expect("refreshed");
                 }
                 Some(code) => panic!("send refused: {code:?}"),
             }

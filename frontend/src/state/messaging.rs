@@ -10,7 +10,7 @@ use crate::net::requests::Directory;
 use courier_shared::client::Event;
 use courier_shared::crypto::content::{Content, Plaintext};
 use courier_shared::crypto::flow;
-use courier_shared::ids::{MessageId, UserId, Username};
+use courier_shared::ids::{MessageId, UserId};
 use courier_shared::proto::{ClientFrame, ErrorCode, ReceiptKind, Text};
 use leptos::prelude::*;
 
@@ -47,27 +47,8 @@ impl Device {
     /// Starts (or opens) a chat with the user named `name`.
     pub(super) async fn start_chat(&mut self, name: &str) -> Result<(), String> {
         notify::ask_permission();
-        let username = Username::parse(name.trim()).map_err(text)?;
-        let wanted = username.clone();
-        let frame = ClientFrame::LookupUser {
-            username: username.clone(),
-        };
-        let pick =
-            move |e: &Event| matches!(e, Event::UserInfo { username: u, .. } if *u == wanted);
-        let Event::UserInfo { user, .. } = self
-            .requests
-            .ask(&self.socket, frame, pick)
-            .await
-            .map_err(text)?
-        else {
-            return Ok(());
-        };
-        if self
-            .crypto
-            .as_ref()
-            .and_then(|c| c.me())
-            .is_some_and(|(me, _)| me == user)
-        {
+        let (user, username) = self.lookup(name).await?;
+        if self.my_user() == Some(user) {
             return Err("That is you. Pick someone else to chat with.".into());
         }
         self.befriend(user).await?;
@@ -195,13 +176,7 @@ impl Device {
             return Ok(());
         }
         let id = message_id()?;
-        let quoted = match reply_to {
-            Some(quoted) => history::message(&self.vault, peer, &quoted)
-                .await
-                .map_err(js_text)?
-                .map(|m| (quoted, m.text.unwrap_or_default())),
-            None => None,
-        };
+        let quoted = self.quote(peer, reply_to).await?;
         let message = Message {
             id,
             peer,
@@ -224,6 +199,22 @@ impl Device {
             typing: false,
         });
         self.transmit(id, peer).await
+    }
+
+    /// The message `reply_to` of the conversation with `peer`, with its text,
+    /// for a reply to quote (if it is in local history).
+    async fn quote(
+        &self,
+        peer: UserId,
+        reply_to: Option<MessageId>,
+    ) -> Result<Option<(MessageId, String)>, String> {
+        let Some(quoted) = reply_to else {
+            return Ok(None);
+        };
+        let message = history::message(&self.vault, peer, &quoted)
+            .await
+            .map_err(js_text)?;
+        Ok(message.map(|m| (quoted, m.text.unwrap_or_default())))
     }
 
     /// Sends every message of the outbox not yet handed to this connection.
@@ -293,7 +284,6 @@ impl Device {
         self.in_flight.remove(&id);
         match refused {
             Some((ErrorCode::StaleDevices, _)) => {
-                let me = self.crypto.as_ref().and_then(|c| c.me()).map(|(me, _)| me);
                 let crypto = self
                     .crypto
                     .as_mut()
@@ -302,15 +292,11 @@ impl Device {
                     socket: &self.socket,
                     requests: &self.requests,
                 };
-                for user in std::iter::once(peer).chain(me) {
-                    if let Ok(change) = flow::refresh(crypto, &mut directory, user).await
-                        && change != courier_shared::crypto::device::KeyChange::None
-                        && user == peer
-                    {
-                        self.ui.notice.set(Some(
-                            "A contact's devices changed; messages now go to the new set.".into(),
-                        ));
-                    }
+                let change = flow::refresh_recipients(crypto, &mut directory, peer).await;
+                if change.is_ok_and(|c| c != courier_shared::crypto::device::KeyChange::None) {
+                    self.ui.notice.set(Some(
+                        "A contact's devices changed; messages now go to the new set.".into(),
+                    ));
                 }
                 self.save().await?;
                 self.transmit(id, peer).await
@@ -357,7 +343,7 @@ impl Device {
                 .map_err(text)?;
             return self.save().await;
         }
-        let me = self.crypto.as_ref().and_then(|c| c.me()).map(|(me, _)| me);
+        let me = self.my_user();
         let outgoing = me == Some(from);
         let peer = if outgoing { plain.1 } else { from };
         let Content::Text {
@@ -374,13 +360,7 @@ impl Device {
         {
             return Ok(());
         }
-        let quoted = match reply_to {
-            Some(quoted) => history::message(&self.vault, peer, &quoted)
-                .await
-                .map_err(js_text)?
-                .map(|m| (quoted, m.text.unwrap_or_default())),
-            None => None,
-        };
+        let quoted = self.quote(peer, reply_to).await?;
         let message = Message {
             id,
             peer,
@@ -471,7 +451,7 @@ impl Device {
         kind: ReceiptKind,
         ids: Vec<MessageId>,
     ) -> Result<(), String> {
-        let me = self.crypto.as_ref().and_then(|c| c.me()).map(|(me, _)| me);
+        let me = self.my_user();
         let mut read_elsewhere = Vec::new();
         for id in ids {
             let Some(peer) = self.index.peer_of(&id) else {

@@ -129,6 +129,34 @@ impl Device {
         Ok(this)
     }
 
+    /// This device's user, once signed in.
+    pub(super) fn my_user(&self) -> Option<UserId> {
+        self.crypto
+            .as_ref()
+            .and_then(DeviceCrypto::me)
+            .map(|(me, _)| me)
+    }
+
+    /// The id of the user named `name` (trimmed and validated), and the name.
+    pub(super) async fn lookup(&mut self, name: &str) -> Result<(UserId, Username), String> {
+        let username = Username::parse(name.trim()).map_err(text)?;
+        let wanted = username.clone();
+        let frame = ClientFrame::LookupUser {
+            username: username.clone(),
+        };
+        let pick =
+            move |e: &Event| matches!(e, Event::UserInfo { username: u, .. } if *u == wanted);
+        match self
+            .requests
+            .ask(&self.socket, frame, pick)
+            .await
+            .map_err(text)?
+        {
+            Event::UserInfo { user, .. } => Ok((user, username)),
+            _ => Err(format!("no user named {username}")),
+        }
+    }
+
     fn crypto(&mut self) -> Result<&mut DeviceCrypto, String> {
         self.crypto
             .as_mut()
@@ -338,21 +366,7 @@ impl Device {
     }
 
     async fn verify(&mut self, name: &str) -> Result<(), String> {
-        let username = Username::parse(name.trim()).map_err(text)?;
-        let frame = ClientFrame::LookupUser {
-            username: username.clone(),
-        };
-        let wanted = username.clone();
-        let pick =
-            move |e: &Event| matches!(e, Event::UserInfo { username: u, .. } if *u == wanted);
-        let Event::UserInfo { user, .. } = self
-            .requests
-            .ask(&self.socket, frame, pick)
-            .await
-            .map_err(text)?
-        else {
-            return Ok(());
-        };
+        let (user, username) = self.lookup(name).await?;
         let crypto = self
             .crypto
             .as_mut()
@@ -449,11 +463,7 @@ impl Device {
         from: (UserId, DeviceId),
         payload: &[u8],
     ) -> Result<(), String> {
-        let own = self
-            .crypto
-            .as_ref()
-            .and_then(DeviceCrypto::me)
-            .is_some_and(|(me, _)| me == from.0);
+        let own = self.my_user() == Some(from.0);
         match Envelope::from_payload(payload) {
             Ok(Envelope::Link { body }) if own => self.on_link(from.1, body.as_bytes()).await,
             Ok(Envelope::Link { .. }) => Ok(()),

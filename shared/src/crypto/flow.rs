@@ -37,6 +37,22 @@ pub async fn refresh(
     crypto.accept_list(user, &signed)
 }
 
+/// Fetches again the device lists a message to `to` depends on — `to`'s and
+/// this user's own — as after the server refused a send as stale. Says what
+/// changed for `to`.
+pub async fn refresh_recipients(
+    crypto: &mut DeviceCrypto,
+    server: &mut impl KeyServer,
+    to: UserId,
+) -> Result<KeyChange, CryptoError> {
+    let (me, _) = crypto.require_me()?;
+    let change = refresh(crypto, server, to).await?;
+    if me != to {
+        refresh(crypto, server, me).await?;
+    }
+    Ok(change)
+}
+
 /// Encrypts `plaintext` for every approved device of its recipient and every
 /// other approved device of this user, opening sessions where needed.
 /// Returns one payload per device, ready for one `Send`.
