@@ -6,7 +6,6 @@ use super::chat::{Mark, Message};
 use super::notify;
 use super::worker::{Device, js_text, message_id, now_ms, text};
 use crate::crypto::history;
-use crate::net::requests::Directory;
 use courier_shared::client::Event;
 use courier_shared::crypto::content::{Content, Plaintext};
 use courier_shared::crypto::flow;
@@ -244,14 +243,7 @@ impl Device {
             reply_to: message.reply_to.as_ref().map(|r| r.0),
         };
         let plain = Plaintext(id, peer, content);
-        let crypto = self
-            .crypto
-            .as_mut()
-            .ok_or("no account on this device yet")?;
-        let mut directory = Directory {
-            socket: &self.socket,
-            requests: &self.requests,
-        };
+        let (crypto, mut directory) = self.keys()?;
         match flow::encrypt_for(crypto, &mut directory, &plain, now_ms()).await {
             Ok(to) => {
                 self.save().await?;
@@ -284,14 +276,7 @@ impl Device {
         self.in_flight.remove(&id);
         match refused {
             Some((ErrorCode::StaleDevices, _)) => {
-                let crypto = self
-                    .crypto
-                    .as_mut()
-                    .ok_or("no account on this device yet")?;
-                let mut directory = Directory {
-                    socket: &self.socket,
-                    requests: &self.requests,
-                };
+                let (crypto, mut directory) = self.keys()?;
                 let change = flow::refresh_recipients(crypto, &mut directory, peer).await;
                 if change.is_ok_and(|c| c != courier_shared::crypto::device::KeyChange::None) {
                     self.ui.notice.set(Some(

@@ -157,6 +157,20 @@ impl Device {
         }
     }
 
+    /// The crypto state with the key directory it talks to, borrowed
+    /// together for the crypto core's flows.
+    pub(super) fn keys(&mut self) -> Result<(&mut DeviceCrypto, Directory<'_>), String> {
+        let crypto = self
+            .crypto
+            .as_mut()
+            .ok_or("no account on this device yet")?;
+        let directory = Directory {
+            socket: &self.socket,
+            requests: &self.requests,
+        };
+        Ok((crypto, directory))
+    }
+
     fn crypto(&mut self) -> Result<&mut DeviceCrypto, String> {
         self.crypto
             .as_mut()
@@ -367,14 +381,7 @@ impl Device {
 
     async fn verify(&mut self, name: &str) -> Result<(), String> {
         let (user, username) = self.lookup(name).await?;
-        let crypto = self
-            .crypto
-            .as_mut()
-            .ok_or("no account on this device yet")?;
-        let mut directory = Directory {
-            socket: &self.socket,
-            requests: &self.requests,
-        };
+        let (crypto, mut directory) = self.keys()?;
         let change = flow::refresh(crypto, &mut directory, user)
             .await
             .map_err(text)?;
@@ -468,14 +475,7 @@ impl Device {
             Ok(Envelope::Link { body }) if own => self.on_link(from.1, body.as_bytes()).await,
             Ok(Envelope::Link { .. }) => Ok(()),
             _ => {
-                let crypto = self
-                    .crypto
-                    .as_mut()
-                    .ok_or("no account on this device yet")?;
-                let mut directory = Directory {
-                    socket: &self.socket,
-                    requests: &self.requests,
-                };
+                let (crypto, mut directory) = self.keys()?;
                 let result =
                     flow::decrypt_from(crypto, &mut directory, from, id, payload, now_ms()).await;
                 self.save().await?;
