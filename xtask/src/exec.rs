@@ -74,6 +74,11 @@ pub struct Summary {
     pub failed: u64,
     /// Tests that were ignored.
     pub skipped: u64,
+    /// The `failures:` reports of failed test binaries, repeated at the end
+    /// so that whoever reads the tail of a CI log sees what failed and why.
+    failures: Vec<String>,
+    /// Whether the lines being read belong to a `failures:` report.
+    in_failures: bool,
 }
 
 impl Summary {
@@ -100,9 +105,16 @@ impl Summary {
     }
 
     fn add(&mut self, line: &str) {
+        if line == "failures:" {
+            self.in_failures = true;
+        }
+        if self.in_failures && self.failures.len() < Self::MAX_FAILURE_LINES {
+            self.failures.push(line.to_owned());
+        }
         let Some(rest) = line.trim().strip_prefix("test result: ") else {
             return;
         };
+        self.in_failures = false;
         for part in rest.split([';', '.']) {
             let mut words = part.split_whitespace();
             if let (Some(count), Some(kind)) = (words.next(), words.next())
@@ -116,6 +128,14 @@ impl Summary {
                 }
             }
         }
+    }
+
+    /// At most this many lines of failure reports are kept for the end.
+    const MAX_FAILURE_LINES: usize = 400;
+
+    /// The failure reports seen so far, one line each (empty if none failed).
+    pub fn failure_report(&self) -> &[String] {
+        &self.failures
     }
 
     /// The closing line: `tests: N passed, N failed, N skipped`.
@@ -143,6 +163,26 @@ mod tests {
             (summary.passed, summary.failed, summary.skipped),
             (16, 3, 1)
         );
+        assert!(summary.failure_report().is_empty());
         assert_eq!(summary.line(), "tests: 16 passed, 3 failed, 1 skipped");
+    }
+
+    #[test]
+    fn keeps_failure_reports_for_the_end() {
+        let mut summary = Summary::default();
+        for line in [
+            "test a ... ok",
+            "failures:",
+            "---- b stdout ----",
+            "panicked at tests/b.rs:3:5",
+            "failures:",
+            "    b",
+            "test result: FAILED. 1 passed; 1 failed; 0 ignored",
+            "test c ... ok",
+        ] {
+            summary.add(line);
+        }
+        assert_eq!(summary.failure_report().len(), 6);
+        assert_eq!(summary.failure_report()[2], "panicked at tests/b.rs:3:5");
     }
 }

@@ -192,6 +192,7 @@ fn test(root: &Path) -> Result<(), String> {
         "--workspace",
         "--exclude",
         "courier-frontend",
+        "--no-fail-fast",
         "--",
         "--skip",
         "chaos::",
@@ -248,6 +249,12 @@ fn test(root: &Path) -> Result<(), String> {
         });
     if let Err(err) = &outcome {
         eprintln!("xtask: {err}");
+    }
+    if !summary.failure_report().is_empty() {
+        println!("\n==> what failed (repeated from above)");
+        for line in summary.failure_report() {
+            println!("{line}");
+        }
     }
     println!("\nxtask test finished in {:.0?}", started.elapsed());
     // The summary line is the last thing printed, for whoever reads the log.
