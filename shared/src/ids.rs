@@ -122,6 +122,9 @@ pub type CurveKey = FixedBytes<32>;
 /// code's secret, which the server never sees.
 pub type LinkId = FixedBytes<16>;
 
+/// A digest of a set of devices (see [`crate::proto::device_set_digest`]).
+pub type DeviceSetDigest = FixedBytes<16>;
+
 /// Opaque bytes of at most `MAX` bytes: ciphertext, as far as the server knows.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct Blob<const MAX: usize>(Vec<u8>);

@@ -16,7 +16,7 @@ use courier_shared::crypto::keys::SignedKey;
 use courier_shared::crypto::link::{LinkHello, LinkSecret};
 use courier_shared::crypto::{CryptoError, DeviceCrypto};
 use courier_shared::ids::{DeviceId, GroupId, MessageId, UserId, Username};
-use courier_shared::proto::Payload;
+use courier_shared::proto::{Payload, Text};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
@@ -348,7 +348,9 @@ fn share_key(
     n: u8,
 ) {
     let ids: Vec<DeviceId> = members.iter().map(|m| m.me().unwrap().1).collect();
-    let shares = from.groups().shares(group, &ids, NOW);
+    let shares = from
+        .groups()
+        .shares(group, &Text::truncating("Crew"), &ids, NOW);
     let Some((_, content)) = shares.first().cloned() else {
         return;
     };
@@ -375,7 +377,7 @@ fn share_key(
                 NOW,
             ))
             .unwrap();
-            if let Content::GroupKey { group, key } = opened.2
+            if let Content::GroupKey { group, key, .. } = opened.2
                 && wanted.contains(&me)
             {
                 member

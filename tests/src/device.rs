@@ -50,6 +50,9 @@ pub struct TestDevice {
     pub seed: [u8; 32],
     /// Whether acknowledgements are withheld (to provoke redelivery).
     pub withhold_acks: bool,
+    /// Bytes of the WebSocket messages this device sent (frames, without
+    /// the WebSocket header).
+    pub bytes_sent: u64,
 }
 
 impl TestDevice {
@@ -98,6 +101,7 @@ impl TestDevice {
             device: DeviceId(0),
             seed,
             withhold_acks: false,
+            bytes_sent: 0,
         }
     }
 
@@ -145,6 +149,7 @@ impl TestDevice {
                 Action::Send(ClientFrame::Ack { .. }) if self.withhold_acks => {}
                 Action::Send(frame) => {
                     let bytes = proto::encode(&frame).expect("encodes");
+                    self.bytes_sent += bytes.len() as u64;
                     if let Some(socket) = &mut self.socket {
                         let _ = socket.send(Message::Binary(bytes.into())).await;
                     }

@@ -17,6 +17,7 @@ pub mod browser;
 pub mod client;
 pub mod device;
 pub mod env;
+pub mod group;
 pub mod nginx;
 pub mod process;
 pub mod secure;

@@ -7,27 +7,13 @@ use courier_shared::client::Event;
 use courier_shared::crypto::CryptoError;
 use courier_shared::crypto::content::Plaintext;
 use courier_shared::crypto::keys::SignedKey;
-use courier_shared::crypto::safety;
 use courier_shared::ids::{CurveKey, MessageId, Signature, UserId};
 use courier_shared::proto::{ClientFrame, ErrorCode, Payload, ReceiptKind};
 use courier_tests::device::new_message_id;
-use courier_tests::secure::SecureDevice;
+use courier_tests::secure::{SecureDevice, user_with_two_devices};
 use courier_tests::{Backend, backends, spawn_app};
 use std::collections::HashSet;
 use std::time::Duration;
-
-/// A user with two approved devices, the second linked by code.
-async fn user_with_two_devices(ws: &str, name: &str) -> (SecureDevice, SecureDevice) {
-    let mut first = SecureDevice::register(ws, name).await;
-    let secret = first.open_link().await;
-    let qr = safety::qr_svg(&secret.qr_text()).expect("QR code");
-    assert!(qr.contains("<svg"), "the link code also shows as a QR code");
-    let (mut second, secret) = SecureDevice::start_link(ws, &secret.code()).await;
-    first.approve_link(&secret).await;
-    second.finish_link(&secret).await;
-    assert!(second.crypto.is_approved());
-    (first, second)
-}
 
 /// Every one of `devices` reads `expected` next.
 async fn all_read<const N: usize>(

@@ -11,7 +11,7 @@ pub mod writer;
 
 use crate::bus::{Bus, Event};
 use crate::clock::now_ms;
-use crate::store::queue::{EnqueueJob, Enqueued, EntryKind, NewEntry};
+use crate::store::queue::{EnqueueJob, Enqueued, EntryKind, GroupSend, NewEntry};
 use crate::store::{Store, StoreError};
 use courier_shared::ids::{DeviceId, MessageId, UserId};
 use courier_shared::proto::{self, ReceiptKind, ServerFrame};
@@ -33,6 +33,9 @@ pub enum RouteError {
     /// The recipients do not match the users' current device lists.
     #[error("{0}")]
     Stale(String),
+    /// The sender may not send this (to a group it is not in, say).
+    #[error("{0}")]
+    Forbidden(String),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -88,7 +91,19 @@ impl Router {
                 "a device appears twice among the recipients".into(),
             ));
         }
-        self.enqueue(sender, entries, Some(id)).await
+        self.enqueue(sender, entries, None, Some(id)).await
+    }
+
+    /// Queues group message `id` from `sender`: the one payload for every
+    /// listed device of every member of `send.group` but the sending device.
+    /// Returns once it is durable (or was already accepted before).
+    pub async fn send_group(
+        &self,
+        sender: (UserId, DeviceId),
+        id: MessageId,
+        send: GroupSend,
+    ) -> Result<(), RouteError> {
+        self.enqueue(sender, Vec::new(), Some(send), Some(id)).await
     }
 
     /// Queues a delivery or read receipt from `sender` for every device of
@@ -125,13 +140,14 @@ impl Router {
                 payload: payload.clone(),
             })
             .collect();
-        self.enqueue(sender, entries, None).await
+        self.enqueue(sender, entries, None, None).await
     }
 
     async fn enqueue(
         &self,
         sender: (UserId, DeviceId),
         entries: Vec<NewEntry>,
+        group: Option<GroupSend>,
         dedupe: Option<MessageId>,
     ) -> Result<(), RouteError> {
         let now = now_ms();
@@ -142,6 +158,7 @@ impl Router {
             // Messages (the entries with an id of the sender's) pass the
             // device check; receipts go to whatever devices exist.
             check_devices: dedupe.is_some(),
+            group,
             dedupe,
             now_ms: now,
             expires_at,
@@ -154,6 +171,7 @@ impl Router {
             Ok(Enqueued::Duplicate) => Ok(()),
             Err(StoreError::NotFound(what)) => Err(RouteError::NotFound(format!("no such {what}"))),
             Err(StoreError::Stale(reason)) => Err(RouteError::Stale(reason)),
+            Err(StoreError::Forbidden(reason)) => Err(RouteError::Forbidden(reason)),
             Err(err) => Err(err.into()),
         }
     }

@@ -27,6 +27,7 @@ pub fn for_error(code: ErrorCode) -> u16 {
         | ErrorCode::InvalidRequest
         | ErrorCode::KeyInUse
         | ErrorCode::StaleDevices
+        | ErrorCode::Forbidden
         | ErrorCode::Other(_) => 1002,
     }
 }

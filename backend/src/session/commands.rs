@@ -2,12 +2,14 @@
 //! and presence. Every failure becomes a `Rejected` frame: a bad request never
 //! closes the connection or changes anything.
 
-use super::directory;
 use super::machine::SignIn;
+use super::{directory, groups};
 use crate::clock::now_ms;
 use crate::router::{MAX_IDS, RouteError};
 use crate::state::AppState;
 use crate::store::StoreError;
+use crate::store::groups::GroupChange;
+use crate::store::queue::GroupSend;
 use courier_shared::ids::{DeviceId, MessageId, UserId, Username};
 use courier_shared::proto::{ClientFrame, ErrorCode, ServerFrame};
 use std::collections::HashSet;
@@ -84,6 +86,7 @@ pub(super) fn internal(err: &dyn std::fmt::Display) -> (ErrorCode, String) {
 pub(super) fn rejected(id: Option<MessageId>, err: RouteError) -> ServerFrame {
     match err {
         RouteError::Stale(reason) => ServerFrame::rejected(id, ErrorCode::StaleDevices, &reason),
+        RouteError::Forbidden(reason) => ServerFrame::rejected(id, ErrorCode::Forbidden, &reason),
         RouteError::NotFound(reason) => ServerFrame::rejected(id, ErrorCode::NotFound, &reason),
         RouteError::Invalid(reason) => {
             ServerFrame::rejected(id, ErrorCode::InvalidRequest, &reason)
@@ -185,6 +188,30 @@ pub async fn handle(
         }
         ClientFrame::FetchDeviceList { user } => vec![directory::fetch_list(state, user).await],
         ClientFrame::CreateLink { link } => vec![directory::create_link(state, me, link).await],
+        ClientFrame::CreateGroup { members } => vec![groups::create(state, me, members).await],
+        ClientFrame::AddMembers { group, users } => {
+            vec![groups::change(state, me, group, GroupChange::Add(users)).await]
+        }
+        ClientFrame::RemoveMember { group, user } => {
+            vec![groups::change(state, me, group, GroupChange::Remove(user)).await]
+        }
+        ClientFrame::SetAdmin { group, user, admin } => {
+            vec![groups::change(state, me, group, GroupChange::SetAdmin(user, admin)).await]
+        }
+        ClientFrame::FetchGroup { group } => vec![groups::fetch(state, me, group).await],
+        ClientFrame::SendGroup {
+            id,
+            group,
+            devices,
+            payload,
+        } => {
+            let send = GroupSend {
+                group,
+                devices,
+                payload: payload.into_bytes(),
+            };
+            vec![accepted(id, state.router.send_group(me, id, send).await)]
+        }
         ClientFrame::Hello { .. }
         | ClientFrame::Ping { .. }
         | ClientFrame::Pong { .. }

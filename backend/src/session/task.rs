@@ -433,6 +433,7 @@ fn error_label(code: ErrorCode) -> &'static str {
         ErrorCode::InvalidRequest => "invalid_request",
         ErrorCode::KeyInUse => "key_in_use",
         ErrorCode::StaleDevices => "stale_devices",
+        ErrorCode::Forbidden => "forbidden",
         ErrorCode::Internal => "internal",
         ErrorCode::Other(_) => "other",
     }

@@ -10,11 +10,13 @@
 //! - [`prekeys`]: devices' signed one-time and fallback keys, claimed atomically.
 //! - [`directory`]: signed device lists, links for new devices, and the
 //!   device check every message passes.
+//! - [`groups`]: group membership, for routing group messages.
 //! - [`queue`]: the per-device queues of undelivered entries.
 //! - [`nodes`]: the nodes of a deployment and the devices connected to them.
 
 pub mod accounts;
 pub mod directory;
+pub mod groups;
 pub mod nodes;
 mod postgres;
 pub mod prekeys;
@@ -51,6 +53,9 @@ pub enum StoreError {
     /// A message's recipients do not match the current device lists.
     #[error("{0}")]
     Stale(String),
+    /// The device's user may not do this.
+    #[error("{0}")]
+    Forbidden(String),
     /// The write conflicts with what is stored (an old version, say).
     #[error("{0}")]
     Conflict(String),

@@ -7,7 +7,7 @@
 
 use super::directory::{RoutedDevice, check_recipients};
 use super::{Store, StoreError, builder, from_db, to_db, with_pool};
-use courier_shared::ids::{DeviceId, MessageId, UserId};
+use courier_shared::ids::{DeviceId, DeviceSetDigest, GroupId, MessageId, UserId};
 
 /// What a queued entry carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +80,19 @@ type EntryRow = (Vec<u8>, i16, i64, i64, i64, Vec<u8>);
 /// databases' limits).
 const INSERT_CHUNK: usize = 1_000;
 
+/// A group message: one payload for every listed device of every member
+/// but the sending device, resolved inside the transaction that queues it.
+#[derive(Debug, Clone)]
+pub struct GroupSend {
+    /// The group.
+    pub group: GroupId,
+    /// The digest of the devices the sender encrypted for; it must match
+    /// the group's current devices.
+    pub devices: DeviceSetDigest,
+    /// The one payload.
+    pub payload: Vec<u8>,
+}
+
 /// One send to queue as part of a batch.
 #[derive(Debug, Clone)]
 pub struct EnqueueJob {
@@ -87,6 +100,9 @@ pub struct EnqueueJob {
     pub sender: (UserId, DeviceId),
     /// One entry per recipient device.
     pub entries: Vec<NewEntry>,
+    /// A group message, queued for the group's devices (on top of
+    /// `entries`, which are then usually empty).
+    pub group: Option<GroupSend>,
     /// The message id to record against repeats, for messages.
     pub dedupe: Option<MessageId>,
     /// Whether the recipients must be exactly the listed devices of the
@@ -97,6 +113,43 @@ pub struct EnqueueJob {
     pub now_ms: i64,
     /// When it expires (Unix ms).
     pub expires_at: i64,
+}
+
+/// One queue row to insert, borrowing from its job.
+struct Row<'a> {
+    job: &'a EnqueueJob,
+    device: DeviceId,
+    id: MessageId,
+    kind: EntryKind,
+    payload: &'a [u8],
+}
+
+/// The devices a group message goes to, given the group's listed member
+/// devices as `(device, user)` rows: every one but the sender's, provided
+/// the sender is a member and encrypted for exactly these devices.
+fn route_group(
+    sender: (UserId, DeviceId),
+    send: &GroupSend,
+    members: &[(i64, i64)],
+) -> Result<Vec<DeviceId>, StoreError> {
+    if !members.iter().any(|(_, user)| from_db(*user) == sender.0.0) {
+        return Err(StoreError::Forbidden(
+            "you are not a member of this group".into(),
+        ));
+    }
+    let devices: Vec<DeviceId> = members
+        .iter()
+        .map(|(device, _)| DeviceId(from_db(*device)))
+        .filter(|device| *device != sender.1)
+        .collect();
+    if courier_shared::proto::device_set_digest(&devices) != send.devices {
+        return Err(StoreError::Stale(
+            "the group's members or their devices changed: fetch the group and its members' \
+             device lists"
+                .into(),
+        ));
+    }
+    Ok(devices)
 }
 
 impl Store {
@@ -115,6 +168,7 @@ impl Store {
         let job = EnqueueJob {
             sender,
             entries: entries.to_vec(),
+            group: None,
             dedupe,
             check_devices: false,
             now_ms,
@@ -139,11 +193,28 @@ impl Store {
         let mark = "INSERT INTO accepted (sender_device, message_id, expires_at) VALUES ($1, $2, $3) \
                     ON CONFLICT (sender_device, message_id) DO NOTHING";
         let mut outcomes = Vec::with_capacity(jobs.len());
-        let mut rows: Vec<(&EnqueueJob, &NewEntry)> = Vec::new();
+        let mut rows: Vec<Row> = Vec::new();
+        let group_devices = "SELECT d.id, d.user_id FROM group_members m JOIN devices d \
+                             ON d.user_id = m.user_id WHERE m.group_id = $1 AND d.listed";
         with_pool!(self, pool => {
             let mut tx = super::begin_write(pool).await?;
             for job in jobs {
                 let mut devices: Vec<DeviceId> = job.entries.iter().map(|e| e.device).collect();
+                let mut fanned = Vec::new();
+                if let Some(send) = &job.group {
+                    let members: Vec<(i64, i64)> = sqlx::query_as(group_devices)
+                        .bind(to_db(send.group.0))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    match route_group(job.sender, send, &members) {
+                        Ok(to) => fanned = to,
+                        Err(err) => {
+                            outcomes.push(Err(err));
+                            continue;
+                        }
+                    }
+                    devices.extend(&fanned);
+                }
                 devices.sort_unstable();
                 devices.dedup();
                 if devices.is_empty() {
@@ -195,7 +266,22 @@ impl Store {
                         continue;
                     }
                 }
-                rows.extend(job.entries.iter().map(|entry| (job, entry)));
+                rows.extend(job.entries.iter().map(|entry| Row {
+                    job,
+                    device: entry.device,
+                    id: entry.id,
+                    kind: entry.kind,
+                    payload: &entry.payload,
+                }));
+                if let (Some(send), Some(id)) = (&job.group, job.dedupe) {
+                    rows.extend(fanned.iter().map(|device| Row {
+                        job,
+                        device: *device,
+                        id,
+                        kind: EntryKind::Message,
+                        payload: &send.payload,
+                    }));
+                }
                 outcomes.push(Ok(Enqueued::Queued(devices)));
             }
             for chunk in rows.chunks(INSERT_CHUNK) {
@@ -204,15 +290,16 @@ impl Store {
                     "INSERT INTO queue (device_id, entry_id, kind, sender_user, sender_device, \
                      payload, created_at, expires_at) ",
                 );
-                insert.push_values(chunk, |mut row, (job, entry)| {
-                    row.push_bind(to_db(entry.device.0))
-                        .push_bind(entry.id.as_bytes().as_slice())
-                        .push_bind(entry.kind.as_db())
-                        .push_bind(to_db(job.sender.0.0))
-                        .push_bind(to_db(job.sender.1.0))
-                        .push_bind(entry.payload.as_slice())
-                        .push_bind(job.now_ms)
-                        .push_bind(job.expires_at);
+                insert.push_values(chunk, |mut values, row| {
+                    values
+                        .push_bind(to_db(row.device.0))
+                        .push_bind(row.id.as_bytes().as_slice())
+                        .push_bind(row.kind.as_db())
+                        .push_bind(to_db(row.job.sender.0.0))
+                        .push_bind(to_db(row.job.sender.1.0))
+                        .push_bind(row.payload)
+                        .push_bind(row.job.now_ms)
+                        .push_bind(row.job.expires_at);
                 });
                 insert.push(" ON CONFLICT (device_id, entry_id) DO NOTHING");
                 insert.build().execute(&mut *tx).await?;
@@ -283,6 +370,17 @@ impl Store {
             sqlx::query_scalar(select).bind(to_db(device.0)).fetch_one(pool).await?
         });
         Ok(from_db(count))
+    }
+
+    /// How many queues hold entry `id`, and their payloads' bytes together:
+    /// what one message's fan-out wrote.
+    pub async fn queued_copies(&self, id: MessageId) -> Result<(u64, u64), StoreError> {
+        let select =
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM queue WHERE entry_id = $1";
+        let (count, bytes): (i64, i64) = with_pool!(self, pool => {
+            sqlx::query_as(select).bind(id.as_bytes().as_slice()).fetch_one(pool).await?
+        });
+        Ok((from_db(count), from_db(bytes)))
     }
 
     /// How many entries wait in all queues together.

@@ -317,7 +317,7 @@ impl Device {
         (from, from_device): (UserId, courier_shared::ids::DeviceId),
         plain: Plaintext,
     ) -> Result<(), String> {
-        if let Content::GroupKey { group, key } = &plain.2 {
+        if let Content::GroupKey { group, key, .. } = &plain.2 {
             let crypto = self
                 .crypto
                 .as_mut()

@@ -10,7 +10,7 @@ use super::{Backoff, Outbox, SeenIds};
 use crate::crypto::device_list::SignedDeviceList;
 use crate::crypto::identity::DeviceKey;
 use crate::crypto::keys::SignedKey;
-use crate::ids::{DeviceId, LinkId, MessageId, PublicKey, UserId, Username};
+use crate::ids::{DeviceId, GroupId, LinkId, MessageId, PublicKey, UserId, Username};
 use crate::proto::{
     self, ClientFrame, ErrorCode, MAX_AGENT_BYTES, PROTOCOL_VERSION, Payload, ReceiptKind,
     ServerFrame, Text, auth,
@@ -133,6 +133,15 @@ pub enum Event {
         list: Option<SignedDeviceList>,
         /// Every registered device with its signing key.
         registered: Vec<(DeviceId, PublicKey)>,
+    },
+    /// A group's members (answers the group requests).
+    Group {
+        /// The group.
+        group: GroupId,
+        /// Grows with every membership change.
+        version: u64,
+        /// Each member, and whether they are an admin.
+        members: Vec<(UserId, bool)>,
     },
     /// A link for a new device is open.
     LinkCreated {
@@ -439,6 +448,15 @@ impl Connection {
             ServerFrame::LinkCreated { link, expires_at } => {
                 vec![Action::Emit(Event::LinkCreated { link, expires_at })]
             }
+            ServerFrame::Group {
+                group,
+                version,
+                members,
+            } => vec![Action::Emit(Event::Group {
+                group,
+                version,
+                members,
+            })],
         }
     }
 

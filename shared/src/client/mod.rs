@@ -9,9 +9,11 @@
 mod backoff;
 mod connection;
 mod dedupe;
+mod group_marks;
 mod outbox;
 
 pub use backoff::Backoff;
 pub use connection::{Action, Connection, ConnectionState, Event};
 pub use dedupe::SeenIds;
+pub use group_marks::GroupMarks;
 pub use outbox::Outbox;

@@ -15,11 +15,13 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Adds a `Send` or `SendFanout` frame; returns its id, or `None` for any
-    /// other frame. A frame whose id is already pending replaces nothing.
+    /// Adds a `Send`, `SendFanout` or `SendGroup` frame; returns its id, or
+    /// `None` for any other frame. A frame whose id is already pending replaces nothing.
     pub fn push(&mut self, frame: ClientFrame) -> Option<MessageId> {
         let id = match &frame {
-            ClientFrame::Send { id, .. } | ClientFrame::SendFanout { id, .. } => *id,
+            ClientFrame::Send { id, .. }
+            | ClientFrame::SendFanout { id, .. }
+            | ClientFrame::SendGroup { id, .. } => *id,
             _ => return None,
         };
         if !self.contains(&id) {

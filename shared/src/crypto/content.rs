@@ -3,12 +3,17 @@
 use super::CryptoError;
 use crate::ids::{Blob, GroupId, MessageId, UserId};
 use crate::proto::{Text, tuple::wire_enum};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 /// Longest text of one message, in bytes.
 pub const MAX_TEXT_BYTES: usize = 16 * 1024;
 /// Largest sender key (a Megolm session key is 229 bytes).
 pub const MAX_GROUP_KEY_BYTES: usize = 512;
+/// Longest group name, in bytes.
+pub const MAX_GROUP_NAME_BYTES: usize = 100;
+
+/// A group's name: only its members' devices ever see it.
+pub type GroupName = Text<MAX_GROUP_NAME_BYTES>;
 
 wire_enum! {
     /// The content of a message.
@@ -34,7 +39,84 @@ wire_enum! {
             group: GroupId,
             /// The Megolm session key, from its current index on.
             key: Blob<MAX_GROUP_KEY_BYTES>,
+            /// The group's name as the sender knows it, so that a new
+            /// member can show the group before any event reaches it.
+            name: GroupName,
         },
+        /// A change to a group, told by the member who made it: to the
+        /// group (sender-key encrypted) and to anyone it removed (pairwise).
+        GroupEvent = 3 {
+            /// What happened.
+            kind: GroupEventKind,
+            /// The members it concerns.
+            users: Vec<crate::ids::UserId>,
+            /// The group's name from now on.
+            name: GroupName,
+        },
+    }
+}
+
+/// What a [`Content::GroupEvent`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupEventKind {
+    /// The sender created the group with `users`.
+    Created,
+    /// The sender added `users`.
+    Added,
+    /// The sender removed `users`.
+    Removed,
+    /// The sender left.
+    Left,
+    /// The sender made `users` admins.
+    MadeAdmin,
+    /// The sender took admin rights from `users`.
+    DismissedAdmin,
+    /// The sender renamed the group.
+    Renamed,
+}
+
+impl GroupEventKind {
+    const ALL: [Self; 7] = [
+        Self::Created,
+        Self::Added,
+        Self::Removed,
+        Self::Left,
+        Self::MadeAdmin,
+        Self::DismissedAdmin,
+        Self::Renamed,
+    ];
+
+    /// The kind's number on the wire.
+    pub fn as_u8(self) -> u8 {
+        match self {
+            Self::Created => 1,
+            Self::Added => 2,
+            Self::Removed => 3,
+            Self::Left => 4,
+            Self::MadeAdmin => 5,
+            Self::DismissedAdmin => 6,
+            Self::Renamed => 7,
+        }
+    }
+
+    /// The kind for a number, if it names one.
+    pub fn from_u8(value: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_u8() == value)
+    }
+}
+
+impl Serialize for GroupEventKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u8(self.as_u8())
+    }
+}
+
+impl<'de> Deserialize<'de> for GroupEventKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = u8::deserialize(deserializer)?;
+        Self::from_u8(value).ok_or_else(|| {
+            de::Error::invalid_value(de::Unexpected::Unsigned(value.into()), &"1 to 7")
+        })
     }
 }
 

@@ -109,6 +109,7 @@ impl SenderKeys {
     pub fn shares(
         &mut self,
         group: GroupId,
+        name: &super::content::GroupName,
         members: &[DeviceId],
         now_ms: u64,
     ) -> Vec<(DeviceId, super::content::Content)> {
@@ -132,7 +133,8 @@ impl SenderKeys {
             .filter(|d| !current.shared_with.contains(d))
             .filter_map(|d| {
                 let key = crate::ids::Blob::new(key.clone())?;
-                Some((*d, super::content::Content::GroupKey { group, key }))
+                let name = name.clone();
+                Some((*d, super::content::Content::GroupKey { group, key, name }))
             })
             .collect()
     }

@@ -23,6 +23,7 @@ pub mod envelope;
 mod error;
 pub mod flow;
 pub mod group;
+pub mod group_flow;
 pub mod identity;
 pub mod keys;
 pub mod link;

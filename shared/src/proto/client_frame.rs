@@ -4,7 +4,9 @@ use super::tuple::wire_enum;
 use super::{MAX_AGENT_BYTES, Payload, ReceiptKind, Text};
 use crate::crypto::device_list::SignedDeviceList;
 use crate::crypto::keys::SignedKey;
-use crate::ids::{DeviceId, LinkId, MessageId, PublicKey, Signature, UserId, Username};
+use crate::ids::{
+    DeviceId, DeviceSetDigest, GroupId, LinkId, MessageId, PublicKey, Signature, UserId, Username,
+};
 
 wire_enum! {
     /// A frame from a client device to the server.
@@ -153,6 +155,57 @@ wire_enum! {
         LookupUserId = 21 {
             /// The user.
             user: UserId,
+        },
+        /// Creates a group of this user (its first admin) and `members`;
+        /// answered by `Group`. The server learns who is in it, nothing else:
+        /// the name travels end-to-end encrypted between the members.
+        CreateGroup = 22 {
+            /// The other members.
+            members: Vec<UserId>,
+        },
+        /// Adds users to a group (admins only); answered by `Group`.
+        AddMembers = 23 {
+            /// The group.
+            group: GroupId,
+            /// The new members.
+            users: Vec<UserId>,
+        },
+        /// Removes a member (admins only), or, naming this user, leaves the
+        /// group; answered by `Group`.
+        RemoveMember = 24 {
+            /// The group.
+            group: GroupId,
+            /// The member.
+            user: UserId,
+        },
+        /// Makes a member an admin or takes it back (admins only); answered
+        /// by `Group`.
+        SetAdmin = 25 {
+            /// The group.
+            group: GroupId,
+            /// The member.
+            user: UserId,
+            /// Whether they are an admin from now on.
+            admin: bool,
+        },
+        /// Asks for a group's members (members only); answered by `Group`.
+        FetchGroup = 26 {
+            /// The group.
+            group: GroupId,
+        },
+        /// Sends one group message: the one payload is queued for every
+        /// listed device of every member but this one. `devices` is the
+        /// digest of the device set the sender shared its sender key with;
+        /// if it is not the current set the send is refused `StaleDevices`.
+        SendGroup = 27 {
+            /// The message's id, chosen by the client; a retry reuses it.
+            id: MessageId,
+            /// The group.
+            group: GroupId,
+            /// [`super::device_set_digest`] of the recipient devices.
+            devices: DeviceSetDigest,
+            /// The one payload they all receive.
+            payload: Payload,
         },
     }
 }

@@ -43,6 +43,9 @@ pub enum ErrorCode {
     /// A message's recipient devices do not match the users' current
     /// device lists: refresh them, encrypt again and retry.
     StaleDevices,
+    /// The device's user may not do this (change a group without being
+    /// its admin, say, or send to a group it is not in).
+    Forbidden,
     /// The server failed; the client may retry later.
     Internal,
     /// A code this build does not know.
@@ -69,6 +72,7 @@ impl ErrorCode {
             Self::InvalidRequest => 14,
             Self::KeyInUse => 15,
             Self::StaleDevices => 16,
+            Self::Forbidden => 17,
             Self::Internal => 100,
             Self::Other(code) => code,
         }
@@ -93,6 +97,7 @@ impl ErrorCode {
             14 => Self::InvalidRequest,
             15 => Self::KeyInUse,
             16 => Self::StaleDevices,
+            17 => Self::Forbidden,
             100 => Self::Internal,
             other => Self::Other(other),
         }

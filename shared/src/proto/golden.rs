@@ -6,7 +6,8 @@ use super::{ClientFrame, ErrorCode, Payload, ReceiptKind, ServerFrame, Text, dec
 use crate::crypto::device_list::SignedDeviceList;
 use crate::crypto::keys::SignedKey;
 use crate::ids::{
-    Blob, Challenge, CurveKey, DeviceId, LinkId, MessageId, PublicKey, Signature, UserId, Username,
+    Blob, Challenge, CurveKey, DeviceId, DeviceSetDigest, GroupId, LinkId, MessageId, PublicKey,
+    Signature, UserId, Username,
 };
 
 fn hex(bytes: &[u8]) -> String {
@@ -173,6 +174,47 @@ fn client_frames() {
             ClientFrame::CreateLink { link: link() },
             format!("8214{LINK_HEX}"),
         ),
+        (
+            ClientFrame::CreateGroup {
+                members: vec![UserId(7)],
+            },
+            "82168107".into(),
+        ),
+        (
+            ClientFrame::AddMembers {
+                group: GroupId(3),
+                users: vec![UserId(7)],
+            },
+            "8317038107".into(),
+        ),
+        (
+            ClientFrame::RemoveMember {
+                group: GroupId(3),
+                user: UserId(7),
+            },
+            "8318180307".into(),
+        ),
+        (
+            ClientFrame::SetAdmin {
+                group: GroupId(3),
+                user: UserId(7),
+                admin: true,
+            },
+            "8418190307f5".into(),
+        ),
+        (
+            ClientFrame::FetchGroup { group: GroupId(3) },
+            "82181a03".into(),
+        ),
+        (
+            ClientFrame::SendGroup {
+                id: id(),
+                group: GroupId(3),
+                devices: DeviceSetDigest::new_const([0x33; 16]),
+                payload: payload(),
+            },
+            format!("85181b{ID_HEX}0350{}42abcd", "33".repeat(16)),
+        ),
     ];
     for (frame, expected) in cases {
         check(frame, &expected);
@@ -290,6 +332,14 @@ fn server_frames() {
                 expires_at: 1_000,
             },
             format!("8311{LINK_HEX}1903e8"),
+        ),
+        (
+            ServerFrame::Group {
+                group: GroupId(3),
+                version: 2,
+                members: vec![(UserId(7), true)],
+            },
+            "84120302818207f5".into(),
         ),
     ];
     for (frame, expected) in cases {

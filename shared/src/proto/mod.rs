@@ -14,6 +14,7 @@ mod codec;
 mod error_code;
 #[cfg(test)]
 mod golden;
+mod group;
 mod receipt;
 mod server_frame;
 mod text;
@@ -22,6 +23,7 @@ pub(crate) mod tuple;
 pub use client_frame::ClientFrame;
 pub use codec::{DecodeError, decode, encode};
 pub use error_code::ErrorCode;
+pub use group::{MAX_GROUP_MEMBERS, device_set_digest};
 pub use receipt::ReceiptKind;
 pub use server_frame::ServerFrame;
 pub use text::Text;

@@ -4,7 +4,7 @@ use super::tuple::wire_enum;
 use super::{ErrorCode, MAX_ERROR_MESSAGE_BYTES, Payload, ReceiptKind, Text};
 use crate::crypto::device_list::SignedDeviceList;
 use crate::crypto::keys::SignedKey;
-use crate::ids::{Challenge, DeviceId, LinkId, MessageId, PublicKey, UserId, Username};
+use crate::ids::{Challenge, DeviceId, GroupId, LinkId, MessageId, PublicKey, UserId, Username};
 
 wire_enum! {
     /// A frame from the server to a client device.
@@ -152,6 +152,15 @@ wire_enum! {
             link: LinkId,
             /// When it expires (Unix ms).
             expires_at: u64,
+        },
+        /// A group's members (answers the group requests).
+        Group = 18 {
+            /// The group.
+            group: GroupId,
+            /// Grows with every membership change.
+            version: u64,
+            /// Each member, and whether they are an admin.
+            members: Vec<(UserId, bool)>,
         },
     }
 }
