@@ -233,6 +233,36 @@ impl Browser {
         Err(format!("{css} does not open"))
     }
 
+    /// The mark on the last outgoing bubble.
+    pub async fn last_mark(&self) -> Result<String, String> {
+        let marks = self
+            .client
+            .find_all(fantoccini::Locator::Css("li[data-outgoing='true']"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let last = marks.last().ok_or("no outgoing message")?;
+        last.attr("data-mark")
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "no mark".into())
+    }
+
+    /// Waits until the last outgoing bubble shows `mark`.
+    pub async fn wait_mark(&self, mark: &str) -> Result<(), String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            // The list re-renders as marks change: a stale read just retries.
+            let now = self.last_mark().await.unwrap_or_default();
+            if now == mark {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!("the last mark is {now:?}, expected {mark:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Opens the chat with `name` from the chat list and sends `text`.
     pub async fn send_from_list(&self, name: &str, text: &str) -> Result<(), String> {
         self.wait_text("button[data-chat]", name, 30).await?;

@@ -6,36 +6,7 @@
 
 use courier_tests::browser::Browser;
 use courier_tests::process::{WebServer, browser_setup};
-use std::time::{Duration, Instant};
-
-/// The mark on the last outgoing bubble.
-async fn last_mark(page: &Browser) -> Result<String, String> {
-    let marks = page
-        .client
-        .find_all(fantoccini::Locator::Css("li[data-outgoing='true']"))
-        .await
-        .map_err(|e| e.to_string())?;
-    let last = marks.last().ok_or("no outgoing message")?;
-    last.attr("data-mark")
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| "no mark".into())
-}
-
-async fn wait_mark(page: &Browser, mark: &str) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        // The list re-renders as marks change: a stale read just retries.
-        let now = last_mark(page).await.unwrap_or_default();
-        if now == mark {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("the last mark is {now:?}, expected {mark:?}"));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use std::time::Instant;
 
 #[tokio::test]
 async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_device() {
@@ -60,14 +31,14 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
         ana.send("hello ben").await?;
         ana.wait_text("li[data-outgoing='true']", "hello ben", 30)
             .await?;
-        wait_mark(&ana, "delivered").await?;
+        ana.wait_mark("delivered").await?;
         ben.wait_text("button[data-chat][data-unread='1']", "hello ben", 30)
             .await?;
         // Ben opens it: blue checks.
         ben.click("button[data-chat]").await?;
         ben.wait_text("li[data-outgoing='false']", "hello ben", 30)
             .await?;
-        wait_mark(&ana, "read").await?;
+        ana.wait_mark("read").await?;
 
         // Typing appears on Ana's side and clears when Ben sends.
         ben.fill("#composer-text", "hi an").await?;
@@ -88,11 +59,11 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
         }
         ana.wait_text("li[data-outgoing='true']", "while you were away 3", 30)
             .await?;
-        wait_mark(&ana, "sent").await?;
+        ana.wait_mark("sent").await?;
         ben.client.goto(&url).await.map_err(|e| e.to_string())?;
         ben.wait_text("button[data-chat][data-unread='3']", "away 3", 30)
             .await?;
-        wait_mark(&ana, "delivered").await?;
+        ana.wait_mark("delivered").await?;
         ben.click("button[data-chat]").await?;
         for n in 1..=3 {
             ben.wait_text(
@@ -102,7 +73,7 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
             )
             .await?;
         }
-        wait_mark(&ana, "read").await?;
+        ana.wait_mark("read").await?;
         if let Some(dir) = &shots {
             ben.screenshot(&dir.join("conversation.png")).await?;
         }
@@ -116,18 +87,18 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
         ana.send("written offline").await?;
         ana.wait_text("li[data-outgoing='true']", "written offline", 30)
             .await?;
-        wait_mark(&ana, "pending").await?;
+        ana.wait_mark("pending").await?;
         ana.client.refresh().await.map_err(|e| e.to_string())?;
         ana.click("button[data-chat]").await?;
         ana.wait_text("li[data-outgoing='true']", "written offline", 30)
             .await?;
         ana.wait_text("li[data-outgoing='false']", "how are you", 30)
             .await?;
-        wait_mark(&ana, "pending").await?;
+        ana.wait_mark("pending").await?;
         courier.restart().await;
         ben.wait_text("li[data-outgoing='false']", "written offline", 60)
             .await?;
-        wait_mark(&ana, "read").await?;
+        ana.wait_mark("read").await?;
 
         // Ana links a second browser; it shares what comes next, and the
         // read state Ana's first device sets.

@@ -7,6 +7,7 @@ mod chaos;
 mod chat;
 mod cluster;
 mod encryption;
+mod group_chat;
 mod groups;
 mod health;
 mod media;

@@ -1,6 +1,6 @@
-//! The chat list: each conversation with the other person's name, presence,
-//! the last message, its time and the unread count; and a form to start a
-//! chat by username.
+//! The chat list: each conversation with the other person's (or the
+//! group's) name, presence, the last message, its time and the unread count;
+//! forms to start a chat by username and to create a group.
 
 use super::time;
 use crate::state::{Account, Job};
@@ -17,6 +17,18 @@ pub fn ChatList(account: Account) -> impl IntoView {
         starter.run(Job::StartChat(name.get_untracked()));
         name.set(String::new());
     };
+    let group_name = RwSignal::new(String::new());
+    let group_members = RwSignal::new(String::new());
+    let creator = account.clone();
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        creator.run(Job::CreateGroup(
+            group_name.get_untracked(),
+            group_members.get_untracked(),
+        ));
+        group_name.set(String::new());
+        group_members.set(String::new());
+    };
     let opener = account.clone();
     view! {
         <aside class="chat-list" aria-label="Chats">
@@ -25,21 +37,34 @@ pub fn ChatList(account: Account) -> impl IntoView {
                 <input id="new-chat-name" placeholder="Start a chat: username" required bind:value=name />
                 <button id="new-chat" type="submit" aria-label="Start chat">"+"</button>
             </form>
+            <details class="new-group">
+                <summary id="new-group-open">"New group"</summary>
+                <form on:submit=create>
+                    <label for="new-group-name">"Group name"</label>
+                    <input id="new-group-name" required maxlength="100" bind:value=group_name />
+                    <label for="new-group-members">"Members (usernames)"</label>
+                    <input id="new-group-members" required placeholder="ben, cyra" bind:value=group_members />
+                    <button id="new-group" type="submit">"Create group"</button>
+                </form>
+            </details>
             <ul>
-                <For each=move || ui.chats.get() key=|c| (c.peer, c.preview.clone(), c.unread, c.time) let:chat>
+                <For each=move || ui.chats.get() key=|c| (c.chat, c.name.clone(), c.preview.clone(), c.unread, c.time) let:chat>
                     {
                         let opener = opener.clone();
-                        let peer = chat.peer;
-                        let online = move || ui.presence.with(|p| p.get(&peer).is_some_and(|(o, _)| *o));
-                        let selected = move || ui.open.get() == Some(peer);
+                        let id = chat.chat;
+                        let online = move || {
+                            id.user().is_some_and(|u| ui.presence.with(|p| p.get(&u).is_some_and(|(o, _)| *o)))
+                        };
+                        let selected = move || ui.open.get() == Some(id);
                         view! {
                             <li>
-                                <button class="chat" data-chat=peer.0 data-unread=chat.unread
+                                <button class="chat" data-chat=id.tag() data-unread=chat.unread
+                                    data-group=id.group().is_some().then_some("true")
                                     aria-current=move || selected().then_some("true")
-                                    on:click=move |_| opener.run(Job::Open(Some(peer)))>
+                                    on:click=move |_| opener.run(Job::Open(Some(id)))>
                                     <span class="avatar" aria-hidden="true"
                                         data-online=move || online().to_string()>
-                                        {chat.name.chars().next().unwrap_or('?').to_uppercase().to_string()}
+                                        {initials(&chat.name)}
                                     </span>
                                     <span class="chat-text">
                                         <span class="chat-name">{chat.name.clone()}</span>
@@ -61,5 +86,20 @@ pub fn ChatList(account: Account) -> impl IntoView {
                 <p class="empty">"No chats yet. Start one with a username above."</p>
             </Show>
         </aside>
+    }
+}
+
+/// Up to two initials: of the first two words ("Hiking club" → "HC"), or
+/// the first letter of a single word.
+pub fn initials(name: &str) -> String {
+    let letters: String = name
+        .split_whitespace()
+        .take(2)
+        .filter_map(|word| word.chars().next())
+        .collect();
+    if letters.is_empty() {
+        "?".into()
+    } else {
+        letters.to_uppercase()
     }
 }

@@ -1,11 +1,14 @@
 //! The open conversation: a header with the other person's presence or
-//! typing, message bubbles with day separators, times and check marks,
-//! replies, older history on demand, and the composer.
+//! typing (a group's members, and its info panel), message bubbles with day
+//! separators, senders in groups, times and check marks (with who read
+//! when, in groups), group event lines, replies, older history on demand,
+//! and the composer.
 
+use super::group_info::GroupInfo;
 use super::time;
-use crate::state::chat::{Mark, Message};
-use crate::state::{Account, Job};
-use courier_shared::ids::MessageId;
+use crate::state::chat::{ChatId, Mark, Message};
+use crate::state::{Account, Job, Ui};
+use courier_shared::ids::{MessageId, UserId};
 use leptos::prelude::*;
 
 /// How often, at most, "typing" is sent while the user types (ms).
@@ -18,17 +21,28 @@ pub fn Conversation(account: Account) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let replying = RwSignal::new(None::<(MessageId, String)>);
     let last_typing = StoredValue::new(0.0_f64);
-    let name = move || {
-        let peer = ui.open.get()?;
-        ui.chats.with(|chats| {
-            chats
-                .iter()
-                .find(|c| c.peer == peer)
-                .map(|c| c.name.clone())
+    let show_info = RwSignal::new(false);
+    let open_chat = move || {
+        let open = ui.open.get()?;
+        ui.chats
+            .with(|chats| chats.iter().find(|c| c.chat == open).cloned())
+    };
+    let name = move || open_chat().map(|c| c.name);
+    let is_group = move || ui.open.get().is_some_and(|c| c.group().is_some());
+    let member = move || {
+        open_chat().is_none_or(|c| {
+            c.chat.user().is_some() || c.members.iter().any(|(u, _)| Some(*u) == ui.me.get())
         })
     };
     let status = move || {
-        let peer = ui.open.get()?;
+        let peer = match ui.open.get()? {
+            ChatId::User(peer) => peer,
+            ChatId::Group(_) => {
+                let members = open_chat()?.members;
+                let names: Vec<String> = members.iter().map(|(u, _)| who(ui, *u)).collect();
+                return Some(names.join(", "));
+            }
+        };
         if ui.typing.with(|t| t.contains_key(&peer)) {
             return Some("typing…".to_owned());
         }
@@ -37,6 +51,7 @@ pub fn Conversation(account: Account) -> impl IntoView {
                 .map(|(online, seen)| time::presence(*online, *seen))
         })
     };
+    let info_account = account.clone();
     let run = Callback::new(move |job: Job| account.run(job));
     let send = move || {
         let body = draft.get_untracked();
@@ -89,7 +104,16 @@ pub fn Conversation(account: Account) -> impl IntoView {
                         <h2 data-peer-name>{name}</h2>
                         <p class="status" data-status aria-live="polite">{status}</p>
                     </div>
+                    <Show when=is_group>
+                        <button id="group-info-toggle" aria-label="Group info"
+                            aria-pressed=move || show_info.get().to_string()
+                            on:click=move |_| show_info.update(|s| *s = !*s)>"Info"</button>
+                    </Show>
                 </header>
+                {
+                    let account = info_account.clone();
+                    move || (show_info.get() && is_group()).then(|| view! { <GroupInfo account=account.clone() /> })
+                }
                 <ol class="messages" aria-label="Messages" aria-live="polite" on:scroll=on_scroll>
                     <Show when=move || ui.has_older.get()>
                         <li class="older">
@@ -101,7 +125,7 @@ pub fn Conversation(account: Account) -> impl IntoView {
                     <For each=move || with_days(ui.messages.get()) key=|item| item.key() let:item>
                         {match item {
                             Item::Day(day) => view! { <li class="day" role="separator">{day}</li> }.into_any(),
-                            Item::Message(message) => bubble(message, replying).into_any(),
+                            Item::Message(message) => bubble(message, replying, ui).into_any(),
                         }}
                     </For>
                 </ol>
@@ -111,6 +135,9 @@ pub fn Conversation(account: Account) -> impl IntoView {
                         <button aria-label="Cancel reply" on:click=move |_| replying.set(None)>"×"</button>
                     </div>
                 })}
+                <Show when=member fallback=|| view! {
+                    <p id="left-group" class="empty">"You are no longer in this group."</p>
+                }>
                 <form class="composer" on:submit=on_submit>
                     <label for="composer-text" class="visually-hidden">"Message"</label>
                     <textarea id="composer-text" rows="1" placeholder="Message"
@@ -118,6 +145,7 @@ pub fn Conversation(account: Account) -> impl IntoView {
                         on:input=on_input on:keydown=on_key on:blur=on_blur></textarea>
                     <button id="send" type="submit" aria-label="Send">"➤"</button>
                 </form>
+                </Show>
             </Show>
         </section>
     }
@@ -134,7 +162,15 @@ impl Item {
     fn key(&self) -> String {
         match self {
             Self::Day(day) => format!("day {day}"),
-            Self::Message(m) => format!("{:?} {:?} {}", m.id, m.mark, m.seen),
+            Self::Message(m) => format!(
+                "{:?} {:?} {} {}",
+                m.id,
+                m.mark,
+                m.seen,
+                m.marks
+                    .as_ref()
+                    .map_or(0, |k| k.info().filter(|i| i.2.is_some()).count())
+            ),
         }
     }
 }
@@ -154,7 +190,47 @@ fn with_days(messages: Vec<Message>) -> Vec<Item> {
     items
 }
 
-fn bubble(message: Message, replying: RwSignal<Option<(MessageId, String)>>) -> impl IntoView {
+/// `user`'s name as this user knows it ("you" for this user).
+fn who(ui: Ui, user: UserId) -> String {
+    if Some(user) == ui.me.get_untracked() {
+        return "you".into();
+    }
+    ui.names.with(|n| {
+        n.get(&user)
+            .cloned()
+            .unwrap_or_else(|| format!("user {}", user.0))
+    })
+}
+
+fn bubble(
+    message: Message,
+    replying: RwSignal<Option<(MessageId, String)>>,
+    ui: Ui,
+) -> impl IntoView {
+    if message.system {
+        let line = message.text.unwrap_or_default();
+        return view! { <li class="system" data-system role="note">{line}</li> }.into_any();
+    }
+    let sender = message
+        .from
+        .filter(|_| !message.outgoing)
+        .map(|u| who(ui, u));
+    let info = message.marks.clone().map(|marks| {
+        let rows: Vec<String> = marks
+            .info()
+            .map(|(user, delivered, read)| match (delivered, read) {
+                (_, Some(at)) => format!("{}: read {}", who(ui, user), time::clock(at)),
+                (Some(at), None) => format!("{}: delivered {}", who(ui, user), time::clock(at)),
+                (None, None) => format!("{}: not yet delivered", who(ui, user)),
+            })
+            .collect();
+        view! {
+            <details class="info">
+                <summary>"Info"</summary>
+                <ul>{rows.into_iter().map(|row| view! { <li data-info-row>{row}</li> }).collect_view()}</ul>
+            </details>
+        }
+    });
     let class = if message.outgoing {
         "bubble outgoing"
     } else {
@@ -176,6 +252,7 @@ fn bubble(message: Message, replying: RwSignal<Option<(MessageId, String)>>) -> 
         <li class=class data-message data-outgoing=outgoing.to_string()
             data-mark=outgoing.then(|| mark.label())
             data-undecryptable=undecryptable.then_some("true")>
+            {sender.map(|name| view! { <p class="sender" data-sender=name.clone()>{name.clone()}</p> })}
             {message.reply_to.map(|(_, quoted)| view! { <blockquote class="quote">{quoted}</blockquote> })}
             {match message.text {
                 Some(text) => view! { <p class="text">{text}</p> }.into_any(),
@@ -201,6 +278,8 @@ fn bubble(message: Message, replying: RwSignal<Option<(MessageId, String)>>) -> 
                 <button class="reply" aria-label="Reply"
                     on:click=move |_| replying.set(Some((id, quotable.clone())))>"↩"</button>
             </footer>
+            {info}
         </li>
     }
+    .into_any()
 }

@@ -3,4 +3,5 @@
 pub mod chat_list;
 pub mod connection_badge;
 pub mod conversation;
+pub mod group_info;
 pub mod time;

@@ -1,22 +1,22 @@
 //! Chat history on the device: one sealed record per message under
-//! `m/<peer>/<message id>` (ids are time-ordered UUIDv7s, so keys sort by
+//! `m/<chat>/<message id>` (ids are time-ordered UUIDv7s, so keys sort by
 //! time within a conversation), and the sealed chat index under `chats`.
 
 use super::vault::Vault;
-use crate::state::chat::{Index, Message};
-use courier_shared::ids::{MessageId, UserId};
+use crate::state::chat::{ChatId, Index, Message};
+use courier_shared::ids::MessageId;
 use wasm_bindgen::JsValue;
 
 const INDEX: &str = "chats";
 
-fn prefix(peer: UserId) -> String {
-    format!("m/{:016x}/", peer.0)
+fn prefix(chat: ChatId) -> String {
+    format!("m/{}/", chat.tag())
 }
 
-fn key(peer: UserId, id: &MessageId) -> String {
+fn key(chat: ChatId, id: &MessageId) -> String {
     format!(
         "{}{}",
-        prefix(peer),
+        prefix(chat),
         data_encoding::HEXLOWER.encode(id.as_bytes())
     )
 }
@@ -32,33 +32,33 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, JsValue> {
 /// Saves (or replaces) one message.
 pub async fn save_message(vault: &Vault, message: &Message) -> Result<(), JsValue> {
     vault
-        .put(&key(message.peer, &message.id), &encode(message)?)
+        .put(&key(message.chat, &message.id), &encode(message)?)
         .await
 }
 
 /// One message, if stored.
 pub async fn message(
     vault: &Vault,
-    peer: UserId,
+    chat: ChatId,
     id: &MessageId,
 ) -> Result<Option<Message>, JsValue> {
-    match vault.get(&key(peer, id)).await? {
+    match vault.get(&key(chat, id)).await? {
         Some(bytes) => decode(&bytes).map(Some),
         None => Ok(None),
     }
 }
 
-/// Up to `limit` messages with `peer` older than `before` (or the newest),
+/// Up to `limit` messages of `chat` older than `before` (or the newest),
 /// oldest first.
 pub async fn page(
     vault: &Vault,
-    peer: UserId,
+    chat: ChatId,
     before: Option<&MessageId>,
     limit: usize,
 ) -> Result<Vec<Message>, JsValue> {
-    let lower = prefix(peer);
+    let lower = prefix(chat);
     let upper = match before {
-        Some(id) => key(peer, id),
+        Some(id) => key(chat, id),
         None => format!("{lower}~"),
     };
     let keys = vault.db().keys(&lower, &upper).await?;

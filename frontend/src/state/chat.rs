@@ -1,8 +1,45 @@
 //! Conversations and messages as the device keeps them: [`Message`],
 //! [`Chat`] and the [`Index`] of chats saved with them.
 
-use courier_shared::ids::{MessageId, UserId};
+use courier_shared::client::GroupMarks;
+use courier_shared::crypto::content::Content;
+use courier_shared::ids::{GroupId, MessageId, UserId};
 use serde::{Deserialize, Serialize};
+
+/// A conversation: with one person, or a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ChatId {
+    /// With this user.
+    User(UserId),
+    /// In this group.
+    Group(GroupId),
+}
+
+impl ChatId {
+    /// A short text naming it, for storage keys and `data-chat`.
+    pub fn tag(self) -> String {
+        match self {
+            Self::User(user) => format!("u{:016x}", user.0),
+            Self::Group(group) => format!("g{:016x}", group.0),
+        }
+    }
+
+    /// The user, for a one-to-one chat.
+    pub fn user(self) -> Option<UserId> {
+        match self {
+            Self::User(user) => Some(user),
+            Self::Group(_) => None,
+        }
+    }
+
+    /// The group, for a group chat.
+    pub fn group(self) -> Option<GroupId> {
+        match self {
+            Self::Group(group) => Some(group),
+            Self::User(_) => None,
+        }
+    }
+}
 
 /// How far an outgoing message got: the check marks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -48,10 +85,19 @@ impl Mark {
 pub struct Message {
     /// Its id (a UUIDv7: when it was written is in it).
     pub id: MessageId,
-    /// The other person of the conversation.
-    pub peer: UserId,
+    /// The conversation.
+    pub chat: ChatId,
+    /// Who wrote it, in a group (`None` in a one-to-one chat).
+    pub from: Option<UserId>,
     /// Written by this user (on any of their devices).
     pub outgoing: bool,
+    /// A group event ("ana added ben") shown as a line of its own; `text`
+    /// says it.
+    pub system: bool,
+    /// What to send when it is not a text (a group event).
+    pub content: Option<Content>,
+    /// Each member's progress, for this user's group messages.
+    pub marks: Option<GroupMarks>,
     /// The text; `None` if it could not be decrypted.
     pub text: Option<String>,
     /// Why it could not be decrypted or sent.
@@ -74,10 +120,13 @@ impl Message {
 /// A conversation in the chat list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chat {
-    /// The other person.
-    pub peer: UserId,
-    /// Their username.
+    /// The conversation.
+    pub chat: ChatId,
+    /// The other person's username, or the group's name.
     pub name: String,
+    /// A group's members and whether each is an admin (empty once this
+    /// user left it, and for one-to-one chats).
+    pub members: Vec<(UserId, bool)>,
     /// The last message's text.
     pub preview: String,
     /// The last message's time (Unix ms).
@@ -95,14 +144,16 @@ pub struct Index {
     /// The conversations, most recent first.
     pub chats: Vec<Chat>,
     /// Recent message ids and their conversation, newest last.
-    pub recent: Vec<(MessageId, UserId)>,
+    pub recent: Vec<(MessageId, ChatId)>,
     /// Outgoing messages not yet accepted by the server (the outbox).
-    pub pending: Vec<(MessageId, UserId)>,
+    pub pending: Vec<(MessageId, ChatId)>,
+    /// Usernames of the people in groups with this user.
+    pub names: Vec<(UserId, String)>,
 }
 
 impl Index {
     /// The conversation `id` belongs to, if recent.
-    pub fn peer_of(&self, id: &MessageId) -> Option<UserId> {
+    pub fn chat_of(&self, id: &MessageId) -> Option<ChatId> {
         self.recent
             .iter()
             .rev()
@@ -110,22 +161,23 @@ impl Index {
             .map(|(_, p)| *p)
     }
 
-    /// Remembers that `id` belongs to `peer`.
-    pub fn remember(&mut self, id: MessageId, peer: UserId) {
-        self.recent.push((id, peer));
+    /// Remembers that `id` belongs to `chat`.
+    pub fn remember(&mut self, id: MessageId, chat: ChatId) {
+        self.recent.push((id, chat));
         if self.recent.len() > RECENT {
             let extra = self.recent.len() - RECENT;
             self.recent.drain(..extra);
         }
     }
 
-    /// The chat with `peer`, made if new, moved to the top.
-    pub fn chat(&mut self, peer: UserId, name: &str) -> &mut Chat {
-        let chat = match self.chats.iter().position(|c| c.peer == peer) {
+    /// The chat `id`, made if new, moved to the top.
+    pub fn chat(&mut self, id: ChatId, name: &str) -> &mut Chat {
+        let chat = match self.chats.iter().position(|c| c.chat == id) {
             Some(index) => self.chats.remove(index),
             None => Chat {
-                peer,
+                chat: id,
                 name: name.to_owned(),
+                members: Vec::new(),
                 preview: String::new(),
                 time: 0,
                 unread: 0,
@@ -133,5 +185,20 @@ impl Index {
         };
         self.chats.insert(0, chat);
         &mut self.chats[0]
+    }
+}
+
+impl Index {
+    /// The chat `id`, if there is one.
+    pub fn find(&mut self, id: ChatId) -> Option<&mut Chat> {
+        self.chats.iter_mut().find(|c| c.chat == id)
+    }
+
+    /// The name of `user`, if known.
+    pub fn name(&self, user: UserId) -> Option<&str> {
+        self.names
+            .iter()
+            .find(|(u, _)| *u == user)
+            .map(|(_, name)| name.as_str())
     }
 }

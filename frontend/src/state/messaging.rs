@@ -2,13 +2,14 @@
 //! outbox (kept in the sealed index until the server accepts), store what
 //! arrives, and move the check marks as receipts come in.
 
-use super::chat::{Mark, Message};
+use super::chat::{ChatId, Mark, Message};
 use super::notify;
 use super::worker::{Device, js_text, message_id, now_ms, text};
 use crate::crypto::history;
 use courier_shared::client::Event;
 use courier_shared::crypto::content::{Content, Plaintext};
 use courier_shared::crypto::flow;
+use courier_shared::crypto::group_flow::Incoming;
 use courier_shared::ids::{MessageId, UserId};
 use courier_shared::proto::{ClientFrame, ErrorCode, ReceiptKind, Text};
 use leptos::prelude::*;
@@ -23,7 +24,15 @@ impl Device {
     pub(super) async fn load_chats(&mut self) -> Result<(), String> {
         self.index = history::index(&self.vault).await.map_err(js_text)?;
         self.show_chats();
-        let peers: Vec<UserId> = self.index.chats.iter().map(|c| c.peer).collect();
+        self.ui
+            .names
+            .set(self.index.names.iter().cloned().collect());
+        let peers: Vec<UserId> = self
+            .index
+            .chats
+            .iter()
+            .filter_map(|c| c.chat.user())
+            .collect();
         if !peers.is_empty() {
             self.socket.send(ClientFrame::Subscribe { users: peers });
         }
@@ -35,7 +44,7 @@ impl Device {
         notify::set_title(self.index.chats.iter().map(|c| c.unread).sum());
     }
 
-    async fn save_index(&mut self) -> Result<(), String> {
+    pub(super) async fn save_index(&mut self) -> Result<(), String> {
         history::save_index(&self.vault, &self.index)
             .await
             .map_err(js_text)?;
@@ -51,9 +60,9 @@ impl Device {
             return Err("That is you. Pick someone else to chat with.".into());
         }
         self.befriend(user).await?;
-        self.index.chat(user, username.as_str());
+        self.index.chat(ChatId::User(user), username.as_str());
         self.save_index().await?;
-        self.open_chat(Some(user)).await
+        self.open_chat(Some(ChatId::User(user))).await
     }
 
     /// Lets `peer` see this user's presence and typing, and follows theirs.
@@ -69,10 +78,10 @@ impl Device {
         Ok(())
     }
 
-    /// Opens the conversation with `peer` (or none) and marks it read.
-    pub(super) async fn open_chat(&mut self, peer: Option<UserId>) -> Result<(), String> {
-        self.ui.open.set(peer);
-        let Some(peer) = peer else {
+    /// Opens conversation `chat` (or none) and marks it read.
+    pub(super) async fn open_chat(&mut self, chat: Option<ChatId>) -> Result<(), String> {
+        self.ui.open.set(chat);
+        let Some(peer) = chat else {
             self.ui.messages.set(Vec::new());
             return Ok(());
         };
@@ -104,9 +113,10 @@ impl Device {
         Ok(())
     }
 
-    /// Tells `peer` that every shown message of theirs is read, if the user
-    /// is looking at the conversation (page visible, chats panel, chat open).
-    async fn mark_read(&mut self, peer: UserId) -> Result<(), String> {
+    /// Tells the senders of every shown message of `peer` that it is read, if
+    /// the user is looking at the conversation (page visible, chats panel,
+    /// chat open).
+    pub(super) async fn mark_read(&mut self, peer: ChatId) -> Result<(), String> {
         let looking = notify::visible()
             && self.ui.panel.get_untracked() == super::Panel::Chats
             && self.ui.open.get_untracked() == Some(peer);
@@ -123,15 +133,24 @@ impl Device {
             message.seen = true;
             self.store(&message).await?;
         }
-        let ids: Vec<MessageId> = unseen.iter().map(|m| m.id).collect();
-        for chunk in ids.chunks(512) {
-            self.socket.send(ClientFrame::Receipt {
-                to: peer,
-                kind: ReceiptKind::Read,
-                ids: chunk.to_vec(),
-            });
+        let mut senders: Vec<UserId> = unseen.iter().filter_map(sender).collect();
+        senders.sort_unstable();
+        senders.dedup();
+        for to in senders {
+            let ids: Vec<MessageId> = unseen
+                .iter()
+                .filter(|m| sender(m) == Some(to))
+                .map(|m| m.id)
+                .collect();
+            for chunk in ids.chunks(512) {
+                self.socket.send(ClientFrame::Receipt {
+                    to,
+                    kind: ReceiptKind::Read,
+                    ids: chunk.to_vec(),
+                });
+            }
         }
-        if let Some(chat) = self.index.chats.iter_mut().find(|c| c.peer == peer)
+        if let Some(chat) = self.index.find(peer)
             && chat.unread > 0
         {
             chat.unread = 0;
@@ -141,11 +160,11 @@ impl Device {
     }
 
     /// Saves `message` and shows the change if its conversation is open.
-    async fn store(&mut self, message: &Message) -> Result<(), String> {
+    pub(super) async fn store(&mut self, message: &Message) -> Result<(), String> {
         history::save_message(&self.vault, message)
             .await
             .map_err(js_text)?;
-        if self.ui.open.get_untracked() == Some(message.peer) {
+        if self.ui.open.get_untracked() == Some(message.chat) {
             self.ui.messages.update(
                 |shown| match shown.iter_mut().find(|m| m.id == message.id) {
                     Some(old) => *old = message.clone(),
@@ -174,29 +193,52 @@ impl Device {
         if body.is_empty() {
             return Ok(());
         }
-        let id = message_id()?;
         let quoted = self.quote(peer, reply_to).await?;
-        let message = Message {
-            id,
-            peer,
+        let mut message = self.outgoing(peer, body.to_owned())?;
+        message.reply_to = quoted;
+        if let ChatId::User(to) = peer {
+            self.socket.send(ClientFrame::Typing { to, typing: false });
+        }
+        self.queue(message).await
+    }
+
+    /// A new outgoing message of this user to `chat`, not yet stored.
+    pub(super) fn outgoing(&self, chat: ChatId, text: String) -> Result<Message, String> {
+        let me = self.my_user();
+        let marks = self.index.chats.iter().find(|c| c.chat == chat).map(|c| {
+            courier_shared::client::GroupMarks::new(
+                c.members
+                    .iter()
+                    .map(|(user, _)| *user)
+                    .filter(|user| Some(*user) != me),
+            )
+        });
+        Ok(Message {
+            id: message_id()?,
+            chat,
+            from: None,
             outgoing: true,
-            text: Some(body.to_owned()),
+            system: false,
+            content: None,
+            marks: marks.filter(|_| chat.group().is_some()),
+            text: Some(text),
             problem: None,
-            reply_to: quoted,
+            reply_to: None,
             mark: Mark::Pending,
             seen: true,
-        };
+        })
+    }
+
+    /// Stores `message`, puts it in the outbox and sends it when possible.
+    pub(super) async fn queue(&mut self, message: Message) -> Result<(), String> {
+        let (id, peer) = (message.id, message.chat);
         self.store(&message).await?;
         self.index.remember(id, peer);
         self.index.pending.push((id, peer));
         let chat = self.index.chat(peer, "");
-        chat.preview = body.to_owned();
+        chat.preview = message.text.clone().unwrap_or_default();
         chat.time = id.unix_ms();
         self.save_index().await?;
-        self.socket.send(ClientFrame::Typing {
-            to: peer,
-            typing: false,
-        });
         self.transmit(id, peer).await
     }
 
@@ -204,7 +246,7 @@ impl Device {
     /// for a reply to quote (if it is in local history).
     async fn quote(
         &self,
-        peer: UserId,
+        peer: ChatId,
         reply_to: Option<MessageId>,
     ) -> Result<Option<(MessageId, String)>, String> {
         let Some(quoted) = reply_to else {
@@ -218,7 +260,7 @@ impl Device {
 
     /// Sends every message of the outbox not yet handed to this connection.
     pub(super) async fn flush(&mut self) -> Result<(), String> {
-        let pending: Vec<(MessageId, UserId)> = self.index.pending.clone();
+        let pending: Vec<(MessageId, ChatId)> = self.index.pending.clone();
         for (id, peer) in pending {
             if !self.in_flight.contains(&id) {
                 self.transmit(id, peer).await?;
@@ -228,19 +270,31 @@ impl Device {
     }
 
     /// Encrypts message `id` for every device it must reach and sends it.
-    async fn transmit(&mut self, id: MessageId, peer: UserId) -> Result<(), String> {
+    pub(super) async fn transmit(&mut self, id: MessageId, chat: ChatId) -> Result<(), String> {
         if !self.connected() {
             return Ok(());
         }
-        let Some(mut message) = history::message(&self.vault, peer, &id)
+        let Some(mut message) = history::message(&self.vault, chat, &id)
             .await
             .map_err(js_text)?
         else {
             return Ok(());
         };
-        let content = Content::Text {
+        let content = message.content.clone().unwrap_or_else(|| Content::Text {
             text: Text::truncating(message.text.as_deref().unwrap_or_default()),
             reply_to: message.reply_to.as_ref().map(|r| r.0),
+        });
+        let peer = match chat {
+            ChatId::User(peer) => peer,
+            ChatId::Group(group) => {
+                return match self.transmit_group(id, group, content).await {
+                    Ok(()) => Ok(()),
+                    Err(problem) => {
+                        message.problem = Some(problem);
+                        self.store(&message).await
+                    }
+                };
+            }
         };
         let plain = Plaintext(id, peer, content);
         let (crypto, mut directory) = self.keys()?;
@@ -264,7 +318,7 @@ impl Device {
         id: MessageId,
         refused: Option<(ErrorCode, String)>,
     ) -> Result<(), String> {
-        let Some(peer) = self
+        let Some(chat) = self
             .index
             .pending
             .iter()
@@ -274,8 +328,12 @@ impl Device {
             return Ok(());
         };
         self.in_flight.remove(&id);
-        match refused {
-            Some((ErrorCode::StaleDevices, _)) => {
+        match (refused, chat) {
+            (Some((ErrorCode::StaleDevices, _)), ChatId::Group(group)) => {
+                self.refresh_group(group).await?;
+                self.transmit(id, chat).await
+            }
+            (Some((ErrorCode::StaleDevices, _)), ChatId::User(peer)) => {
                 let (crypto, mut directory) = self.keys()?;
                 let change = flow::refresh_recipients(crypto, &mut directory, peer).await;
                 if change.is_ok_and(|c| c != courier_shared::crypto::device::KeyChange::None) {
@@ -284,13 +342,13 @@ impl Device {
                     ));
                 }
                 self.save().await?;
-                self.transmit(id, peer).await
+                self.transmit(id, chat).await
             }
-            Some((ErrorCode::RateLimited | ErrorCode::Internal, _)) => Ok(()),
-            outcome => {
+            (Some((ErrorCode::RateLimited | ErrorCode::Internal, _)), _) => Ok(()),
+            (outcome, _) => {
                 self.index.pending.retain(|(m, _)| *m != id);
                 self.save_index().await?;
-                if let Some(mut message) = history::message(&self.vault, peer, &id)
+                if let Some(mut message) = history::message(&self.vault, chat, &id)
                     .await
                     .map_err(js_text)?
                 {
@@ -308,55 +366,61 @@ impl Device {
         }
     }
 
-    /// Stores a decrypted message: from a contact, or a copy of one this
-    /// user sent from another device. A group sender key is kept for when
-    /// group messages arrive.
-    pub(super) async fn on_text(
+    /// Takes in a decrypted message: pairwise (a text from a contact, a
+    /// copy of one this user sent from another device, a group's sender
+    /// key) or a group message.
+    pub(super) async fn on_incoming(
         &mut self,
         id: MessageId,
-        (from, from_device): (UserId, courier_shared::ids::DeviceId),
-        plain: Plaintext,
+        from: (UserId, courier_shared::ids::DeviceId),
+        incoming: Incoming,
     ) -> Result<(), String> {
-        if let Content::GroupKey { group, key, .. } = &plain.2 {
-            let crypto = self
-                .crypto
-                .as_mut()
-                .ok_or("no account on this device yet")?;
-            crypto
-                .groups()
-                .receive_key(*group, from_device, key.as_bytes())
-                .map_err(text)?;
-            return self.save().await;
-        }
+        let plain = match incoming {
+            Incoming::Group(plain) => return self.on_group_message(id, from.0, plain).await,
+            Incoming::Direct(plain) => plain,
+        };
         let me = self.my_user();
-        let outgoing = me == Some(from);
-        let peer = if outgoing { plain.1 } else { from };
-        let Content::Text {
-            text: body,
-            reply_to,
-        } = plain.2
-        else {
-            return Ok(());
-        };
-        if history::message(&self.vault, peer, &id)
-            .await
-            .map_err(js_text)?
-            .is_some()
-        {
-            return Ok(());
+        let outgoing = me == Some(from.0);
+        let peer = ChatId::User(if outgoing { plain.1 } else { from.0 });
+        match plain.2 {
+            Content::GroupKey { group, name, .. } => self.on_group_key(group, name.as_str()).await,
+            Content::Text {
+                text: body,
+                reply_to,
+            } => {
+                let quoted = self.quote(peer, reply_to).await?;
+                let mut message = self.incoming(id, peer, None, Some(body.as_str().to_owned()));
+                message.outgoing = outgoing;
+                message.seen = outgoing;
+                message.reply_to = quoted;
+                self.arrived(message).await
+            }
+            _ => Ok(()),
         }
-        let quoted = self.quote(peer, reply_to).await?;
-        let message = Message {
+    }
+
+    /// A message that arrived in `chat`, from `from` in a group.
+    pub(super) fn incoming(
+        &self,
+        id: MessageId,
+        chat: ChatId,
+        from: Option<UserId>,
+        text: Option<String>,
+    ) -> Message {
+        Message {
             id,
-            peer,
-            outgoing,
-            text: Some(body.as_str().to_owned()),
+            chat,
+            from,
+            outgoing: false,
+            system: false,
+            content: None,
+            marks: None,
+            text,
             problem: None,
-            reply_to: quoted,
+            reply_to: None,
             mark: Mark::Sent,
-            seen: outgoing,
-        };
-        self.arrived(message).await
+            seen: false,
+        }
     }
 
     /// Records a message that could not be decrypted: shown, never dropped.
@@ -364,30 +428,34 @@ impl Device {
         &mut self,
         id: MessageId,
         from: UserId,
+        chat: ChatId,
         reason: String,
     ) -> Result<(), String> {
-        let message = Message {
-            id,
-            peer: from,
-            outgoing: false,
-            text: None,
-            problem: Some(reason),
-            reply_to: None,
-            mark: Mark::Sent,
-            seen: false,
-        };
+        let group_sender = chat.group().map(|_| from);
+        let mut message = self.incoming(id, chat, group_sender, None);
+        message.problem = Some(reason);
         self.arrived(message).await
     }
 
-    async fn arrived(&mut self, message: Message) -> Result<(), String> {
-        let peer = message.peer;
-        let known = self.index.chats.iter().any(|c| c.peer == peer);
-        let name = if known {
-            String::new()
-        } else {
-            self.name_of(peer)
+    /// Stores an arriving message (unless already there), updates its chat
+    /// and tells the sender it was delivered.
+    pub(super) async fn arrived(&mut self, message: Message) -> Result<(), String> {
+        let peer = message.chat;
+        if history::message(&self.vault, peer, &message.id)
+            .await
+            .map_err(js_text)?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let known = self.index.chats.iter().any(|c| c.chat == peer);
+        let name = match peer {
+            _ if known => String::new(),
+            ChatId::User(user) => self
+                .name_of(user)
                 .await
-                .unwrap_or_else(|_| format!("user {}", peer.0))
+                .unwrap_or_else(|_| format!("user {}", user.0)),
+            ChatId::Group(_) => "Group".into(),
         };
         self.store(&message).await?;
         self.index.remember(message.id, peer);
@@ -398,24 +466,27 @@ impl Device {
         let chat = self.index.chat(peer, &name);
         chat.preview = preview.clone();
         chat.time = message.sent_at();
-        if !message.outgoing {
+        if !message.outgoing && !message.system {
             chat.unread += 1;
             let name = chat.name.clone();
-            self.socket.send(ClientFrame::Receipt {
-                to: peer,
-                kind: ReceiptKind::Delivered,
-                ids: vec![message.id],
-            });
+            if let Some(to) = sender(&message) {
+                self.socket.send(ClientFrame::Receipt {
+                    to,
+                    kind: ReceiptKind::Delivered,
+                    ids: vec![message.id],
+                });
+            }
             notify::message(&name, &preview);
         }
         self.save_index().await?;
-        if !known {
-            self.befriend(peer).await?;
+        if let (false, ChatId::User(user)) = (known, peer) {
+            self.befriend(user).await?;
         }
         self.mark_read(peer).await
     }
 
-    async fn name_of(&mut self, user: UserId) -> Result<String, String> {
+    /// `user`'s username, from the server.
+    pub(super) async fn name_of(&mut self, user: UserId) -> Result<String, String> {
         let pick = move |e: &Event| matches!(e, Event::UserInfo { user: u, .. } if *u == user);
         match self
             .requests
@@ -439,7 +510,7 @@ impl Device {
         let me = self.my_user();
         let mut read_elsewhere = Vec::new();
         for id in ids {
-            let Some(peer) = self.index.peer_of(&id) else {
+            let Some(peer) = self.index.chat_of(&id) else {
                 continue;
             };
             let Some(mut message) = history::message(&self.vault, peer, &id)
@@ -455,15 +526,20 @@ impl Device {
                     read_elsewhere.push(peer);
                 }
             } else if message.outgoing {
-                let mark = if kind == ReceiptKind::Read {
-                    Mark::Read
-                } else {
-                    Mark::Delivered
+                let mark = match &mut message.marks {
+                    Some(marks) => {
+                        marks.record(from, kind, now_ms());
+                        match marks.state() {
+                            Some(ReceiptKind::Read) => Mark::Read,
+                            Some(ReceiptKind::Delivered) => Mark::Delivered,
+                            None => Mark::Sent,
+                        }
+                    }
+                    None if kind == ReceiptKind::Read => Mark::Read,
+                    None => Mark::Delivered,
                 };
-                if mark > message.mark {
-                    message.mark = mark;
-                    self.store(&message).await?;
-                }
+                message.mark = message.mark.max(mark);
+                self.store(&message).await?;
             }
         }
         if !read_elsewhere.is_empty() {
@@ -471,9 +547,9 @@ impl Device {
                 .index
                 .chats
                 .iter_mut()
-                .filter(|c| read_elsewhere.contains(&c.peer))
+                .filter(|c| read_elsewhere.contains(&c.chat))
             {
-                let read = read_elsewhere.iter().filter(|p| **p == chat.peer).count();
+                let read = read_elsewhere.iter().filter(|p| **p == chat.chat).count();
                 chat.unread = chat
                     .unread
                     .saturating_sub(u32::try_from(read).unwrap_or(u32::MAX));
@@ -508,8 +584,8 @@ impl Device {
 
     /// This user is typing (or stopped) in the open conversation.
     pub(super) fn typing(&self, typing: bool) {
-        if let Some(peer) = self.ui.open.get_untracked() {
-            self.socket.send(ClientFrame::Typing { to: peer, typing });
+        if let Some(ChatId::User(to)) = self.ui.open.get_untracked() {
+            self.socket.send(ClientFrame::Typing { to, typing });
         }
     }
 
@@ -519,6 +595,14 @@ impl Device {
             Some(peer) if visible => self.mark_read(peer).await,
             _ => Ok(()),
         }
+    }
+}
+
+/// Whom a receipt for `message` goes to: its sender.
+fn sender(message: &Message) -> Option<UserId> {
+    match message.chat {
+        ChatId::User(user) => Some(user),
+        ChatId::Group(_) => message.from,
     }
 }
 

@@ -3,6 +3,7 @@
 //! crypto state, so no two steps ever touch the ratchets at once.
 
 pub mod chat;
+mod groups;
 mod messaging;
 mod notify;
 mod saved;
@@ -10,7 +11,7 @@ mod worker;
 
 use crate::net::requests::Requests;
 use crate::net::socket::{Socket, SocketHandle, SocketStatus};
-use chat::{Chat, Message};
+use chat::{Chat, ChatId, Message};
 use courier_shared::client::Event;
 use courier_shared::ids::{DeviceId, MessageId, UserId};
 use futures_channel::mpsc;
@@ -89,6 +90,8 @@ pub struct Ui {
     pub phase: RwSignal<Phase>,
     /// The account's name.
     pub username: RwSignal<String>,
+    /// The account's user id, once signed in.
+    pub me: RwSignal<Option<UserId>>,
     /// The account's approved devices (this one marked).
     pub devices: RwSignal<Vec<(DeviceId, bool)>>,
     /// The link code on screen, if any.
@@ -100,7 +103,9 @@ pub struct Ui {
     /// The conversations, most recent first.
     pub chats: RwSignal<Vec<Chat>>,
     /// The open conversation.
-    pub open: RwSignal<Option<UserId>>,
+    pub open: RwSignal<Option<ChatId>>,
+    /// Usernames of group members, for senders and member lists.
+    pub names: RwSignal<HashMap<UserId, String>>,
     /// The open conversation's loaded messages, oldest first.
     pub messages: RwSignal<Vec<Message>>,
     /// Whether older messages wait in local history.
@@ -129,7 +134,12 @@ pub enum Job {
     /// Start (or open) a chat with the user of this name.
     StartChat(String),
     /// Open a conversation (or none).
-    Open(Option<UserId>),
+    Open(Option<ChatId>),
+    /// Create a group with this name and these members (usernames
+    /// separated by commas or spaces).
+    CreateGroup(String, String),
+    /// Change the open group.
+    Group(GroupAction),
     /// Load older messages of the open conversation.
     Older,
     /// Send a text to the open conversation, maybe replying to a message.
@@ -140,6 +150,19 @@ pub enum Job {
     Visible(bool),
     /// The connection reported this.
     Event(Event),
+}
+
+/// A change to the open group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupAction {
+    /// Add the user of this name (admins).
+    Add(String),
+    /// Remove this member (admins).
+    Remove(UserId),
+    /// Make this member an admin, or not (admins).
+    Admin(UserId, bool),
+    /// Leave the group.
+    Leave,
 }
 
 /// The UI's handle on the device.
@@ -157,12 +180,14 @@ impl Account {
             status: RwSignal::new(SocketStatus::default()),
             phase: RwSignal::new(Phase::Starting),
             username: RwSignal::new(String::new()),
+            me: RwSignal::new(None),
             devices: RwSignal::new(Vec::new()),
             link: RwSignal::new(None),
             safety: RwSignal::new(None),
             notice: RwSignal::new(None),
             chats: RwSignal::new(Vec::new()),
             open: RwSignal::new(None),
+            names: RwSignal::new(HashMap::new()),
             messages: RwSignal::new(Vec::new()),
             has_older: RwSignal::new(false),
             presence: RwSignal::new(HashMap::new()),

@@ -2,7 +2,7 @@
 //! one at a time — onboarding, linking, removal, verification and every
 //! incoming message — saving the sealed state after each change.
 
-use super::chat::Index;
+use super::chat::{ChatId, Index};
 use super::{Job, LinkView, Phase, SafetyView, Ui, saved};
 use crate::crypto::lock;
 use crate::crypto::vault::{Vault, random_bytes};
@@ -12,7 +12,7 @@ use courier_shared::client::{ConnectionState, Event};
 use courier_shared::crypto::device::KeyChange;
 use courier_shared::crypto::envelope::{Envelope, Sealed};
 use courier_shared::crypto::link::{LinkHello, LinkSecret};
-use courier_shared::crypto::{DeviceCrypto, flow, safety};
+use courier_shared::crypto::{DeviceCrypto, flow, group_flow, safety};
 use courier_shared::ids::{DeviceId, MessageId, UserId, Username};
 use courier_shared::proto::ClientFrame;
 use futures_channel::mpsc::UnboundedReceiver;
@@ -171,7 +171,7 @@ impl Device {
         Ok((crypto, directory))
     }
 
-    fn crypto(&mut self) -> Result<&mut DeviceCrypto, String> {
+    pub(super) fn crypto(&mut self) -> Result<&mut DeviceCrypto, String> {
         self.crypto
             .as_mut()
             .ok_or_else(|| "no account on this device yet".into())
@@ -197,6 +197,7 @@ impl Device {
             .unwrap_or_default();
         self.ui.devices.set(devices);
         self.ui.username.set(self.username.clone());
+        self.ui.me.set(Some(user));
     }
 
     async fn handle(&mut self, job: Job) -> Result<(), String> {
@@ -207,7 +208,9 @@ impl Device {
             Job::Remove(device) => self.remove(device).await,
             Job::Verify(name) => self.verify(&name).await,
             Job::StartChat(name) => self.start_chat(&name).await,
-            Job::Open(peer) => self.open_chat(peer).await,
+            Job::Open(chat) => self.open_chat(chat).await,
+            Job::CreateGroup(name, members) => self.create_group(&name, &members).await,
+            Job::Group(action) => self.group_action(action).await,
             Job::Older => self.older().await,
             Job::Send(body, reply_to) => self.send(&body, reply_to).await,
             Job::Typing(typing) => {
@@ -474,14 +477,21 @@ impl Device {
         match Envelope::from_payload(payload) {
             Ok(Envelope::Link { body }) if own => self.on_link(from.1, body.as_bytes()).await,
             Ok(Envelope::Link { .. }) => Ok(()),
-            _ => {
+            envelope => {
+                let chat = match envelope {
+                    Ok(Envelope::Group { group, .. }) => ChatId::Group(group),
+                    _ => ChatId::User(from.0),
+                };
                 let (crypto, mut directory) = self.keys()?;
                 let result =
-                    flow::decrypt_from(crypto, &mut directory, from, id, payload, now_ms()).await;
+                    group_flow::receive(crypto, &mut directory, from, id, payload, now_ms()).await;
                 self.save().await?;
                 match result {
-                    Ok(plain) => self.on_text(id, from, plain).await,
-                    Err(err) => self.on_undecryptable(id, from.0, err.to_string()).await,
+                    Ok(incoming) => self.on_incoming(id, from, incoming).await,
+                    Err(err) => {
+                        self.on_undecryptable(id, from.0, chat, err.to_string())
+                            .await
+                    }
                 }
             }
         }
