@@ -125,7 +125,7 @@ pub fn Conversation(account: Account) -> impl IntoView {
                     <For each=move || with_days(ui.messages.get()) key=|item| item.key() let:item>
                         {match item {
                             Item::Day(day) => view! { <li class="day" role="separator">{day}</li> }.into_any(),
-                            Item::Message(message) => bubble(message, replying, ui).into_any(),
+                            Item::Message(message) => bubble(*message, replying, ui).into_any(),
                         }}
                     </For>
                 </ol>
@@ -155,7 +155,7 @@ pub fn Conversation(account: Account) -> impl IntoView {
 #[derive(Clone)]
 enum Item {
     Day(String),
-    Message(Message),
+    Message(Box<Message>),
 }
 
 impl Item {
@@ -185,7 +185,7 @@ fn with_days(messages: Vec<Message>) -> Vec<Item> {
             items.push(Item::Day(day.clone()));
             last_day = day;
         }
-        items.push(Item::Message(message));
+        items.push(Item::Message(Box::new(message)));
     }
     items
 }
