@@ -315,7 +315,9 @@ impl Browser {
             .map_err(|e| e.to_string())?;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let png = self.client.screenshot().await.map_err(|e| e.to_string())?;
-        std::fs::write(path, png).map_err(|e| e.to_string())
+        // Relative to the workspace root (tests run in the crate's folder).
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        std::fs::write(root.join(path), png).map_err(|e| format!("{}: {e}", path.display()))
     }
 }
 
