@@ -61,6 +61,22 @@ pub struct Settings {
     #[arg(long, env = "COURIER_S3_SECRET_KEY", hide_env_values = true)]
     pub s3_secret_key: Option<SecretString>,
 
+    /// Largest media object (encrypted photo, voice note or file), in bytes.
+    #[arg(long, env = "COURIER_MEDIA_MAX_BYTES", default_value_t = 100 * 1024 * 1024)]
+    pub media_max_bytes: u64,
+
+    /// Media bytes one user may keep stored at once.
+    #[arg(long, env = "COURIER_MEDIA_QUOTA_BYTES", default_value_t = 2 * 1024 * 1024 * 1024)]
+    pub media_quota_bytes: u64,
+
+    /// Seconds a media object is kept after its upload.
+    #[arg(long, env = "COURIER_MEDIA_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    pub media_ttl_secs: u64,
+
+    /// Seconds a signed media URL (upload or download) stays valid.
+    #[arg(long, env = "COURIER_MEDIA_URL_SECS", default_value_t = 15 * 60)]
+    pub media_url_secs: u64,
+
     /// Most WebSocket connections this node holds at once.
     #[arg(long, env = "COURIER_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
@@ -115,6 +131,16 @@ impl Settings {
         let mut settings = Self::parse_from(["courier"]);
         settings.data_dir = data_dir.into();
         settings
+    }
+
+    /// How long a media object is kept (ms).
+    pub fn media_ttl_ms(&self) -> i64 {
+        i64::try_from(self.media_ttl_secs.saturating_mul(1_000)).unwrap_or(i64::MAX)
+    }
+
+    /// How long a signed media URL stays valid.
+    pub fn media_url_ttl(&self) -> Duration {
+        Duration::from_secs(self.media_url_secs.max(1))
     }
 
     /// The database URL in force: the configured one or the embedded SQLite file.

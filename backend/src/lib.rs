@@ -63,7 +63,18 @@ pub async fn run(
         .deployment_id()
         .await
         .context("reading the deployment id")?;
-    let media = MediaStore::from_settings(&settings).context("setting up media storage")?;
+    let mut url_key = [0u8; 32];
+    getrandom::fill(&mut url_key).context("randomness for the media URL key")?;
+    let url_key = store
+        .secret("media-url-key", &url_key)
+        .await
+        .context("reading the media URL key")?;
+    let url_key: [u8; 32] = url_key
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("the stored media URL key is not 32 bytes"))?;
+    let media = MediaStore::from_settings(&settings)
+        .context("setting up media storage")?
+        .with_url_key(media::local_url::UrlKey::new(url_key));
     tracing::info!(
         database = ?store.backend(),
         media = ?media.backend(),
@@ -101,6 +112,12 @@ pub async fn run(
     let workers = [
         tokio::spawn(router::expiry::worker(
             store.clone(),
+            settings.sweep_interval(),
+            state.shutdown.clone(),
+        )),
+        tokio::spawn(media::sweeper::worker(
+            store.clone(),
+            state.media.clone(),
             settings.sweep_interval(),
             state.shutdown.clone(),
         )),

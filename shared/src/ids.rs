@@ -125,6 +125,10 @@ pub type LinkId = FixedBytes<16>;
 /// A digest of a set of devices (see [`crate::proto::device_set_digest`]).
 pub type DeviceSetDigest = FixedBytes<16>;
 
+/// A media object (an encrypted photo, voice note or file), named by the
+/// server with 16 random bytes so that it cannot be guessed.
+pub type MediaId = FixedBytes<16>;
+
 /// Opaque bytes of at most `MAX` bytes: ciphertext, as far as the server knows.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct Blob<const MAX: usize>(Vec<u8>);

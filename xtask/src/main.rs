@@ -181,6 +181,7 @@ fn test(root: &Path) -> Result<(), String> {
             .env("TEST_S3_BUCKET", services::S3Server::BUCKET)
             .env("TEST_S3_ACCESS_KEY", services::S3Server::ACCESS_KEY)
             .env("TEST_S3_SECRET_KEY", services::S3Server::SECRET_KEY)
+            .env("TEST_S3_DIR", s3.dir())
             .env("COURIER_WEB_DIST", root.join("frontend").join("dist"))
             .env("COURIER_BIN", target.join("debug").join("courier"))
             .env("CHROMEDRIVER", tools::CHROMEDRIVER)

@@ -211,6 +211,13 @@ impl S3Server {
     }
 }
 
+impl S3Server {
+    /// The directory the server keeps its buckets in.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+}
+
 impl Drop for S3Server {
     fn drop(&mut self) {
         let _ = self.child.kill();

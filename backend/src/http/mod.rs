@@ -1,7 +1,8 @@
-//! The HTTP surface: health and metrics endpoints, the WebSocket upgrade and
-//! the web client.
+//! The HTTP surface: health and metrics endpoints, the WebSocket upgrade,
+//! the local media store's signed URLs and the web client.
 
 pub mod health;
+pub mod media;
 pub mod metrics;
 pub mod router;
 pub mod web;

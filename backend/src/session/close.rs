@@ -28,6 +28,7 @@ pub fn for_error(code: ErrorCode) -> u16 {
         | ErrorCode::KeyInUse
         | ErrorCode::StaleDevices
         | ErrorCode::Forbidden
+        | ErrorCode::QuotaExceeded
         | ErrorCode::Other(_) => 1002,
     }
 }

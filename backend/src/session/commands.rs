@@ -3,7 +3,7 @@
 //! closes the connection or changes anything.
 
 use super::machine::SignIn;
-use super::{directory, groups};
+use super::{directory, groups, media};
 use crate::clock::now_ms;
 use crate::router::{MAX_IDS, RouteError};
 use crate::state::AppState;
@@ -199,6 +199,15 @@ pub async fn handle(
             vec![groups::change(state, me, group, GroupChange::SetAdmin(user, admin)).await]
         }
         ClientFrame::FetchGroup { group } => vec![groups::fetch(state, me, group).await],
+        ClientFrame::RequestUpload { size, hash } => {
+            vec![media::request_upload(state, me, size, hash).await]
+        }
+        ClientFrame::CompleteUpload { media: id } => {
+            vec![media::complete_upload(state, me, id).await]
+        }
+        ClientFrame::RequestDownload { media: id } => {
+            vec![media::request_download(state, id).await]
+        }
         ClientFrame::SendGroup {
             id,
             group,

@@ -3,7 +3,8 @@
 //! [`upgrade`] admits a connection (within the connection cap) and hands the
 //! socket to [`task::run`], which owns it: it reads frames, feeds them to the
 //! I/O-free [`machine::Session`], carries out requests through [`commands`]
-//! (key-directory requests in [`directory`], group requests in [`groups`])
+//! (key-directory requests in [`directory`], group requests in [`groups`],
+//! media requests in [`media`])
 //! within the [`rate_limit`], delivers the device's queue, and closes the
 //! socket with a code from [`close`] when the protocol is broken or the
 //! server stops.
@@ -13,6 +14,7 @@ pub mod commands;
 pub mod directory;
 pub mod groups;
 pub mod machine;
+pub mod media;
 pub mod rate_limit;
 pub mod task;
 pub mod upgrade;

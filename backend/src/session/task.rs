@@ -434,6 +434,7 @@ fn error_label(code: ErrorCode) -> &'static str {
         ErrorCode::KeyInUse => "key_in_use",
         ErrorCode::StaleDevices => "stale_devices",
         ErrorCode::Forbidden => "forbidden",
+        ErrorCode::QuotaExceeded => "quota_exceeded",
         ErrorCode::Internal => "internal",
         ErrorCode::Other(_) => "other",
     }

@@ -11,12 +11,14 @@
 //! - [`directory`]: signed device lists, links for new devices, and the
 //!   device check every message passes.
 //! - [`groups`]: group membership, for routing group messages.
+//! - [`media`]: media objects' owners, sizes and expiry; the quota.
 //! - [`queue`]: the per-device queues of undelivered entries.
 //! - [`nodes`]: the nodes of a deployment and the devices connected to them.
 
 pub mod accounts;
 pub mod directory;
 pub mod groups;
+pub mod media;
 pub mod nodes;
 mod postgres;
 pub mod prekeys;
@@ -56,6 +58,9 @@ pub enum StoreError {
     /// The device's user may not do this.
     #[error("{0}")]
     Forbidden(String),
+    /// The user's media storage quota is used up.
+    #[error("the media storage quota is used up")]
+    Quota,
     /// The write conflicts with what is stored (an old version, say).
     #[error("{0}")]
     Conflict(String),

@@ -347,6 +347,13 @@ impl Device {
             (Some((ErrorCode::RateLimited | ErrorCode::Internal, _)), _) => Ok(()),
             (outcome, _) => {
                 self.index.pending.retain(|(m, _)| *m != id);
+                if let (Some((ErrorCode::Forbidden, _)), Some(entry)) =
+                    (&outcome, self.index.find(chat))
+                {
+                    // Removed from the group: the page says so and stops
+                    // offering to write.
+                    entry.members.clear();
+                }
                 self.save_index().await?;
                 if let Some(mut message) = history::message(&self.vault, chat, &id)
                     .await

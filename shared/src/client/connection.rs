@@ -10,7 +10,7 @@ use super::{Backoff, Outbox, SeenIds};
 use crate::crypto::device_list::SignedDeviceList;
 use crate::crypto::identity::DeviceKey;
 use crate::crypto::keys::SignedKey;
-use crate::ids::{DeviceId, GroupId, LinkId, MessageId, PublicKey, UserId, Username};
+use crate::ids::{DeviceId, GroupId, LinkId, MediaId, MessageId, PublicKey, UserId, Username};
 use crate::proto::{
     self, ClientFrame, ErrorCode, MAX_AGENT_BYTES, PROTOCOL_VERSION, Payload, ReceiptKind,
     ServerFrame, Text, auth,
@@ -133,6 +133,26 @@ pub enum Event {
         list: Option<SignedDeviceList>,
         /// Every registered device with its signing key.
         registered: Vec<(DeviceId, PublicKey)>,
+    },
+    /// Where to upload a media object (answers `RequestUpload`).
+    UploadSlot {
+        /// The new object's id.
+        media: MediaId,
+        /// The signed upload URL.
+        url: String,
+        /// When it stops working (Unix ms).
+        expires_at: u64,
+    },
+    /// An upload was checked and kept.
+    MediaReady(MediaId),
+    /// Where to download a media object (answers `RequestDownload`).
+    DownloadUrl {
+        /// The object.
+        media: MediaId,
+        /// The signed download URL.
+        url: String,
+        /// When it stops working (Unix ms).
+        expires_at: u64,
     },
     /// A group's members (answers the group requests).
     Group {
@@ -448,6 +468,25 @@ impl Connection {
             ServerFrame::LinkCreated { link, expires_at } => {
                 vec![Action::Emit(Event::LinkCreated { link, expires_at })]
             }
+            ServerFrame::UploadSlot {
+                media,
+                url,
+                expires_at,
+            } => vec![Action::Emit(Event::UploadSlot {
+                media,
+                url: url.as_str().to_owned(),
+                expires_at,
+            })],
+            ServerFrame::MediaReady { media } => vec![Action::Emit(Event::MediaReady(media))],
+            ServerFrame::DownloadUrl {
+                media,
+                url,
+                expires_at,
+            } => vec![Action::Emit(Event::DownloadUrl {
+                media,
+                url: url.as_str().to_owned(),
+                expires_at,
+            })],
             ServerFrame::Group {
                 group,
                 version,

@@ -53,6 +53,34 @@ wire_enum! {
             /// The group's name from now on.
             name: GroupName,
         },
+        /// A photo, voice note or file: where it is, how to open it, and
+        /// what to show before it is downloaded.
+        Media = 4 {
+            /// The object in the store.
+            media: crate::ids::MediaId,
+            /// Its own AES-256-GCM key.
+            key: super::media::MediaKey,
+            /// The SHA-256 of its ciphertext.
+            hash: super::media::MediaHash,
+            /// The ciphertext's size in bytes.
+            size: u64,
+            /// Its type, such as `image/jpeg` or `audio/webm`.
+            mime: Text<{ super::media::MAX_MIME_BYTES }>,
+            /// The file's name.
+            name: Text<{ super::media::MAX_FILE_NAME_BYTES }>,
+            /// Width and height in pixels (images; 0 otherwise).
+            width: u32,
+            /// Height in pixels.
+            height: u32,
+            /// Length in milliseconds (voice notes; 0 otherwise).
+            duration_ms: u32,
+            /// A tiny blurred preview (images), shown before the download.
+            thumbnail: Blob<{ super::media::MAX_THUMBNAIL_BYTES }>,
+            /// Loudness levels 0–255 (voice notes), drawn as a waveform.
+            waveform: Blob<{ super::media::MAX_WAVEFORM }>,
+            /// Text sent with it.
+            caption: Text<MAX_TEXT_BYTES>,
+        },
     }
 }
 

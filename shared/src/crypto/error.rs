@@ -57,6 +57,9 @@ pub enum CryptoError {
     /// A limit was exceeded (devices per user, text length).
     #[error("{0}")]
     Limit(&'static str),
+    /// A media object is not what its message says.
+    #[error("{0}")]
+    Media(&'static str),
     /// The server answered a key request with an error or not at all.
     #[error("the key server failed: {0}")]
     Server(String),

@@ -27,6 +27,7 @@ pub mod group_flow;
 pub mod identity;
 pub mod keys;
 pub mod link;
+pub mod media;
 pub mod safety;
 
 pub use device::DeviceCrypto;

@@ -5,7 +5,8 @@ use super::{MAX_AGENT_BYTES, Payload, ReceiptKind, Text};
 use crate::crypto::device_list::SignedDeviceList;
 use crate::crypto::keys::SignedKey;
 use crate::ids::{
-    DeviceId, DeviceSetDigest, GroupId, LinkId, MessageId, PublicKey, Signature, UserId, Username,
+    DeviceId, DeviceSetDigest, GroupId, LinkId, MediaId, MessageId, PublicKey, Signature, UserId,
+    Username,
 };
 
 wire_enum! {
@@ -206,6 +207,28 @@ wire_enum! {
             devices: DeviceSetDigest,
             /// The one payload they all receive.
             payload: Payload,
+        },
+        /// Asks for somewhere to upload one encrypted media object of exactly
+        /// `size` bytes hashing to `hash`; answered by `UploadSlot`, or refused
+        /// (`InvalidRequest` over the size limit, `QuotaExceeded`).
+        RequestUpload = 28 {
+            /// The ciphertext's size in bytes.
+            size: u64,
+            /// The ciphertext's SHA-256: the store accepts exactly these bytes.
+            hash: crate::crypto::media::MediaHash,
+        },
+        /// Says the upload to a slot is done; the server checks the object
+        /// is the declared size and keeps it for the media TTL. Answered by
+        /// `MediaReady`, or refused (the object is then deleted).
+        CompleteUpload = 29 {
+            /// The slot's media id.
+            media: MediaId,
+        },
+        /// Asks for a short-lived URL to download a media object; answered by
+        /// `DownloadUrl`, or `Rejected(NotFound)`.
+        RequestDownload = 30 {
+            /// The media.
+            media: MediaId,
         },
     }
 }

@@ -46,6 +46,8 @@ pub enum ErrorCode {
     /// The device's user may not do this (change a group without being
     /// its admin, say, or send to a group it is not in).
     Forbidden,
+    /// The user's media storage quota is used up.
+    QuotaExceeded,
     /// The server failed; the client may retry later.
     Internal,
     /// A code this build does not know.
@@ -73,6 +75,7 @@ impl ErrorCode {
             Self::KeyInUse => 15,
             Self::StaleDevices => 16,
             Self::Forbidden => 17,
+            Self::QuotaExceeded => 18,
             Self::Internal => 100,
             Self::Other(code) => code,
         }
@@ -98,6 +101,7 @@ impl ErrorCode {
             15 => Self::KeyInUse,
             16 => Self::StaleDevices,
             17 => Self::Forbidden,
+            18 => Self::QuotaExceeded,
             100 => Self::Internal,
             other => Self::Other(other),
         }

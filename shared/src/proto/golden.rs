@@ -215,6 +215,21 @@ fn client_frames() {
             },
             format!("85181b{ID_HEX}0350{}42abcd", "33".repeat(16)),
         ),
+        (
+            ClientFrame::RequestUpload {
+                size: 1_000,
+                hash: [0x44; 32].into(),
+            },
+            format!("83181c1903e85820{}", "44".repeat(32)),
+        ),
+        (
+            ClientFrame::CompleteUpload { media: id() },
+            format!("82181d{ID_HEX}"),
+        ),
+        (
+            ClientFrame::RequestDownload { media: id() },
+            format!("82181e{ID_HEX}"),
+        ),
     ];
     for (frame, expected) in cases {
         check(frame, &expected);
@@ -340,6 +355,26 @@ fn server_frames() {
                 members: vec![(UserId(7), true)],
             },
             "84120302818207f5".into(),
+        ),
+        (
+            ServerFrame::UploadSlot {
+                media: id(),
+                url: Text::truncating("/m"),
+                expires_at: 1_000,
+            },
+            format!("8413{ID_HEX}622f6d1903e8"),
+        ),
+        (
+            ServerFrame::MediaReady { media: id() },
+            format!("8214{ID_HEX}"),
+        ),
+        (
+            ServerFrame::DownloadUrl {
+                media: id(),
+                url: Text::truncating("/m"),
+                expires_at: 1_000,
+            },
+            format!("8415{ID_HEX}622f6d1903e8"),
         ),
     ];
     for (frame, expected) in cases {

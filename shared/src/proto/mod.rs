@@ -43,6 +43,12 @@ pub const MAX_AGENT_BYTES: usize = 128;
 /// The longest human-readable message in an error frame, in bytes.
 pub const MAX_ERROR_MESSAGE_BYTES: usize = 512;
 
+/// The longest signed URL in a media answer, in bytes.
+pub const MAX_URL_BYTES: usize = 2_048;
+
+/// A signed URL (absolute, or a path on the Courier server itself).
+pub type Url = Text<MAX_URL_BYTES>;
+
 /// The largest payload (ciphertext) of one message for one device, in bytes.
 /// Leaves room for the frame's other fields within [`MAX_FRAME_BYTES`].
 pub const MAX_PAYLOAD_BYTES: usize = 60 * 1024;

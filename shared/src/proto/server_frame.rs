@@ -1,10 +1,12 @@
 //! Frames the server sends to a device.
 
 use super::tuple::wire_enum;
-use super::{ErrorCode, MAX_ERROR_MESSAGE_BYTES, Payload, ReceiptKind, Text};
+use super::{ErrorCode, MAX_ERROR_MESSAGE_BYTES, Payload, ReceiptKind, Text, Url};
 use crate::crypto::device_list::SignedDeviceList;
 use crate::crypto::keys::SignedKey;
-use crate::ids::{Challenge, DeviceId, GroupId, LinkId, MessageId, PublicKey, UserId, Username};
+use crate::ids::{
+    Challenge, DeviceId, GroupId, LinkId, MediaId, MessageId, PublicKey, UserId, Username,
+};
 
 wire_enum! {
     /// A frame from the server to a client device.
@@ -161,6 +163,31 @@ wire_enum! {
             version: u64,
             /// Each member, and whether they are an admin.
             members: Vec<(UserId, bool)>,
+        },
+        /// Where to upload a media object (answers `RequestUpload`): `PUT`
+        /// exactly the declared bytes to `url` before `expires_at`, then send
+        /// `CompleteUpload`.
+        UploadSlot = 19 {
+            /// The new media object's id.
+            media: MediaId,
+            /// The signed upload URL.
+            url: Url,
+            /// When the URL stops working (Unix ms).
+            expires_at: u64,
+        },
+        /// The upload is checked and kept (answers `CompleteUpload`).
+        MediaReady = 20 {
+            /// The media.
+            media: MediaId,
+        },
+        /// Where to download a media object (answers `RequestDownload`).
+        DownloadUrl = 21 {
+            /// The media.
+            media: MediaId,
+            /// The signed download URL (`GET`).
+            url: Url,
+            /// When the URL stops working (Unix ms).
+            expires_at: u64,
         },
     }
 }
