@@ -1,12 +1,13 @@
 //! The Courier web client's entry point: mounts [`app::App`] on the page.
 //!
 //! Layout: `net/` (the only code that touches bytes), `crypto/` (private
-//! state at rest in IndexedDB), `state/` (the device worker and what the
+//! state at rest in IndexedDB), `media/` (photos and voice notes), `state/` (the device worker and what the
 //! pages show), `pages/` and `components/`.
 
 mod app;
 mod components;
 mod crypto;
+mod media;
 mod net;
 mod pages;
 mod pwa;

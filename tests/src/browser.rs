@@ -43,6 +43,9 @@ impl Browser {
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                    // A fake camera and microphone, allowed without a prompt.
+                    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                    "--autoplay-policy=no-user-gesture-required",
                     format!("--user-data-dir={}", profile.path().display()),
                 ]
             }
@@ -86,14 +89,24 @@ impl Browser {
     }
 
     /// Types `text` into the element matching `css`.
+    /// Retries when the page re-rendered the element in between.
     pub async fn fill(&self, css: &str, text: &str) -> Result<(), String> {
         self.text_of(css, 30).await?;
-        let element = self
-            .client
-            .find(fantoccini::Locator::Css(css))
-            .await
-            .map_err(|err| format!("no {css}: {err}"))?;
-        element.send_keys(text).await.map_err(|err| err.to_string())
+        let mut last = String::new();
+        for _ in 0..10 {
+            let element = self
+                .client
+                .find(fantoccini::Locator::Css(css))
+                .await
+                .map_err(|err| format!("no {css}: {err}"))?;
+            match element.send_keys(text).await {
+                Ok(()) => return Ok(()),
+                Err(err) if err.to_string().contains("stale") => last = err.to_string(),
+                Err(err) => return Err(err.to_string()),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(last)
     }
 
     /// Clicks the element matching `css` (again if the page re-rendered it

@@ -11,6 +11,7 @@ mod group_chat;
 mod groups;
 mod health;
 mod media;
+mod media_chat;
 mod messaging;
 mod protocol;
 mod store;

@@ -5,6 +5,7 @@
 //! and the composer.
 
 use super::group_info::GroupInfo;
+use super::media_view::media_block;
 use super::time;
 use crate::state::chat::{ChatId, Mark, Message};
 use crate::state::{Account, Job, Ui};
@@ -87,6 +88,33 @@ pub fn Conversation(account: Account) -> impl IntoView {
             run.run(Job::Typing(false));
         }
     };
+    let on_file = move |ev: leptos::ev::Event| {
+        let input = event_target::<web_sys::HtmlInputElement>(&ev);
+        if let Some(file) = input.files().and_then(|files| files.get(0)) {
+            run.run(Job::Attach(file));
+        }
+        input.set_value("");
+    };
+    let recording = RwSignal::new(false);
+    let recorder = StoredValue::new_local(VoiceHolder::default());
+    let start_recording = move |_| {
+        if recording.get_untracked() {
+            return;
+        }
+        recording.set(true);
+        leptos::task::spawn_local(async move {
+            match crate::media::voice::start().await {
+                Ok(started) => recorder.with_value(|h| h.started(started, run)),
+                Err(_) => recording.set(false),
+            }
+        });
+    };
+    let stop_recording = move |_| {
+        if recording.get_untracked() {
+            recording.set(false);
+            recorder.with_value(|h| h.release(run));
+        }
+    };
     let on_scroll = move |ev: leptos::ev::Event| {
         let top = event_target::<web_sys::HtmlElement>(&ev).scroll_top();
         if top == 0 && ui.has_older.get_untracked() {
@@ -125,7 +153,7 @@ pub fn Conversation(account: Account) -> impl IntoView {
                     <For each=move || with_days(ui.messages.get()) key=|item| item.key() let:item>
                         {match item {
                             Item::Day(day) => view! { <li class="day" role="separator">{day}</li> }.into_any(),
-                            Item::Message(message) => bubble(*message, replying, ui).into_any(),
+                            Item::Message(message) => bubble(*message, replying, ui, run).into_any(),
                         }}
                     </For>
                 </ol>
@@ -140,6 +168,12 @@ pub fn Conversation(account: Account) -> impl IntoView {
                 }>
                 <form class="composer" on:submit=on_submit>
                     <label for="composer-text" class="visually-hidden">"Message"</label>
+                    <label class="attach" for="attach-file" aria-label="Attach a photo or file">"📎"</label>
+                    <input type="file" id="attach-file" class="visually-hidden" on:change=on_file />
+                    <button type="button" id="record" class="record"
+                        aria-label="Hold to record a voice note" aria-pressed=move || recording.get().to_string()
+                        on:pointerdown=start_recording on:pointerup=stop_recording
+                        on:pointerleave=stop_recording>"🎤"</button>
                     <textarea id="composer-text" rows="1" placeholder="Message"
                         prop:value=move || draft.get()
                         on:input=on_input on:keydown=on_key on:blur=on_blur></textarea>
@@ -149,6 +183,43 @@ pub fn Conversation(account: Account) -> impl IntoView {
             </Show>
         </section>
     }
+}
+
+/// The recording under way, and whether the button was let go before the
+/// microphone opened.
+#[derive(Clone, Default)]
+struct VoiceHolder(std::rc::Rc<std::cell::RefCell<(Option<crate::media::voice::Recorder>, bool)>>);
+
+impl VoiceHolder {
+    /// The microphone opened: keep recording, or stop at once if the
+    /// button was already let go.
+    fn started(&self, recorder: crate::media::voice::Recorder, run: Callback<Job>) {
+        let released = std::mem::take(&mut self.0.borrow_mut().1);
+        if released {
+            finish(recorder, run);
+        } else {
+            self.0.borrow_mut().0 = Some(recorder);
+        }
+    }
+
+    /// The button was let go: send what was recorded.
+    fn release(&self, run: Callback<Job>) {
+        let taken = self.0.borrow_mut().0.take();
+        match taken {
+            Some(recorder) => finish(recorder, run),
+            None => self.0.borrow_mut().1 = true,
+        }
+    }
+}
+
+fn finish(recorder: crate::media::voice::Recorder, run: Callback<Job>) {
+    leptos::task::spawn_local(async move {
+        if let Ok(note) = recorder.stop().await
+            && note.duration_ms >= 300
+        {
+            run.run(Job::Voice(note));
+        }
+    });
 }
 
 /// A row of the message list.
@@ -206,6 +277,7 @@ fn bubble(
     message: Message,
     replying: RwSignal<Option<(MessageId, String)>>,
     ui: Ui,
+    run: Callback<Job>,
 ) -> impl IntoView {
     if message.system {
         let line = message.text.unwrap_or_default();
@@ -248,13 +320,17 @@ fn bubble(
         None
     };
     let problem = message.problem.clone().unwrap_or_default();
+    let media = media_block(&message, ui, run);
+    let is_media = media.is_some();
     view! {
         <li class=class data-message data-outgoing=outgoing.to_string()
             data-mark=outgoing.then(|| mark.label())
             data-undecryptable=undecryptable.then_some("true")>
             {sender.map(|name| view! { <p class="sender" data-sender=name.clone()>{name.clone()}</p> })}
             {message.reply_to.map(|(_, quoted)| view! { <blockquote class="quote">{quoted}</blockquote> })}
+            {media}
             {match message.text {
+                Some(_) if is_media => ().into_any(),
                 Some(text) => view! { <p class="text">{text}</p> }.into_any(),
                 None => view! {
                     <p class="text warning" role="alert">

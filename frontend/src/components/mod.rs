@@ -4,4 +4,5 @@ pub mod chat_list;
 pub mod connection_badge;
 pub mod conversation;
 pub mod group_info;
+pub mod media_view;
 pub mod time;

@@ -1,5 +1,6 @@
 //! The devices panel: the account and its devices (link a new one with a
-//! code and QR code, remove one), and safety numbers.
+//! code and QR code, remove one), safety numbers, and this browser's media
+//! setting.
 
 use crate::state::{Account, Job};
 use leptos::prelude::*;
@@ -47,6 +48,15 @@ pub fn Devices(account: Account) -> impl IntoView {
                     <p>"The code works once, for ten minutes."</p>
                 </div>
             })}
+        </section>
+        <section class="card" aria-labelledby="media-title">
+            <h2 id="media-title">"Media"</h2>
+            <label>
+                <input type="checkbox" id="auto-download"
+                    prop:checked=move || ui.auto_download.get()
+                    on:change=move |ev| ui.set_auto_download(event_target_checked(&ev)) />
+                " Download small photos and voice notes as they arrive"
+            </label>
         </section>
         <section class="card" aria-labelledby="verify-title">
             <h2 id="verify-title">"Verify a contact"</h2>

@@ -358,6 +358,11 @@ impl Device {
                 message.seen = true;
                 message
             }
+            content @ Content::Media { .. } => {
+                let mut message = self.incoming(id, chat, Some(from), None);
+                self.media_arrived(&mut message, content);
+                message
+            }
             _ => return Ok(()),
         };
         if outgoing {
@@ -367,6 +372,7 @@ impl Device {
             message.seen = true;
             message.marks = marks;
         }
-        self.arrived(message).await
+        self.arrived(message.clone()).await?;
+        self.auto_fetch(&message).await
     }
 }

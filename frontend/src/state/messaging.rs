@@ -402,6 +402,14 @@ impl Device {
                 message.reply_to = quoted;
                 self.arrived(message).await
             }
+            content @ Content::Media { .. } => {
+                let mut message = self.incoming(id, peer, None, None);
+                message.outgoing = outgoing;
+                message.seen = outgoing;
+                self.media_arrived(&mut message, content);
+                self.arrived(message.clone()).await?;
+                self.auto_fetch(&message).await
+            }
             _ => Ok(()),
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod chat;
 mod groups;
+mod media;
 mod messaging;
 mod notify;
 mod saved;
@@ -13,7 +14,7 @@ use crate::net::requests::Requests;
 use crate::net::socket::{Socket, SocketHandle, SocketStatus};
 use chat::{Chat, ChatId, Message};
 use courier_shared::client::Event;
-use courier_shared::ids::{DeviceId, MessageId, UserId};
+use courier_shared::ids::{DeviceId, MediaId, MessageId, UserId};
 use futures_channel::mpsc;
 use leptos::prelude::*;
 use std::collections::HashMap;
@@ -116,6 +117,41 @@ pub struct Ui {
     pub typing: RwSignal<HashMap<UserId, f64>>,
     /// The panel on screen.
     pub panel: RwSignal<Panel>,
+    /// Media uploads under way: progress 0–1 by message.
+    pub uploads: RwSignal<HashMap<MessageId, f64>>,
+    /// Media downloads and what they gave, by media object.
+    pub media: RwSignal<HashMap<MediaId, MediaView>>,
+    /// Whether small photos and voice notes download as they arrive (a
+    /// setting kept in this browser).
+    pub auto_download: RwSignal<bool>,
+}
+
+/// Where the auto-download setting is kept (`localStorage`).
+const AUTO_DOWNLOAD_KEY: &str = "courier-auto-download";
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+impl Ui {
+    /// Turns downloading small media on arrival on or off, and remembers it.
+    pub fn set_auto_download(&self, on: bool) {
+        self.auto_download.set(on);
+        if let Some(storage) = local_storage() {
+            let _ = storage.set_item(AUTO_DOWNLOAD_KEY, if on { "on" } else { "off" });
+        }
+    }
+}
+
+/// A media object as the page can show it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaView {
+    /// Downloading: progress 0–1.
+    Loading(f64),
+    /// Decrypted: a `blob:` URL of the plaintext.
+    Ready(String),
+    /// Why it cannot be shown.
+    Failed(String),
 }
 
 /// Something for the worker to do.
@@ -140,6 +176,19 @@ pub enum Job {
     CreateGroup(String, String),
     /// Change the open group.
     Group(GroupAction),
+    /// Send this file (a photo is compressed first) to the open chat.
+    Attach(web_sys::File),
+    /// Send this voice note to the open chat.
+    Voice(crate::media::voice::Note),
+    /// A media upload ended (for the message, in the chat): sent, or why not.
+    Uploaded(MessageId, ChatId, Result<(), String>),
+    /// Stop the upload of this message's media.
+    CancelUpload(MessageId),
+    /// Download and open this media message (of the open chat).
+    Fetch(MessageId),
+    /// Send this media message (of the open chat) to another chat, without
+    /// uploading it again.
+    Forward(MessageId, ChatId),
     /// Load older messages of the open conversation.
     Older,
     /// Send a text to the open conversation, maybe replying to a message.
@@ -193,6 +242,13 @@ impl Account {
             presence: RwSignal::new(HashMap::new()),
             typing: RwSignal::new(HashMap::new()),
             panel: RwSignal::new(Panel::Chats),
+            uploads: RwSignal::new(HashMap::new()),
+            media: RwSignal::new(HashMap::new()),
+            auto_download: RwSignal::new(
+                local_storage()
+                    .and_then(|s| s.get_item(AUTO_DOWNLOAD_KEY).ok().flatten())
+                    .is_none_or(|v| v != "off"),
+            ),
         };
         let (jobs, queue) = mpsc::unbounded();
         let requests = Requests::default();
@@ -204,7 +260,7 @@ impl Account {
             }
         });
         let socket: SocketHandle = Socket::start(ui.status.write_only(), on_event);
-        leptos::task::spawn_local(worker::run(socket, requests, ui, queue));
+        leptos::task::spawn_local(worker::run(socket, requests, ui, (jobs.clone(), queue)));
         notify::watch_visibility(jobs.clone());
         Self { jobs, ui }
     }

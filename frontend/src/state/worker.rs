@@ -15,7 +15,7 @@ use courier_shared::crypto::link::{LinkHello, LinkSecret};
 use courier_shared::crypto::{DeviceCrypto, flow, group_flow, safety};
 use courier_shared::ids::{DeviceId, MessageId, UserId, Username};
 use courier_shared::proto::ClientFrame;
-use futures_channel::mpsc::UnboundedReceiver;
+use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
 use leptos::prelude::*;
 use std::collections::HashSet;
@@ -55,9 +55,9 @@ pub async fn run(
     socket: SocketHandle,
     requests: Requests,
     ui: Ui,
-    mut jobs: UnboundedReceiver<Job>,
+    (post, mut jobs): (UnboundedSender<Job>, UnboundedReceiver<Job>),
 ) {
-    let mut device = match Device::open(socket, requests, ui).await {
+    let mut device = match Device::open(socket, requests, ui, post).await {
         Ok(device) => device,
         Err(err) => {
             ui.phase.set(Phase::Failed(err));
@@ -87,10 +87,19 @@ pub(super) struct Device {
     pub(super) in_flight: HashSet<MessageId>,
     /// Signed in on the current connection.
     pub(super) online: bool,
+    /// Where work finished elsewhere (a media transfer) comes back as a job.
+    pub(super) jobs: UnboundedSender<Job>,
+    /// Media uploads under way, by message.
+    pub(super) uploads: std::collections::HashMap<MessageId, crate::net::transfer::Transfer>,
 }
 
 impl Device {
-    async fn open(socket: SocketHandle, requests: Requests, ui: Ui) -> Result<Self, String> {
+    async fn open(
+        socket: SocketHandle,
+        requests: Requests,
+        ui: Ui,
+        jobs: UnboundedSender<Job>,
+    ) -> Result<Self, String> {
         let vault = Vault::open().await.map_err(js_text)?;
         lock::hold(|| ui.phase.set(Phase::OtherTab))
             .await
@@ -107,6 +116,8 @@ impl Device {
             index: Index::default(),
             in_flight: HashSet::new(),
             online: false,
+            jobs,
+            uploads: std::collections::HashMap::new(),
         };
         match this.vault.load().await.map_err(js_text)? {
             None => ui.phase.set(Phase::Welcome),
@@ -211,6 +222,17 @@ impl Device {
             Job::Open(chat) => self.open_chat(chat).await,
             Job::CreateGroup(name, members) => self.create_group(&name, &members).await,
             Job::Group(action) => self.group_action(action).await,
+            Job::Attach(file) => self.attach(file).await,
+            Job::Voice(note) => self.send_voice(note).await,
+            Job::Uploaded(id, chat, outcome) => self.uploaded(id, chat, outcome).await,
+            Job::CancelUpload(id) => {
+                if let Some(transfer) = self.uploads.get(&id) {
+                    transfer.cancel();
+                }
+                Ok(())
+            }
+            Job::Fetch(id) => self.fetch(id).await,
+            Job::Forward(id, to) => self.forward(id, to).await,
             Job::Older => self.older().await,
             Job::Send(body, reply_to) => self.send(&body, reply_to).await,
             Job::Typing(typing) => {

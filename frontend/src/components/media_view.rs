@@ -1,0 +1,121 @@
+//! The media part of a message bubble: a photo's blurred preview until the
+//! photo is downloaded (or its "Open" button), a voice note's waveform,
+//! length and player, a file's name and "Save" link; upload and download
+//! progress, cancel, errors (a failed hash check shows here), and forward.
+
+use crate::media::jpeg_data_url;
+use crate::state::chat::{ChatId, Message};
+use crate::state::{Job, MediaView, Ui};
+use courier_shared::crypto::content::Content;
+use leptos::prelude::*;
+
+/// The media block of `message`, if it carries media.
+pub fn media_block(message: &Message, ui: Ui, run: Callback<Job>) -> Option<AnyView> {
+    let Some(Content::Media {
+        media,
+        mime,
+        name,
+        size,
+        width,
+        height,
+        duration_ms,
+        thumbnail,
+        waveform,
+        ..
+    }) = message.content.clone()
+    else {
+        return None;
+    };
+    let id = message.id;
+    let here = message.chat;
+    let state = move || ui.media.with(|m| m.get(&media).cloned());
+    let open = move |_| run.run(Job::Fetch(id));
+    let name = name.as_str().to_owned();
+    let progress = move |p: f64| view! { <progress data-download value=p max="1"></progress> };
+    let body = if mime.as_str().starts_with("image/") {
+        let preview =
+            (!thumbnail.as_bytes().is_empty()).then(|| jpeg_data_url(thumbnail.as_bytes()));
+        let ratio = format!("aspect-ratio: {} / {}", width.max(1), height.max(1));
+        view! {
+            <div class="photo" data-photo style=ratio>
+                {preview.map(|src| view! { <img class="preview" data-preview src=src alt="" /> })}
+                {move || match state() {
+                    Some(MediaView::Ready(url)) => view! { <img class="full" data-full src=url alt="Photo" /> }.into_any(),
+                    Some(MediaView::Loading(p)) => progress(p).into_any(),
+                    Some(MediaView::Failed(why)) => view! { <p class="warning" data-media-error role="alert">{why}</p> }.into_any(),
+                    None => view! { <button class="open" data-open-media on:click=open>"Open photo"</button> }.into_any(),
+                }}
+            </div>
+        }
+        .into_any()
+    } else if mime.as_str().starts_with("audio/") {
+        let seconds = duration_ms / 1_000;
+        let length = format!("{}:{:02}", seconds / 60, seconds % 60);
+        let bars = waveform
+            .as_bytes()
+            .iter()
+            .map(|level| {
+                let height = format!("height: {}%", 10 + u32::from(*level) * 90 / 255);
+                view! { <i style=height></i> }
+            })
+            .collect_view();
+        view! {
+            <div class="voice" data-voice>
+                <span class="wave" aria-hidden="true">{bars}</span>
+                <span class="duration" data-duration>{length}</span>
+                {move || match state() {
+                    Some(MediaView::Ready(url)) => view! { <audio controls data-audio src=url></audio> }.into_any(),
+                    Some(MediaView::Loading(p)) => progress(p).into_any(),
+                    Some(MediaView::Failed(why)) => view! { <p class="warning" data-media-error role="alert">{why}</p> }.into_any(),
+                    None => view! { <button class="open" data-open-media on:click=open aria-label="Play voice note">"▶"</button> }.into_any(),
+                }}
+            </div>
+        }
+        .into_any()
+    } else {
+        let kilobytes = format!("{} KB", size.div_ceil(1_024));
+        let file = name.clone();
+        view! {
+            <div class="file" data-file>
+                <span>"📄 " {name.clone()} " · " {kilobytes}</span>
+                {move || match state() {
+                    Some(MediaView::Ready(url)) => view! { <a data-save href=url download=file.clone()>"Save"</a> }.into_any(),
+                    Some(MediaView::Loading(p)) => progress(p).into_any(),
+                    Some(MediaView::Failed(why)) => view! { <p class="warning" data-media-error role="alert">{why}</p> }.into_any(),
+                    None => view! { <button class="open" data-open-media on:click=open>"Download"</button> }.into_any(),
+                }}
+            </div>
+        }
+        .into_any()
+    };
+    let uploading = move || ui.uploads.with(|u| u.get(&id).copied());
+    let targets = move || {
+        ui.chats.with(|chats| {
+            chats
+                .iter()
+                .filter(|c| c.chat != here)
+                .map(|c| (c.chat, c.name.clone()))
+                .collect::<Vec<(ChatId, String)>>()
+        })
+    };
+    Some(
+        view! {
+            {body}
+            {move || uploading().map(|p| view! {
+                <div class="uploading">
+                    <progress data-upload value=p max="1"></progress>
+                    <button data-cancel on:click=move |_| run.run(Job::CancelUpload(id))>"Cancel"</button>
+                </div>
+            })}
+            <details class="forward">
+                <summary>"Forward"</summary>
+                <ul>
+                    {move || targets().into_iter().map(|(chat, name)| view! {
+                        <li><button data-forward-to=name.clone() on:click=move |_| run.run(Job::Forward(id, chat))>{name.clone()}</button></li>
+                    }).collect_view()}
+                </ul>
+            </details>
+        }
+        .into_any(),
+    )
+}

@@ -1,0 +1,85 @@
+//! Photos: decoded by the browser, scaled so the longest side is at most
+//! 1600 px and re-encoded as JPEG through a canvas, with a tiny preview
+//! (at most 32 px, about 1 KB) that travels inside the message and is shown
+//! blurred until the photo itself is downloaded.
+
+use courier_shared::crypto::media::MAX_THUMBNAIL_BYTES;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap};
+
+/// Longest side of a sent photo, in pixels.
+pub const MAX_SIDE: u32 = 1_600;
+/// Longest side of a preview, in pixels.
+const PREVIEW_SIDE: u32 = 32;
+
+/// A photo ready to seal.
+pub struct Photo {
+    /// The JPEG bytes.
+    pub jpeg: Vec<u8>,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The tiny JPEG preview.
+    pub preview: Vec<u8>,
+}
+
+/// Compresses the picture in `blob`.
+pub async fn compress(blob: &web_sys::Blob) -> Result<Photo, JsValue> {
+    let window = web_sys::window().ok_or("no window")?;
+    let bitmap: ImageBitmap = JsFuture::from(window.create_image_bitmap_with_blob(blob)?)
+        .await?
+        .dyn_into()?;
+    let (width, height) = fit(bitmap.width(), bitmap.height(), MAX_SIDE);
+    let jpeg = encode(&bitmap, width, height, 0.82)?;
+    let (small_w, small_h) = fit(width, height, PREVIEW_SIDE);
+    let mut preview = encode(&bitmap, small_w, small_h, 0.5)?;
+    if preview.len() > MAX_THUMBNAIL_BYTES {
+        preview = encode(&bitmap, small_w / 2 + 1, small_h / 2 + 1, 0.3)?;
+    }
+    bitmap.close();
+    Ok(Photo {
+        jpeg,
+        width,
+        height,
+        preview,
+    })
+}
+
+/// `width`×`height` scaled down (never up) so the longest side is `side`.
+fn fit(width: u32, height: u32, side: u32) -> (u32, u32) {
+    let longest = width.max(height).max(1);
+    if longest <= side {
+        return (width.max(1), height.max(1));
+    }
+    let scale = f64::from(side) / f64::from(longest);
+    let scaled = |n: u32| ((f64::from(n) * scale).round() as u32).max(1);
+    (scaled(width), scaled(height))
+}
+
+/// `bitmap` drawn at `width`×`height` and encoded as JPEG at `quality`.
+fn encode(bitmap: &ImageBitmap, width: u32, height: u32, quality: f64) -> Result<Vec<u8>, JsValue> {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let canvas: HtmlCanvasElement = document.create_element("canvas")?.dyn_into()?;
+    canvas.set_width(width);
+    canvas.set_height(height);
+    let context: CanvasRenderingContext2d = canvas
+        .get_context("2d")?
+        .ok_or("no 2d canvas")?
+        .dyn_into()?;
+    context.draw_image_with_image_bitmap_and_dw_and_dh(
+        bitmap,
+        0.0,
+        0.0,
+        f64::from(width),
+        f64::from(height),
+    )?;
+    let url = canvas.to_data_url_with_type_and_encoder_options("image/jpeg", &quality.into())?;
+    let base64 = url.split_once(',').map_or("", |(_, data)| data);
+    data_encoding::BASE64
+        .decode(base64.as_bytes())
+        .map_err(|_| "the canvas gave no JPEG".into())
+}

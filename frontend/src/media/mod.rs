@@ -1,0 +1,32 @@
+//! Media capture in the browser: photos compressed through a canvas with a
+//! tiny preview ([`image`]), voice notes recorded with MediaRecorder
+//! ([`voice`]), and any file read as it is.
+
+pub mod image;
+pub mod voice;
+
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+
+/// The bytes of `blob` (a file or a recording).
+pub async fn bytes_of(blob: &web_sys::Blob) -> Result<Vec<u8>, JsValue> {
+    let buffer = JsFuture::from(blob.array_buffer()).await?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// A `blob:` URL showing `bytes` as `mime` (revoke it when done).
+pub fn object_url(bytes: &[u8], mime: &str) -> Result<String, JsValue> {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)?;
+    web_sys::Url::create_object_url_with_blob(&blob)
+}
+
+/// A `data:` URL of a small JPEG (a thumbnail).
+pub fn jpeg_data_url(bytes: &[u8]) -> String {
+    format!(
+        "data:image/jpeg;base64,{}",
+        data_encoding::BASE64.encode(bytes)
+    )
+}

@@ -1,0 +1,136 @@
+//! Voice notes: recorded from the microphone with MediaRecorder (Opus in
+//! WebM where the browser offers it), with their length and a waveform of
+//! loudness levels computed from the recording itself.
+
+use courier_shared::crypto::media::MAX_WAVEFORM;
+use futures_channel::oneshot;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, BlobEvent, MediaRecorder, MediaStream};
+
+/// The format asked for first.
+const OPUS: &str = "audio/webm;codecs=opus";
+
+/// A recorded voice note.
+#[derive(Debug)]
+pub struct Note {
+    /// The recording.
+    pub bytes: Vec<u8>,
+    /// Its type.
+    pub mime: String,
+    /// Its length in milliseconds.
+    pub duration_ms: u32,
+    /// Loudness levels 0–255, evenly spaced over the note.
+    pub waveform: Vec<u8>,
+}
+
+/// A recording under way.
+pub struct Recorder {
+    recorder: MediaRecorder,
+    stream: MediaStream,
+    chunks: Rc<RefCell<Vec<Blob>>>,
+    started_ms: f64,
+    _on_data: Closure<dyn Fn(BlobEvent)>,
+}
+
+/// Starts recording from the microphone (the browser asks for permission).
+pub async fn start() -> Result<Recorder, JsValue> {
+    let devices = web_sys::window()
+        .ok_or("no window")?
+        .navigator()
+        .media_devices()?;
+    let constraints = web_sys::MediaStreamConstraints::new();
+    constraints.set_audio(&JsValue::TRUE);
+    let stream: MediaStream =
+        JsFuture::from(devices.get_user_media_with_constraints(&constraints)?)
+            .await?
+            .dyn_into()?;
+    let options = web_sys::MediaRecorderOptions::new();
+    if MediaRecorder::is_type_supported(OPUS) {
+        options.set_mime_type(OPUS);
+    }
+    let recorder =
+        MediaRecorder::new_with_media_stream_and_media_recorder_options(&stream, &options)?;
+    let chunks: Rc<RefCell<Vec<Blob>>> = Rc::default();
+    let sink = chunks.clone();
+    let on_data = Closure::<dyn Fn(BlobEvent)>::new(move |event: BlobEvent| {
+        if let Some(data) = event.data() {
+            sink.borrow_mut().push(data);
+        }
+    });
+    recorder.set_ondataavailable(Some(on_data.as_ref().unchecked_ref()));
+    recorder.start()?;
+    Ok(Recorder {
+        recorder,
+        stream,
+        chunks,
+        started_ms: js_sys::Date::now(),
+        _on_data: on_data,
+    })
+}
+
+impl Recorder {
+    /// Stops recording and returns the note.
+    pub async fn stop(self) -> Result<Note, JsValue> {
+        let (sender, stopped) = oneshot::channel::<()>();
+        let sender = RefCell::new(Some(sender));
+        let on_stop = Closure::<dyn Fn()>::new(move || {
+            if let Some(sender) = sender.borrow_mut().take() {
+                let _ = sender.send(());
+            }
+        });
+        self.recorder
+            .set_onstop(Some(on_stop.as_ref().unchecked_ref()));
+        self.recorder.stop()?;
+        let _ = stopped.await;
+        let duration_ms = (js_sys::Date::now() - self.started_ms).max(0.0) as u32;
+        for track in self.stream.get_tracks().iter() {
+            if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
+                track.stop();
+            }
+        }
+        let mime = self.recorder.mime_type();
+        let parts = js_sys::Array::new();
+        for chunk in self.chunks.borrow().iter() {
+            parts.push(chunk);
+        }
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type(&mime);
+        let blob = Blob::new_with_blob_sequence_and_options(&parts, &options)?;
+        let bytes = super::bytes_of(&blob).await?;
+        let waveform = waveform(&bytes).await.unwrap_or_default();
+        drop(on_stop);
+        Ok(Note {
+            bytes,
+            mime: if mime.is_empty() { OPUS.into() } else { mime },
+            duration_ms,
+            waveform,
+        })
+    }
+}
+
+/// Loudness levels of the recording in `bytes`: the peak of each of
+/// [`MAX_WAVEFORM`] equal stretches, scaled to 0–255.
+async fn waveform(bytes: &[u8]) -> Result<Vec<u8>, JsValue> {
+    let context = web_sys::AudioContext::new()?;
+    let buffer = js_sys::Uint8Array::from(bytes).buffer();
+    let decoded: web_sys::AudioBuffer = JsFuture::from(context.decode_audio_data(&buffer)?)
+        .await?
+        .dyn_into()?;
+    let samples = decoded.get_channel_data(0)?;
+    let _ = context.close();
+    let stretch = (samples.len() / MAX_WAVEFORM).max(1);
+    let peaks: Vec<f32> = samples
+        .chunks(stretch)
+        .take(MAX_WAVEFORM)
+        .map(|part| part.iter().fold(0.0_f32, |peak, s| peak.max(s.abs())))
+        .collect();
+    let loudest = peaks.iter().copied().fold(0.0_f32, f32::max).max(1e-6);
+    Ok(peaks
+        .iter()
+        .map(|peak| (peak / loudest * 255.0) as u8)
+        .collect())
+}

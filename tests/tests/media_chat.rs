@@ -1,0 +1,162 @@
+//! Photos, files and voice notes between browser profiles (Chromium with a
+//! fake microphone): the recipient sees the preview at once and the photo
+//! decrypted, downloads a file, plays a voice note; a forward reaches a
+//! third person without a new upload.
+
+use courier_tests::browser::Browser;
+use courier_tests::process::{WebServer, browser_setup};
+use std::time::Duration;
+
+/// Evaluates `script` (which returns a value) in `page`.
+async fn eval(page: &Browser, script: &str) -> Result<serde_json::Value, String> {
+    page.client
+        .execute(script, Vec::new())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Waits until `script` returns `true` in `page`.
+async fn wait_true(page: &Browser, script: &str, what: &str) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if eval(page, script).await?.as_bool() == Some(true) {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("{what}: still false: {script}"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_photo_a_file_and_a_voice_note_reach_the_other_browser() {
+    let Some((bin, dist, driver)) = browser_setup() else {
+        return;
+    };
+    let courier = WebServer::start(&bin, &dist).await;
+    let url = courier.url();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .expect("the workspace");
+    let photo = root.join("public").join("icon-512.png");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "FILE-CANARY shopping list").expect("file written");
+    let ana = Browser::start(&driver).await;
+    let ben = Browser::start(&driver).await;
+    let cyra = Browser::start(&driver).await;
+    let outcome: Result<(), String> = async {
+        ana.register(&url, "ana").await?;
+        ben.register(&url, "ben").await?;
+        cyra.register(&url, "cyra").await?;
+        ana.start_chat("cyra").await?;
+        ana.send("hello cyra").await?;
+        ana.start_chat("ben").await?;
+        ana.send("look at this").await?;
+        ben.send_from_list("ana", "show me").await?;
+
+        // A photo: compressed, sealed, uploaded; Ben sees it decrypted.
+        ana.fill("#attach-file", &photo.display().to_string()).await?;
+        ana.wait_mark("read").await?;
+        wait_true(
+            &ben,
+            "return !!document.querySelector('li[data-outgoing=false] [data-preview]');",
+            "the preview shows",
+        )
+        .await?;
+        wait_true(
+            &ben,
+            "const img = document.querySelector('li[data-outgoing=false] img[data-full]');\
+             return !!img && img.complete && img.naturalWidth === 512;",
+            "the photo opens",
+        )
+        .await?;
+
+        // A file of any type: downloaded when asked for, then saved.
+        ana.fill("#attach-file", &notes.display().to_string()).await?;
+        ben.wait_text("li[data-outgoing='false'] [data-file]", "notes.txt", 30)
+            .await?;
+        eval(
+            &ben,
+            "document.querySelector('li[data-outgoing=false] [data-file] [data-open-media]').click(); return true;",
+        )
+        .await?;
+        wait_true(
+            &ben,
+            "return !!document.querySelector('li[data-outgoing=false] a[data-save]');",
+            "the file downloads",
+        )
+        .await?;
+        let text = eval(
+            &ben,
+            "const a = document.querySelector('li[data-outgoing=false] a[data-save]');\
+             const r = new XMLHttpRequest(); r.open('GET', a.href, false); r.send();\
+             return r.responseText;",
+        )
+        .await?;
+        if text.as_str() != Some("FILE-CANARY shopping list") {
+            return Err(format!("the file came out as {text}"));
+        }
+
+        // A voice note: hold the button for a second and a half.
+        eval(
+            &ana,
+            "document.getElementById('record').dispatchEvent(new PointerEvent('pointerdown', {bubbles: true})); return true;",
+        )
+        .await?;
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        eval(
+            &ana,
+            "document.getElementById('record').dispatchEvent(new PointerEvent('pointerup', {bubbles: true})); return true;",
+        )
+        .await?;
+        ben.wait_text("li[data-outgoing='false'] [data-voice] [data-duration]", "0:01", 30)
+            .await?;
+        wait_true(
+            &ben,
+            "return document.querySelectorAll('li[data-outgoing=false] [data-voice] .wave i').length > 8;",
+            "the waveform shows",
+        )
+        .await?;
+        wait_true(
+            &ben,
+            "const a = document.querySelector('li[data-outgoing=false] audio[data-audio]');\
+             if (!a) return false; a.play(); return a.currentTime > 0.2;",
+            "the voice note plays",
+        )
+        .await?;
+
+        // Ana forwards the photo to Cyra: the same object, nothing uploaded.
+        eval(
+            &ana,
+            "const photo = document.querySelector('li[data-outgoing=true] [data-photo]');\
+             photo.closest('li').querySelector('[data-forward-to=cyra]').click(); return true;",
+        )
+        .await?;
+        cyra.wait_text("button[data-chat]", "Photo", 30).await?;
+        eval(&cyra, "document.querySelector('button[data-chat]').click(); return true;").await?;
+        wait_true(
+            &cyra,
+            "const img = document.querySelector('li[data-outgoing=false] img[data-full]');\
+             return !!img && img.complete && img.naturalWidth === 512;",
+            "the forwarded photo opens",
+        )
+        .await
+    }
+    .await;
+    if outcome.is_err() {
+        for (name, page) in [("ana", &ana), ("ben", &ben), ("cyra", &cyra)] {
+            if let Ok(body) = page.client.source().await {
+                let main = body.find("<main").map_or("", |at| &body[at..]);
+                eprintln!("{name}'s page at failure: {main}");
+            }
+        }
+    }
+    ana.close().await;
+    ben.close().await;
+    cyra.close().await;
+    drop(courier);
+    outcome.expect("media in the browser");
+}
