@@ -334,6 +334,18 @@ impl Browser {
     }
 }
 
+/// Closes `pages`; if the test `failed`, first prints each page's `<main>`
+/// so that the log shows what the pages showed.
+pub async fn close_all<const N: usize>(pages: [(&str, Browser); N], failed: bool) {
+    for (name, page) in pages {
+        if failed && let Ok(body) = page.client.source().await {
+            let main = body.find("<main").map_or("", |at| &body[at..]);
+            eprintln!("{name}'s page at failure: {main}");
+        }
+        page.close().await;
+    }
+}
+
 /// A TCP port that was free a moment ago.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

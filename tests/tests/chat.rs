@@ -4,7 +4,7 @@
 //! the service worker); a linked second device shares the conversation and
 //! its read state; and the page loads on an emulated slow phone over 3G.
 
-use courier_tests::browser::Browser;
+use courier_tests::browser::{Browser, close_all};
 use courier_tests::process::{WebServer, browser_setup};
 use std::time::Instant;
 
@@ -145,16 +145,7 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
         Ok(())
     }
     .await;
-    if outcome.is_err() {
-        for page in [&ana, &ben, &ana2] {
-            let body = page.client.source().await.unwrap_or_default();
-            let main = body.find("<main").map_or("", |at| &body[at..]);
-            eprintln!("page at failure: {main}");
-        }
-    }
-    ana.close().await;
-    ben.close().await;
-    ana2.close().await;
+    close_all([("ana", ana), ("ben", ben), ("ana2", ana2)], outcome.is_err()).await;
     drop(courier);
     outcome.expect("the chat flow");
 }

@@ -2,7 +2,7 @@
 //! group, everyone writes and reads, marks turn blue once every member read,
 //! message info lists who read, and a removed member reads no further.
 
-use courier_tests::browser::Browser;
+use courier_tests::browser::{Browser, close_all};
 use courier_tests::process::{WebServer, browser_setup};
 use std::time::Duration;
 
@@ -91,17 +91,7 @@ async fn three_people_chat_in_a_group_and_a_removed_member_reads_no_further() {
             .map_err(|_| "the removed member read a later message".to_owned())
     }
     .await;
-    if outcome.is_err() {
-        for (name, page) in [("ana", &ana), ("ben", &ben), ("cyra", &cyra)] {
-            if let Ok(body) = page.client.source().await {
-                let main = body.find("<main").map_or("", |at| &body[at..]);
-                eprintln!("{name}'s page at failure: {main}");
-            }
-        }
-    }
-    ana.close().await;
-    ben.close().await;
-    cyra.close().await;
+    close_all([("ana", ana), ("ben", ben), ("cyra", cyra)], outcome.is_err()).await;
     drop(courier);
     outcome.expect("the group chat");
 }

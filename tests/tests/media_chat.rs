@@ -3,7 +3,7 @@
 //! decrypted, downloads a file, plays a voice note; a forward reaches a
 //! third person without a new upload.
 
-use courier_tests::browser::Browser;
+use courier_tests::browser::{Browser, close_all};
 use courier_tests::process::{WebServer, browser_setup};
 use std::time::Duration;
 
@@ -146,17 +146,7 @@ async fn a_photo_a_file_and_a_voice_note_reach_the_other_browser() {
         .await
     }
     .await;
-    if outcome.is_err() {
-        for (name, page) in [("ana", &ana), ("ben", &ben), ("cyra", &cyra)] {
-            if let Ok(body) = page.client.source().await {
-                let main = body.find("<main").map_or("", |at| &body[at..]);
-                eprintln!("{name}'s page at failure: {main}");
-            }
-        }
-    }
-    ana.close().await;
-    ben.close().await;
-    cyra.close().await;
+    close_all([("ana", ana), ("ben", ben), ("cyra", cyra)], outcome.is_err()).await;
     drop(courier);
     outcome.expect("media in the browser");
 }
