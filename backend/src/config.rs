@@ -45,6 +45,11 @@ pub struct Settings {
     #[arg(long, env = "COURIER_S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
 
+    /// The S3 endpoint as browsers reach it, used in signed URLs (for
+    /// example nginx in front of MinIO); the S3 endpoint if unset.
+    #[arg(long, env = "COURIER_S3_PUBLIC_ENDPOINT")]
+    pub s3_public_endpoint: Option<String>,
+
     /// S3 bucket for media; setting it selects S3-compatible storage.
     #[arg(long, env = "COURIER_S3_BUCKET")]
     pub s3_bucket: Option<String>,

@@ -145,7 +145,11 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
         Ok(())
     }
     .await;
-    close_all([("ana", ana), ("ben", ben), ("ana2", ana2)], outcome.is_err()).await;
+    close_all(
+        [("ana", ana), ("ben", ben), ("ana2", ana2)],
+        outcome.is_err(),
+    )
+    .await;
     drop(courier);
     outcome.expect("the chat flow");
 }

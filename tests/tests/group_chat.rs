@@ -91,7 +91,11 @@ async fn three_people_chat_in_a_group_and_a_removed_member_reads_no_further() {
             .map_err(|_| "the removed member read a later message".to_owned())
     }
     .await;
-    close_all([("ana", ana), ("ben", ben), ("cyra", cyra)], outcome.is_err()).await;
+    close_all(
+        [("ana", ana), ("ben", ben), ("cyra", cyra)],
+        outcome.is_err(),
+    )
+    .await;
     drop(courier);
     outcome.expect("the group chat");
 }

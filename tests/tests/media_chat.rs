@@ -128,6 +128,11 @@ async fn a_photo_a_file_and_a_voice_note_reach_the_other_browser() {
         )
         .await?;
 
+        if let Ok(dir) = std::env::var("COURIER_SCREENSHOTS") {
+            ben.screenshot(&std::path::Path::new(&dir).join("media.png"))
+                .await?;
+        }
+
         // Ana forwards the photo to Cyra: the same object, nothing uploaded.
         eval(
             &ana,
@@ -146,7 +151,11 @@ async fn a_photo_a_file_and_a_voice_note_reach_the_other_browser() {
         .await
     }
     .await;
-    close_all([("ana", ana), ("ben", ben), ("cyra", cyra)], outcome.is_err()).await;
+    close_all(
+        [("ana", ana), ("ben", ben), ("cyra", cyra)],
+        outcome.is_err(),
+    )
+    .await;
     drop(courier);
     outcome.expect("media in the browser");
 }

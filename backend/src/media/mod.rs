@@ -152,21 +152,28 @@ impl MediaStore {
             .s3_secret_key
             .as_ref()
             .ok_or(MediaError::MissingSetting("--s3-secret-key"))?;
-        let store = AmazonS3Builder::new()
-            .with_endpoint(endpoint)
-            .with_allow_http(endpoint.starts_with("http://"))
-            .with_virtual_hosted_style_request(false)
-            .with_region(&settings.s3_region)
-            .with_bucket_name(bucket)
-            .with_access_key_id(access_key)
-            .with_secret_access_key(secret_key.expose_secret())
-            .build()?;
-        let store = Arc::new(store);
+        let bucket_at = |endpoint: &str| {
+            AmazonS3Builder::new()
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"))
+                .with_virtual_hosted_style_request(false)
+                .with_region(&settings.s3_region)
+                .with_bucket_name(bucket)
+                .with_access_key_id(access_key)
+                .with_secret_access_key(secret_key.expose_secret())
+                .build()
+        };
+        let store = Arc::new(bucket_at(endpoint)?);
+        // Signed URLs name the host browsers reach, which SigV4 signs too.
+        let signer = match &settings.s3_public_endpoint {
+            Some(public) => Arc::new(bucket_at(public)?),
+            None => store.clone(),
+        };
         Ok(Self {
             limits: DEFAULT_LIMITS,
-            store: store.clone(),
+            store,
             backend: MediaBackend::S3,
-            signer: Some(store),
+            signer: Some(signer),
             url_key: None,
         })
     }

@@ -115,6 +115,21 @@ pub fn Conversation(account: Account) -> impl IntoView {
             recorder.with_value(|h| h.release(run));
         }
     };
+    // The newest message comes into view when it arrives or the chat opens
+    // (loading older history leaves the view where it is).
+    let list: NodeRef<leptos::html::Ol> = NodeRef::new();
+    Effect::new(move |_| {
+        let newest = ui.messages.with(|m| m.last().map(|m| m.id));
+        if newest.is_some()
+            && let Some(list) = list.get()
+        {
+            request_animation_frame(move || {
+                if let Some(last) = list.last_element_child() {
+                    last.scroll_into_view_with_bool(false);
+                }
+            });
+        }
+    });
     let on_scroll = move |ev: leptos::ev::Event| {
         let top = event_target::<web_sys::HtmlElement>(&ev).scroll_top();
         if top == 0 && ui.has_older.get_untracked() {
@@ -142,7 +157,7 @@ pub fn Conversation(account: Account) -> impl IntoView {
                     let account = info_account.clone();
                     move || (show_info.get() && is_group()).then(|| view! { <GroupInfo account=account.clone() /> })
                 }
-                <ol class="messages" aria-label="Messages" aria-live="polite" on:scroll=on_scroll>
+                <ol class="messages" aria-label="Messages" aria-live="polite" on:scroll=on_scroll node_ref=list>
                     <Show when=move || ui.has_older.get()>
                         <li class="older">
                             <button id="older" on:click=move |_| run.run(Job::Older)>
