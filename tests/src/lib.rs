@@ -153,16 +153,20 @@ pub async fn start(settings: Settings, dir: Option<TempDir>) -> TestApp {
     app
 }
 
-/// Polls `/healthz` until the server answers (at most ten seconds).
+/// Polls `/readyz` until the server answers and hears the other nodes'
+/// events (at most ten seconds). The database or the object store may be
+/// unready on purpose (tests of readiness itself), so only `events` counts.
 pub async fn wait_ready(base: &str) {
-    let url = format!("{base}/healthz");
+    let url = format!("{base}/readyz");
     for _ in 0..200 {
         if let Ok(response) = reqwest::get(&url).await
-            && response.status().is_success()
+            && let Ok(text) = response.text().await
+            && let Ok(body) = serde_json::from_str::<serde_json::Value>(&text)
+            && body["events"] == "ok"
         {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("server at {base} did not become healthy");
+    panic!("server at {base} did not start listening");
 }

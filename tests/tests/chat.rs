@@ -221,7 +221,12 @@ async fn older_history_loads_on_demand_and_replies_quote_their_message() {
         page.wait_text("li[data-message]", "message 60", 30).await?;
         // The newest fifty show; the rest wait in local history.
         page.wait_count("li[data-message]", 50, 30).await?;
-        page.click("#older").await?;
+        // The newest message is in view; the button waits at the top of the
+        // list (as a user scrolling up would reach it).
+        page.client
+            .execute("document.getElementById('older').click();", vec![])
+            .await
+            .map_err(|e| e.to_string())?;
         page.wait_count("li[data-message]", 60, 30).await?;
         page.wait_text("li[data-message]", "message 01", 5).await?;
 

@@ -73,6 +73,19 @@ async fn a_photo_a_file_and_a_voice_note_reach_the_other_browser() {
             "the photo opens",
         )
         .await?;
+        // The preview inside the message is tiny: about a kilobyte.
+        let preview = eval(
+            &ben,
+            "const src = document.querySelector('li[data-outgoing=false] [data-preview]').src;\
+             return atob(src.split(',')[1]).length;",
+        )
+        .await?
+        .as_u64()
+        .unwrap_or(u64::MAX);
+        println!("photo preview: {preview} bytes");
+        if !(100..=2_048).contains(&preview) {
+            return Err(format!("the preview is {preview} bytes"));
+        }
 
         // A file of any type: downloaded when asked for, then saved.
         ana.fill("#attach-file", &notes.display().to_string()).await?;

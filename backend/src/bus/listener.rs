@@ -28,6 +28,7 @@ pub async fn listen(bus: Bus, shutdown: CancellationToken) {
             continue;
         }
         retry = Duration::from_millis(100);
+        bus.set_listening(true);
         bus.wake_all();
         tracing::info!("listening for events from other nodes");
         loop {
@@ -45,10 +46,12 @@ pub async fn listen(bus: Bus, shutdown: CancellationToken) {
                 }
                 Ok(None) => {
                     tracing::warn!("event listener lost its connection; reconnecting");
+                    bus.set_listening(false);
                     break;
                 }
                 Err(err) => {
                     tracing::warn!(%err, "event listener failed; reconnecting");
+                    bus.set_listening(false);
                     break;
                 }
             }

@@ -33,6 +33,8 @@ const WAKE_CHUNK: usize = 400;
 pub struct Bus {
     node: i64,
     pg: Option<PgPool>,
+    /// Whether the listener hears the other nodes (Postgres only).
+    listening: std::sync::Arc<std::sync::atomic::AtomicBool>,
     registry: Registry,
     presence: Presence,
 }
@@ -48,9 +50,22 @@ impl Bus {
         Self {
             node,
             pg,
+            listening: std::sync::Arc::default(),
             registry,
             presence,
         }
+    }
+
+    /// Whether this node hears the other nodes' events: always with SQLite
+    /// (one node), with Postgres once `LISTEN` is in place. A node that
+    /// does not is not ready: it would miss evictions and wake-ups.
+    pub fn is_listening(&self) -> bool {
+        self.pg.is_none() || self.listening.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn set_listening(&self, on: bool) {
+        self.listening
+            .store(on, std::sync::atomic::Ordering::Release);
     }
 
     /// This node's id.

@@ -1,5 +1,5 @@
 //! `/healthz` (the process is alive) and `/readyz` (it can serve: the database
-//! and the object store both answer).
+//! and the object store both answer, and it hears the other nodes).
 
 use crate::state::AppState;
 use axum::Json;
@@ -26,6 +26,8 @@ pub struct Readiness {
     pub database: String,
     /// `ok` or why the object store did not answer.
     pub media: String,
+    /// `ok` once this node hears the other nodes' events.
+    pub events: String,
     /// The deployment this node belongs to.
     pub deployment: String,
 }
@@ -34,7 +36,13 @@ pub struct Readiness {
 /// otherwise. A node that is shutting down reports itself unready.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let (database, media) = tokio::join!(probe(state.store.ping()), probe(state.media.ping()),);
-    let ready = database == "ok" && media == "ok" && !state.shutdown.is_cancelled();
+    let events = if state.bus.is_listening() {
+        "ok".to_owned()
+    } else {
+        "not yet listening to the other nodes".to_owned()
+    };
+    let ready =
+        database == "ok" && media == "ok" && events == "ok" && !state.shutdown.is_cancelled();
     let status = if ready {
         StatusCode::OK
     } else {
@@ -44,6 +52,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
         status: if ready { "ready" } else { "unready" },
         database,
         media,
+        events,
         deployment: state.deployment_id.to_string(),
     };
     (status, Json(body))
