@@ -77,15 +77,29 @@ impl Browser {
     }
 
     /// Waits (at most `seconds`) for an element matching `css`; its text.
+    /// An element the page re-rendered between finding and reading it is
+    /// looked up again.
     pub async fn text_of(&self, css: &str, seconds: u64) -> Result<String, String> {
-        let element = self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(seconds))
-            .for_element(fantoccini::Locator::Css(css))
-            .await
-            .map_err(|err| format!("no {css} within {seconds} s: {err}"))?;
-        element.text().await.map_err(|err| err.to_string())
+        let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let element = self
+                .client
+                .wait()
+                .at_most(Duration::from_secs(seconds))
+                .for_element(fantoccini::Locator::Css(css))
+                .await
+                .map_err(|err| format!("no {css} within {seconds} s: {err}"))?;
+            match element.text().await {
+                Ok(text) => return Ok(text),
+                Err(err)
+                    if err.to_string().contains("stale")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(err) => return Err(err.to_string()),
+            }
+        }
     }
 
     /// Types `text` into the element matching `css`.
