@@ -150,6 +150,11 @@ impl WebServer {
         self.process.url.clone()
     }
 
+    /// The server's data directory (its SQLite file and local media).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data.path()
+    }
+
     /// `ws://ADDR/ws`, for native devices.
     pub fn ws_url(&self) -> String {
         format!("ws://{}/ws", self.listen)

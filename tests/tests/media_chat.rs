@@ -172,3 +172,81 @@ async fn a_photo_a_file_and_a_voice_note_reach_the_other_browser() {
     drop(courier);
     outcome.expect("media in the browser");
 }
+
+#[tokio::test]
+async fn a_changed_object_shows_as_an_error_and_an_upload_can_be_cancelled() {
+    let Some((bin, dist, driver)) = browser_setup() else {
+        return;
+    };
+    let courier = WebServer::start(&bin, &dist).await;
+    let url = courier.url();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let small = dir.path().join("small.txt");
+    std::fs::write(&small, "to be tampered with").expect("file written");
+    let big = dir.path().join("big.bin");
+    let mut noise = vec![0u8; 1_500_000];
+    getrandom::fill(&mut noise).expect("randomness");
+    std::fs::write(&big, noise).expect("file written");
+    let ana = Browser::start(&driver).await;
+    let ben = Browser::start(&driver).await;
+    let outcome: Result<(), String> = async {
+        ana.register(&url, "ana").await?;
+        ben.register(&url, "ben").await?;
+        ana.start_chat("ben").await?;
+        ana.send("files coming").await?;
+        ben.send_from_list("ana", "ok").await?;
+
+        // The object is changed in the store after the upload: Ben's
+        // download fails the hash check and says so.
+        ana.fill("#attach-file", &small.display().to_string()).await?;
+        ben.wait_text("li[data-outgoing='false'] [data-file]", "small.txt", 30)
+            .await?;
+        let objects = courier.data_dir().join("media").join("media");
+        let stored: Vec<_> = std::fs::read_dir(&objects)
+            .map_err(|e| format!("{}: {e}", objects.display()))?
+            .flatten()
+            .map(|entry| entry.path())
+            .collect();
+        let [object] = stored.as_slice() else {
+            return Err(format!("expected one object, found {stored:?}"));
+        };
+        let mut bytes = std::fs::read(object).map_err(|e| e.to_string())?;
+        bytes[20] ^= 0x55;
+        std::fs::write(object, bytes).map_err(|e| e.to_string())?;
+        eval(
+            &ben,
+            "document.querySelector('li[data-outgoing=false] [data-file] [data-open-media]').click(); return true;",
+        )
+        .await?;
+        ben.wait_text("[data-media-error]", "does not match its hash", 30)
+            .await?;
+
+        // A slow upload is cancelled: the message says so and nothing is sent.
+        ana.cdp("Network.enable", serde_json::json!({})).await?;
+        let slow = serde_json::json!({
+            "offline": false,
+            "latency": 50,
+            "downloadThroughput": 1_000_000,
+            "uploadThroughput": 50_000,
+        });
+        ana.cdp("Network.emulateNetworkConditions", slow).await?;
+        ana.fill("#attach-file", &big.display().to_string()).await?;
+        wait_true(
+            &ana,
+            "const p = document.querySelector('progress[data-upload]'); return !!p && p.value > 0;",
+            "the upload shows its progress",
+        )
+        .await?;
+        eval(&ana, "document.querySelector('[data-cancel]').click(); return true;").await?;
+        ana.wait_text("li[data-outgoing='true']", "cancelled", 30).await?;
+        ana.wait_mark("failed").await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        ben.wait_no_text("li[data-outgoing='false']", "big.bin", 1)
+            .await
+            .map_err(|_| "a cancelled upload reached the other side".to_owned())
+    }
+    .await;
+    close_all([("ana", ana), ("ben", ben)], outcome.is_err()).await;
+    drop(courier);
+    outcome.expect("tampering and cancelling");
+}
