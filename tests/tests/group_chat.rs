@@ -78,6 +78,11 @@ async fn three_people_chat_in_a_group_and_a_removed_member_reads_no_further() {
             .await?;
         ben.wait_text("li[data-system]", "ana removed cyra", 30)
             .await?;
+        // Cyra is told (and her page checks with the server).
+        cyra.wait_text("li[data-system]", "You were removed", 30)
+            .await?;
+        cyra.wait_text("#left-group", "no longer in this group", 30)
+            .await?;
         if let Some(dir) = &shots {
             ben.screenshot(&dir.join("group.png")).await?;
         }

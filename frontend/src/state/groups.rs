@@ -7,7 +7,7 @@ use super::chat::ChatId;
 use super::worker::{Device, message_id, now_ms, text};
 use crate::crypto::history;
 use courier_shared::client::Event;
-use courier_shared::crypto::content::{Content, GroupEventKind};
+use courier_shared::crypto::content::{Content, GroupEventKind, Plaintext};
 use courier_shared::crypto::group::GroupPlaintext;
 use courier_shared::crypto::{flow, group_flow};
 use courier_shared::ids::{DeviceId, GroupId, MessageId, UserId};
@@ -96,7 +96,55 @@ impl Device {
             entry.members = members;
         }
         self.save_index().await?;
+        if kind == GroupEventKind::Removed {
+            for user in &users {
+                self.tell_removed(*user, group).await?;
+            }
+        }
         self.announce(chat, kind, users).await
+    }
+
+    /// Tells `user` (pairwise, not kept in any chat) that they were removed
+    /// from `group`; their client checks with the server. If it cannot be
+    /// sent now, they learn it when their next group send is refused.
+    async fn tell_removed(&mut self, user: UserId, group: GroupId) -> Result<(), String> {
+        let id = message_id()?;
+        let plain = Plaintext(id, user, Content::Removed { group });
+        let (crypto, mut directory) = self.keys()?;
+        if let Ok(to) = flow::encrypt_for(crypto, &mut directory, &plain, now_ms()).await {
+            self.socket.send(ClientFrame::Send { id, to });
+        }
+        self.save().await
+    }
+
+    /// Someone says this user was removed from `group`: if the server
+    /// agrees, the chat says so and stops offering to write.
+    pub(super) async fn on_removed(&mut self, id: MessageId, group: GroupId) -> Result<(), String> {
+        let chat = ChatId::Group(group);
+        if !self.index.chats.iter().any(|c| c.chat == chat) {
+            return Ok(());
+        }
+        match self
+            .group_request(ClientFrame::FetchGroup { group }, Some(group))
+            .await
+        {
+            // Only the server's "no such group" counts (not a lost answer).
+            Err(reason) if reason.contains("no such group") => {}
+            _ => return Ok(()),
+        }
+        if let Some(entry) = self.index.find(chat) {
+            entry.members.clear();
+        }
+        self.save_index().await?;
+        let mut line = self.incoming(
+            id,
+            chat,
+            None,
+            Some("You were removed from the group".into()),
+        );
+        line.system = true;
+        line.seen = true;
+        self.arrived(line).await
     }
 
     /// Sends a group request; the group and its members after it.

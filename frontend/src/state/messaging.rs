@@ -391,6 +391,7 @@ impl Device {
         let peer = ChatId::User(if outgoing { plain.1 } else { from.0 });
         match plain.2 {
             Content::GroupKey { group, name, .. } => self.on_group_key(group, name.as_str()).await,
+            Content::Removed { group } if !outgoing => self.on_removed(id, group).await,
             Content::Text {
                 text: body,
                 reply_to,

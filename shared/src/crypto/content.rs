@@ -81,6 +81,13 @@ wire_enum! {
             /// Text sent with it.
             caption: Text<MAX_TEXT_BYTES>,
         },
+        /// "You were removed from this group", told pairwise by the admin
+        /// who removed the recipient. A hint only: the recipient's client
+        /// asks the server, whose membership is what counts.
+        Removed = 5 {
+            /// The group.
+            group: GroupId,
+        },
     }
 }
 
