@@ -6,10 +6,13 @@
 use super::CryptoError;
 use super::content::Plaintext;
 use super::device::{DeviceCrypto, KeyChange};
-use super::device_list::SignedDeviceList;
+use super::device_list::{ListedDevice, SignedDeviceList};
 use super::keys::SignedKey;
 use crate::ids::{DeviceId, MessageId, UserId};
 use crate::proto::Payload;
+
+/// Most devices one pre-key claim names.
+pub const CLAIM_BATCH: usize = 128;
 
 /// What the crypto needs from the server's key directory.
 #[allow(async_fn_in_trait)] // drivers are single-threaded; no Send bound wanted
@@ -64,28 +67,50 @@ pub async fn encrypt_for(
 ) -> Result<Vec<(DeviceId, Payload)>, CryptoError> {
     let (me, _) = crypto.require_me()?;
     for user in [plaintext.1, me] {
-        if crypto.user(user).is_none() {
-            refresh(crypto, server, user).await?;
-        }
+        ensure_list(crypto, server, user).await?;
     }
     let targets = crypto.recipients(plaintext.1)?;
-    let missing: Vec<DeviceId> = targets
-        .iter()
-        .filter(|d| crypto.needs_session(d.0, now_ms))
-        .map(|d| d.0)
-        .collect();
-    if !missing.is_empty() {
-        for (device, key) in server.claim(missing).await? {
-            if let Some(listed) = targets.iter().find(|d| d.0 == device) {
-                crypto.start_session(listed, &key, now_ms)?;
-            }
-        }
-    }
+    open_sessions(crypto, server, &targets, now_ms).await?;
     let bytes = plaintext.encode()?;
     targets
         .iter()
         .map(|d| Ok((d.0, crypto.encrypt(d.0, &bytes)?)))
         .collect()
+}
+
+/// Fetches `user`'s device list unless this device already knows it.
+pub async fn ensure_list(
+    crypto: &mut DeviceCrypto,
+    server: &mut impl KeyServer,
+    user: UserId,
+) -> Result<(), CryptoError> {
+    if crypto.user(user).is_none() {
+        refresh(crypto, server, user).await?;
+    }
+    Ok(())
+}
+
+/// Opens a pairwise session with each of `targets` that needs one, claiming
+/// their pre-keys in batches of at most [`CLAIM_BATCH`] devices.
+pub async fn open_sessions(
+    crypto: &mut DeviceCrypto,
+    server: &mut impl KeyServer,
+    targets: &[ListedDevice],
+    now_ms: u64,
+) -> Result<(), CryptoError> {
+    let missing: Vec<DeviceId> = targets
+        .iter()
+        .filter(|d| crypto.needs_session(d.0, now_ms))
+        .map(|d| d.0)
+        .collect();
+    for chunk in missing.chunks(CLAIM_BATCH) {
+        for (device, key) in server.claim(chunk.to_vec()).await? {
+            if let Some(listed) = targets.iter().find(|d| d.0 == device) {
+                crypto.start_session(listed, &key, now_ms)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Decrypts message `id` from `from`'s `from_device`, fetching the sender's

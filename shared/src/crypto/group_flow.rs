@@ -10,6 +10,7 @@
 use super::CryptoError;
 use super::content::{Content, GroupName, Plaintext};
 use super::device::DeviceCrypto;
+use super::device_list::ListedDevice;
 use super::flow::{self, KeyServer};
 use super::group::GroupPlaintext;
 use crate::ids::{DeviceId, GroupId, MessageId, UserId};
@@ -18,8 +19,6 @@ use crate::proto::Payload;
 /// Payload bytes per batch of key shares, leaving room for the frame's
 /// other fields within [`crate::proto::MAX_FRAME_BYTES`].
 const BATCH_BYTES: usize = 48 * 1024;
-/// Devices per key claim.
-const CLAIM_BATCH: usize = 128;
 
 /// One `Send` of sender-key shares.
 #[derive(Debug, Clone)]
@@ -48,19 +47,17 @@ pub struct GroupSendPlan {
     pub shares: Vec<ShareBatch>,
 }
 
-/// Every approved device of `members` but this one, fetching the device
-/// lists not known yet.
+/// Every approved device of `members` but this one, with its user,
+/// fetching the device lists not known yet.
 pub async fn member_devices(
     crypto: &mut DeviceCrypto,
     server: &mut impl KeyServer,
     members: &[UserId],
-) -> Result<Vec<(UserId, DeviceId)>, CryptoError> {
+) -> Result<Vec<(UserId, ListedDevice)>, CryptoError> {
     let (_, my_device) = crypto.require_me()?;
     let mut devices = Vec::new();
     for user in members {
-        if crypto.user(*user).is_none() {
-            flow::refresh(crypto, server, *user).await?;
-        }
+        flow::ensure_list(crypto, server, *user).await?;
         let contact = crypto.user(*user).ok_or(CryptoError::NoDevices(*user))?;
         devices.extend(
             contact
@@ -68,7 +65,7 @@ pub async fn member_devices(
                 .devices()
                 .iter()
                 .filter(|d| d.0 != my_device)
-                .map(|d| (*user, d.0)),
+                .map(|d| (*user, *d)),
         );
     }
     Ok(devices)
@@ -87,7 +84,7 @@ pub async fn prepare_group_send(
     mut new_id: impl FnMut() -> MessageId,
 ) -> Result<GroupSendPlan, CryptoError> {
     let owned = member_devices(crypto, server, members).await?;
-    let devices: Vec<DeviceId> = owned.iter().map(|(_, device)| *device).collect();
+    let devices: Vec<DeviceId> = owned.iter().map(|(_, device)| device.0).collect();
     let shares = crypto.groups().shares(group, name, &devices, now_ms);
     let Some((_, content)) = shares.first().cloned() else {
         return Ok(GroupSendPlan {
@@ -98,16 +95,16 @@ pub async fn prepare_group_send(
     // Whole users, as the device check wants.
     let mut users: Vec<UserId> = Vec::new();
     for (user, device) in &owned {
-        if shares.iter().any(|(d, _)| d == device) && !users.contains(user) {
+        if shares.iter().any(|(d, _)| *d == device.0) && !users.contains(user) {
             users.push(*user);
         }
     }
-    let targets: Vec<(UserId, DeviceId)> = owned
-        .iter()
+    let targets: Vec<(UserId, ListedDevice)> = owned
+        .into_iter()
         .filter(|(user, _)| users.contains(user))
-        .copied()
         .collect();
-    open_sessions(crypto, server, &targets, now_ms).await?;
+    let listed: Vec<ListedDevice> = targets.iter().map(|(_, device)| *device).collect();
+    flow::open_sessions(crypto, server, &listed, now_ms).await?;
     let mut batches: Vec<ShareBatch> = Vec::new();
     let mut size = BATCH_BYTES;
     for user in users {
@@ -118,7 +115,7 @@ pub async fn prepare_group_send(
         };
         for (_, device) in targets.iter().filter(|(u, _)| *u == user) {
             let bytes = Plaintext(id, user, content.clone()).encode()?;
-            encrypted.push((*device, crypto.encrypt(*device, &bytes)?));
+            encrypted.push((device.0, crypto.encrypt(device.0, &bytes)?));
         }
         let bytes: usize = encrypted.iter().map(|(_, p)| p.as_bytes().len() + 16).sum();
         match batches.last_mut() {
@@ -136,37 +133,6 @@ pub async fn prepare_group_send(
         devices,
         shares: batches,
     })
-}
-
-/// Opens pairwise sessions with the `targets` that need one.
-async fn open_sessions(
-    crypto: &mut DeviceCrypto,
-    server: &mut impl KeyServer,
-    targets: &[(UserId, DeviceId)],
-    now_ms: u64,
-) -> Result<(), CryptoError> {
-    let missing: Vec<(UserId, DeviceId)> = targets
-        .iter()
-        .filter(|(_, device)| crypto.needs_session(*device, now_ms))
-        .copied()
-        .collect();
-    for chunk in missing.chunks(CLAIM_BATCH) {
-        let claimed = server
-            .claim(chunk.iter().map(|(_, d)| *d).collect())
-            .await?;
-        for (device, key) in claimed {
-            let listed = chunk
-                .iter()
-                .find(|(_, d)| *d == device)
-                .and_then(|(user, _)| crypto.user(*user))
-                .and_then(|contact| contact.list.device(device))
-                .copied();
-            if let Some(listed) = listed {
-                crypto.start_session(&listed, &key, now_ms)?;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Encrypts group message `id` once for the whole group (after the plan's
