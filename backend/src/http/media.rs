@@ -3,7 +3,7 @@
 //! `GET` streams an object back. A missing, changed or expired signature is
 //! `403`, and says nothing about whether the object exists.
 
-use crate::clock::now_ms;
+use crate::clock::{now_ms, now_unix_ms};
 use crate::media::local_url::{Allowed, Op, UrlQuery};
 use crate::media::object_path;
 use crate::state::AppState;
@@ -14,10 +14,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 use object_store::ObjectStoreExt;
-
-fn now() -> u64 {
-    u64::try_from(now_ms()).unwrap_or_default()
-}
 
 fn refuse(status: StatusCode, reason: &'static str) -> Response {
     (status, reason).into_response()
@@ -36,7 +32,7 @@ fn authorise(
     let Ok(Query(query)) = query else {
         return Err((StatusCode::FORBIDDEN, "a signed URL is required"));
     };
-    key.check(op, id, &query, now())
+    key.check(op, id, &query, now_unix_ms())
         .map_err(|reason| (StatusCode::FORBIDDEN, reason))
 }
 

@@ -7,7 +7,7 @@
 //! guessed; a URL is needed to read or write any object.
 
 use super::commands::{Me, internal};
-use crate::clock::now_ms;
+use crate::clock::{now_ms, now_unix_ms};
 use crate::media::MediaError;
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -22,10 +22,6 @@ fn refused(code: ErrorCode, reason: &str) -> ServerFrame {
 fn failed(err: &dyn std::fmt::Display) -> ServerFrame {
     let (code, message) = internal(err);
     refused(code, &message)
-}
-
-fn now() -> u64 {
-    u64::try_from(now_ms()).unwrap_or_default()
 }
 
 /// Opens an upload slot for `size` bytes hashing to `hash`.
@@ -44,7 +40,7 @@ pub async fn request_upload(state: &AppState, me: Me, size: u64, hash: MediaHash
     let id = MediaId::from(random);
     let slot = match state
         .media
-        .upload_url(&id, size, &hash, now(), limits.url_ttl)
+        .upload_url(&id, size, &hash, now_unix_ms(), limits.url_ttl)
         .await
     {
         Ok(slot) => slot,
@@ -125,7 +121,11 @@ pub async fn request_download(state: &AppState, id: MediaId) -> ServerFrame {
         Err(err) => return failed(&err),
     }
     let limits = state.media.limits;
-    match state.media.download_url(&id, now(), limits.url_ttl).await {
+    match state
+        .media
+        .download_url(&id, now_unix_ms(), limits.url_ttl)
+        .await
+    {
         Ok(url) => ServerFrame::DownloadUrl {
             media: id,
             url: Text::truncating(&url.url),
