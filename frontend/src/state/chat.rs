@@ -190,6 +190,11 @@ impl Index {
 
 impl Index {
     /// The chat `id`, if there is one.
+    pub fn get(&self, id: ChatId) -> Option<&Chat> {
+        self.chats.iter().find(|c| c.chat == id)
+    }
+
+    /// The chat `id` to change, if there is one.
     pub fn find(&mut self, id: ChatId) -> Option<&mut Chat> {
         self.chats.iter_mut().find(|c| c.chat == id)
     }

@@ -121,7 +121,7 @@ impl Device {
     /// agrees, the chat says so and stops offering to write.
     pub(super) async fn on_removed(&mut self, id: MessageId, group: GroupId) -> Result<(), String> {
         let chat = ChatId::Group(group);
-        if !self.index.chats.iter().any(|c| c.chat == chat) {
+        if self.index.get(chat).is_none() {
             return Ok(());
         }
         match self
@@ -174,9 +174,7 @@ impl Device {
     ) -> Result<(), String> {
         let name = self
             .index
-            .chats
-            .iter()
-            .find(|c| c.chat == chat)
+            .get(chat)
             .map(|c| c.name.clone())
             .unwrap_or_default();
         let line = self.describe(None, kind, &users, &name);
@@ -302,9 +300,7 @@ impl Device {
         let me = self.my_user();
         let chat = self
             .index
-            .chats
-            .iter()
-            .find(|c| c.chat == ChatId::Group(group))
+            .get(ChatId::Group(group))
             .ok_or("no such group")?;
         let members: Vec<UserId> = chat.members.iter().map(|(user, _)| *user).collect();
         if !members.iter().any(|user| Some(*user) == me) {
@@ -363,7 +359,7 @@ impl Device {
     /// in the chat list with its members.
     pub(super) async fn on_group_key(&mut self, group: GroupId, name: &str) -> Result<(), String> {
         let chat = ChatId::Group(group);
-        if self.index.chats.iter().any(|c| c.chat == chat) {
+        if self.index.get(chat).is_some() {
             return Ok(());
         }
         self.index.chat(chat, name);
@@ -415,10 +411,9 @@ impl Device {
         };
         if outgoing {
             // A copy of what this user sent from another device.
-            let marks = self.outgoing(chat, String::new())?.marks;
             message.outgoing = true;
             message.seen = true;
-            message.marks = marks;
+            message.marks = self.group_marks(chat);
         }
         self.arrived(message.clone()).await?;
         self.auto_fetch(&message).await

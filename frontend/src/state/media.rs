@@ -332,9 +332,7 @@ impl Device {
         self.queue(copy).await?;
         let name = self
             .index
-            .chats
-            .iter()
-            .find(|c| c.chat == to)
+            .get(to)
             .map(|c| c.name.clone())
             .unwrap_or_default();
         self.ui.notice.set(Some(format!("Forwarded to {name}.")));

@@ -202,17 +202,23 @@ impl Device {
         self.queue(message).await
     }
 
-    /// A new outgoing message of this user to `chat`, not yet stored.
-    pub(super) fn outgoing(&self, chat: ChatId, text: String) -> Result<Message, String> {
+    /// The marks to follow for this user's message to `chat`: one per other
+    /// member, for groups.
+    pub(super) fn group_marks(&self, chat: ChatId) -> Option<courier_shared::client::GroupMarks> {
+        chat.group()?;
         let me = self.my_user();
-        let marks = self.index.chats.iter().find(|c| c.chat == chat).map(|c| {
+        self.index.get(chat).map(|c| {
             courier_shared::client::GroupMarks::new(
                 c.members
                     .iter()
                     .map(|(user, _)| *user)
                     .filter(|user| Some(*user) != me),
             )
-        });
+        })
+    }
+
+    /// A new outgoing message of this user to `chat`, not yet stored.
+    pub(super) fn outgoing(&self, chat: ChatId, text: String) -> Result<Message, String> {
         Ok(Message {
             id: message_id()?,
             chat,
@@ -220,7 +226,7 @@ impl Device {
             outgoing: true,
             system: false,
             content: None,
-            marks: marks.filter(|_| chat.group().is_some()),
+            marks: self.group_marks(chat),
             text: Some(text),
             problem: None,
             reply_to: None,
@@ -464,7 +470,7 @@ impl Device {
         {
             return Ok(());
         }
-        let known = self.index.chats.iter().any(|c| c.chat == peer);
+        let known = self.index.get(peer).is_some();
         let name = match peer {
             _ if known => String::new(),
             ChatId::User(user) => self
