@@ -6,6 +6,7 @@
 //! - [`ids`]: identifiers and validated values (users, devices, message ids,
 //!   keys, usernames, bounded payloads).
 //! - [`crypto`]: device identity keys (Ed25519), from audited crates.
+//! - [`text_encoding`]: hex, base32 and base64 for codes, names and URLs.
 //! - [`client`]: the I/O-free client core — the connection state machine and its
 //!   reconnect back-off — driven by the web client and by native tests alike.
 //!
@@ -16,3 +17,4 @@ pub mod client;
 pub mod crypto;
 pub mod ids;
 pub mod proto;
+pub mod text_encoding;

@@ -32,7 +32,18 @@ async fn three_people_chat_in_a_group_and_a_removed_member_reads_no_further() {
             .await?;
         ana.wait_text("li[data-system]", "You created the group", 30)
             .await?;
-        ana.wait_text("button[data-group] .avatar", "WT", 5).await?;
+        // The initials as shown: the stylesheet capitalises "Wt".
+        let shown = ana
+            .client
+            .execute(
+                "return document.querySelector('button[data-group] .avatar').innerText;",
+                vec![],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if shown.as_str() != Some("WT") {
+            return Err(format!("the group's avatar shows {shown}, not WT"));
+        }
         for member in [&ben, &cyra] {
             member
                 .wait_text("button[data-group]", "Weekend trip", 30)

@@ -198,7 +198,7 @@ async fn put(url: &str, hash: &MediaHash, body: Vec<u8>) -> u16 {
         .put(url)
         .header(
             "x-amz-checksum-sha256",
-            data_encoding::BASE64.encode(hash.as_bytes()),
+            courier_shared::text_encoding::base64(hash.as_bytes()),
         )
         .body(body)
         .send()
@@ -320,7 +320,7 @@ async fn media_goes_up_and_down_encrypted_through_signed_urls_only() {
         assert_eq!(get(&tamper(&download)).await.0, 403, "{storage:?}");
         assert!(!(200..300).contains(&put(&tamper(&upload), &sealed.hash, vec![0; 4]).await));
         let other = "ab".repeat(16);
-        let hex = data_encoding::HEXLOWER.encode(id.as_bytes());
+        let hex = courier_shared::text_encoding::hex(id.as_bytes());
         assert_eq!(get(&download.replace(&hex, &other)).await.0, 403);
         let bare = download.split('?').next().expect("a path").to_owned();
         assert_eq!(get(&bare).await.0, 403, "{storage:?}: {bare}");
@@ -445,5 +445,5 @@ fn random<const N: usize>() -> [u8; N] {
 }
 
 fn uuid_like() -> String {
-    data_encoding::HEXLOWER.encode(&random::<8>())
+    courier_shared::text_encoding::hex(&random::<8>())
 }

@@ -5,6 +5,7 @@
 
 use courier_shared::crypto::media::MediaHash;
 use courier_shared::ids::MediaId;
+use courier_shared::text_encoding;
 use hmac::{KeyInit, Mac};
 
 type Hmac = hmac::Hmac<sha2::Sha256>;
@@ -86,15 +87,13 @@ impl UrlKey {
         hash: Option<&MediaHash>,
         exp: u64,
     ) -> String {
-        let id = data_encoding::HEXLOWER.encode(id.as_bytes());
-        let sum = hash.map_or_else(String::new, |h| {
-            data_encoding::HEXLOWER.encode(h.as_bytes())
-        });
+        let id = text_encoding::hex(id.as_bytes());
+        let sum = hash.map_or_else(String::new, |h| text_encoding::hex(h.as_bytes()));
         let sig = self.mac(op, &id, size, &sum, exp).finalize().into_bytes();
         format!(
             "/media/{id}?op={}&size={size}&sum={sum}&exp={exp}&sig={}",
             op.as_str(),
-            data_encoding::HEXLOWER.encode(&sig)
+            text_encoding::hex(&sig)
         )
     }
 
@@ -111,23 +110,17 @@ impl UrlKey {
         if query.op != want.as_str() {
             return Err("the URL is for another operation");
         }
-        let sig = data_encoding::HEXLOWER
-            .decode(query.sig.as_bytes())
-            .map_err(|_| "malformed signature")?;
+        let sig = text_encoding::hex_decode(&query.sig).ok_or("malformed signature")?;
         self.mac(want, id, query.size, &query.sum, query.exp)
             .verify_slice(&sig)
             .map_err(|_| "bad signature")?;
         if query.exp <= now_ms {
             return Err("the URL has expired");
         }
-        let bytes = data_encoding::HEXLOWER
-            .decode(id.as_bytes())
-            .map_err(|_| "malformed media id")?;
+        let bytes = text_encoding::hex_decode(id).ok_or("malformed media id")?;
         let id = MediaId::from_slice(&bytes).ok_or("malformed media id")?;
-        let hash = data_encoding::HEXLOWER
-            .decode(query.sum.as_bytes())
-            .ok()
-            .and_then(|sum| MediaHash::from_slice(&sum));
+        let hash =
+            text_encoding::hex_decode(&query.sum).and_then(|sum| MediaHash::from_slice(&sum));
         Ok(Allowed {
             id,
             size: query.size,

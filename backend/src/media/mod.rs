@@ -14,6 +14,7 @@ pub mod sweeper;
 use crate::config::Settings;
 use courier_shared::crypto::media::MediaHash;
 use courier_shared::ids::MediaId;
+use courier_shared::text_encoding;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
@@ -102,10 +103,7 @@ pub struct SignedUrl {
 
 /// The object path of media `id`.
 pub fn object_path(id: &MediaId) -> Path {
-    Path::from(format!(
-        "media/{}",
-        data_encoding::HEXLOWER.encode(id.as_bytes())
-    ))
+    Path::from(format!("media/{}", text_encoding::hex(id.as_bytes())))
 }
 
 impl MediaStore {
@@ -230,7 +228,7 @@ impl MediaStore {
             let url = match op {
                 local_url::Op::Get => signer.signed_url(Method::GET, &path, ttl).await?,
                 local_url::Op::Put => {
-                    let sum = data_encoding::BASE64.encode(hash.map_or(&[][..], |h| h.as_bytes()));
+                    let sum = text_encoding::base64(hash.map_or(&[][..], |h| h.as_bytes()));
                     let sum = axum::http::HeaderValue::from_str(&sum)
                         .map_err(|_| MediaError::MissingSetting("a valid checksum"))?;
                     let options = SignedUrlOptions::default()

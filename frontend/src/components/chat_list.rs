@@ -89,8 +89,9 @@ pub fn ChatList(account: Account) -> impl IntoView {
     }
 }
 
-/// Up to two initials: of the first two words ("Hiking club" → "HC"), or
-/// the first letter of a single word.
+/// Up to two initials: of the first two words ("Hiking club" → "Hc", shown
+/// as "HC": the stylesheet capitalises them, which keeps Unicode's case
+/// tables out of the client), or the first letter of a single word.
 pub fn initials(name: &str) -> String {
     let letters: String = name
         .split_whitespace()
@@ -100,6 +101,6 @@ pub fn initials(name: &str) -> String {
     if letters.is_empty() {
         "?".into()
     } else {
-        letters.to_uppercase()
+        letters
     }
 }

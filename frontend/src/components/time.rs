@@ -50,7 +50,7 @@ pub fn presence(online: bool, last_seen: u64) -> String {
     } else {
         format!(
             "last seen {} at {}",
-            day(last_seen).to_lowercase(),
+            day(last_seen).to_ascii_lowercase(),
             clock(last_seen)
         )
     }

@@ -17,7 +17,7 @@ fn key(chat: ChatId, id: &MessageId) -> String {
     format!(
         "{}{}",
         prefix(chat),
-        data_encoding::HEXLOWER.encode(id.as_bytes())
+        courier_shared::text_encoding::hex(id.as_bytes())
     )
 }
 

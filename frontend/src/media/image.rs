@@ -4,6 +4,7 @@
 //! blurred until the photo itself is downloaded.
 
 use courier_shared::crypto::media::MAX_THUMBNAIL_BYTES;
+use courier_shared::text_encoding;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap};
@@ -79,7 +80,5 @@ fn encode(bitmap: &ImageBitmap, width: u32, height: u32, quality: f64) -> Result
     )?;
     let url = canvas.to_data_url_with_type_and_encoder_options("image/jpeg", &quality.into())?;
     let base64 = url.split_once(',').map_or("", |(_, data)| data);
-    data_encoding::BASE64
-        .decode(base64.as_bytes())
-        .map_err(|_| "the canvas gave no JPEG".into())
+    text_encoding::base64_decode(base64).ok_or_else(|| "the canvas gave no JPEG".into())
 }

@@ -27,6 +27,6 @@ pub fn object_url(bytes: &[u8], mime: &str) -> Result<String, JsValue> {
 pub fn jpeg_data_url(bytes: &[u8]) -> String {
     format!(
         "data:image/jpeg;base64,{}",
-        data_encoding::BASE64.encode(bytes)
+        courier_shared::text_encoding::base64(bytes)
     )
 }

@@ -161,7 +161,7 @@ impl Device {
         uploads.update(|u| {
             u.insert(id, 0.0);
         });
-        let checksum = data_encoding::BASE64.encode(sealed.hash.as_bytes());
+        let checksum = courier_shared::text_encoding::base64(sealed.hash.as_bytes());
         let progress = move |p: f64| {
             uploads.update(|u| {
                 u.insert(id, p);

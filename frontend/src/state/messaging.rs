@@ -170,7 +170,7 @@ impl Device {
                     Some(old) => *old = message.clone(),
                     None => {
                         shown.push(message.clone());
-                        shown.sort_by_key(|m| m.id);
+                        shown.sort_unstable_by_key(|m| m.id);
                     }
                 },
             );

@@ -17,9 +17,11 @@ pub struct GroupMarks {
 impl GroupMarks {
     /// A message sent to `members` (the sender's own user left out).
     pub fn new(members: impl IntoIterator<Item = UserId>) -> Self {
-        Self {
-            members: members.into_iter().map(|m| (m, (None, None))).collect(),
-        }
+        // Inserting rather than `collect`ing keeps a sort routine out of the
+        // web client.
+        let mut all = BTreeMap::new();
+        all.extend(members.into_iter().map(|m| (m, (None, None))));
+        Self { members: all }
     }
 
     /// Takes in a receipt from `from` at `at_ms`; reading implies delivery.

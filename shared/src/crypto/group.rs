@@ -276,7 +276,7 @@ impl SenderKeys {
                         session: GroupSession::from_pickle(pickle),
                         created_ms,
                         sent,
-                        shared_with: shared.into_iter().collect(),
+                        shared_with: insert_all(shared),
                     };
                     (group, outbound)
                 })
@@ -289,7 +289,7 @@ impl SenderKeys {
                         .into_iter()
                         .map(|(pickle, seen)| Inbound {
                             session: InboundGroupSession::from_pickle(pickle),
-                            seen: seen.into_iter().collect(),
+                            seen: insert_all(seen),
                         })
                         .collect();
                     ((group, device), keys)
@@ -297,4 +297,12 @@ impl SenderKeys {
                 .collect(),
         }
     }
+}
+
+/// A set built by inserting, not by `collect` (which sorts first and so
+/// adds a sort routine per element type to the web client).
+fn insert_all<T: Ord>(items: Vec<T>) -> BTreeSet<T> {
+    let mut set = BTreeSet::new();
+    set.extend(items);
+    set
 }

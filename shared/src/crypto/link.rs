@@ -41,7 +41,7 @@ impl LinkSecret {
 
     /// The code to type: base32 in groups of five, like `ABCDE-FGHIJ-…`.
     pub fn code(&self) -> String {
-        let plain = data_encoding::BASE32_NOPAD.encode(&self.0);
+        let plain = crate::text_encoding::base32(&self.0);
         let groups: Vec<&str> = plain
             .as_bytes()
             .chunks(5)
@@ -52,10 +52,7 @@ impl LinkSecret {
 
     /// What the QR code holds.
     pub fn qr_text(&self) -> String {
-        format!(
-            "{CODE_PREFIX}{}",
-            data_encoding::BASE32_NOPAD.encode(&self.0)
-        )
+        format!("{CODE_PREFIX}{}", crate::text_encoding::base32(&self.0))
     }
 
     /// Reads a typed code (any case, dashes and spaces ignored) or a scanned
@@ -68,9 +65,8 @@ impl LinkSecret {
             .filter(|c| !matches!(c, '-' | ' '))
             .map(|c| c.to_ascii_uppercase())
             .collect();
-        let bytes = data_encoding::BASE32_NOPAD
-            .decode(cleaned.as_bytes())
-            .map_err(|_| CryptoError::Malformed("link code"))?;
+        let bytes = crate::text_encoding::base32_decode(&cleaned)
+            .ok_or(CryptoError::Malformed("link code"))?;
         let bytes: [u8; 16] = bytes
             .try_into()
             .map_err(|_| CryptoError::Malformed("link code"))?;

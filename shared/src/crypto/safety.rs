@@ -59,20 +59,41 @@ pub fn safety_qr_text(a: (UserId, &PublicKey), b: (UserId, &PublicKey)) -> Strin
     let (first, second) = if a.0 <= b.0 { (a, b) } else { (b, a) };
     format!(
         "courier-safety:{VERSION}:{}:{}",
-        data_encoding::HEXLOWER.encode(&fingerprint(first.0, first.1)),
-        data_encoding::HEXLOWER.encode(&fingerprint(second.0, second.1))
+        crate::text_encoding::hex(&fingerprint(first.0, first.1)),
+        crate::text_encoding::hex(&fingerprint(second.0, second.1))
     )
 }
 
-/// `text` as a QR code in SVG, for link codes and safety numbers.
+/// `text` as a QR code in SVG (200 px, with the standard four-module quiet
+/// zone), for link codes and safety numbers. Each row's dark runs become one
+/// path segment, which keeps both the markup and the code that writes it small.
 pub fn qr_svg(text: &str) -> Option<String> {
+    use std::fmt::Write;
+    const QUIET: usize = 4;
     let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
-    Some(
-        code.render::<qrcode::render::svg::Color<'_>>()
-            .min_dimensions(200, 200)
-            .quiet_zone(true)
-            .build(),
-    )
+    let width = code.width();
+    let size = width + 2 * QUIET;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" \
+         width=\"200\" height=\"200\" shape-rendering=\"crispEdges\">\
+         <rect width=\"{size}\" height=\"{size}\" fill=\"#fff\"/><path fill=\"#000\" d=\""
+    );
+    let colors = code.to_colors();
+    for (y, row) in colors.chunks(width).enumerate() {
+        let mut x = 0;
+        while x < width {
+            let run = row[x..]
+                .iter()
+                .take_while(|c| **c == qrcode::Color::Dark)
+                .count();
+            if run > 0 {
+                let _ = write!(svg, "M{} {}h{run}v1h-{run}z", x + QUIET, y + QUIET);
+            }
+            x += run.max(1);
+        }
+    }
+    svg.push_str("\"/></svg>");
+    Some(svg)
 }
 
 #[cfg(test)]
@@ -99,6 +120,46 @@ mod tests {
             safety_number((alice.0, &alice.1), (bob.0, &mallory))
         );
         let qr = safety_qr_text((alice.0, &alice.1), (bob.0, &bob.1));
-        assert!(qr_svg(&qr).unwrap().starts_with("<?xml"));
+        let svg = qr_svg(&qr).unwrap();
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        #[cfg(not(target_arch = "wasm32"))]
+        assert_eq!(scan(&svg), qr);
+    }
+
+    /// Rasterises the SVG's path (`M x y h n v1 h-n z` per dark run, four
+    /// pixels per module) and decodes it with an independent QR reader.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn scan(svg: &str) -> String {
+        let size: usize = svg
+            .split("viewBox=\"0 0 ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect("viewBox");
+        let path = svg.split(" d=\"").nth(1).expect("path");
+        let mut dark = vec![false; size * size];
+        for run in path.split('M').skip(1) {
+            let numbers: Vec<usize> = run
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|n| !n.is_empty())
+                .map(|n| n.parse().expect("number"))
+                .collect();
+            let (x, y, len) = (numbers[0], numbers[1], numbers[2]);
+            for cell in &mut dark[y * size + x..y * size + x + len] {
+                *cell = true;
+            }
+        }
+        const SCALE: usize = 4;
+        let mut image =
+            rqrr::PreparedImage::prepare_from_greyscale(size * SCALE, size * SCALE, |x, y| {
+                if dark[(y / SCALE) * size + x / SCALE] {
+                    0
+                } else {
+                    255
+                }
+            });
+        let grids = image.detect_grids();
+        assert_eq!(grids.len(), 1, "one QR code");
+        grids[0].decode().expect("decodes").1
     }
 }

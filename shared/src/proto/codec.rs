@@ -50,8 +50,8 @@ pub enum EncodeError {
 
 /// Encodes one frame as CBOR.
 pub fn encode<T: Serialize>(frame: &T) -> Result<Vec<u8>, EncodeError> {
-    let mut bytes = Vec::with_capacity(64);
-    ciborium::into_writer(frame, &mut bytes).map_err(|e| EncodeError::Serialize(e.to_string()))?;
+    let bytes = cbor4ii::serde::to_vec(Vec::with_capacity(64), frame)
+        .map_err(|e| EncodeError::Serialize(e.to_string()))?;
     if bytes.len() > MAX_FRAME_BYTES {
         return Err(EncodeError::TooLarge(bytes.len()));
     }
@@ -66,20 +66,24 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
             max: MAX_FRAME_BYTES,
         });
     }
-    let mut rest = bytes;
-    let frame = ciborium::from_reader(&mut rest).map_err(|e| {
-        let reason = e.to_string();
+    let mut de = cbor4ii::serde::Deserializer::new(cbor4ii::core::utils::SliceReader::new(bytes));
+    let frame = T::deserialize(&mut de).map_err(|e| {
+        let reason = match e {
+            cbor4ii::serde::DecodeError::Custom(message) => message.into(),
+            cbor4ii::serde::DecodeError::Core(cbor) => format!("{cbor:?}"),
+        };
         if reason.contains(KNOWN_FRAME) {
             DecodeError::UnknownFrame(reason)
         } else {
             DecodeError::Malformed(reason)
         }
     })?;
-    if !rest.is_empty() {
-        return Err(DecodeError::Malformed(format!(
-            "{} bytes after the end of the frame",
-            rest.len()
-        )));
+    let mut reader = de.into_inner();
+    let rest = cbor4ii::core::dec::Read::fill(&mut reader, 1).map_or(0, |r| r.as_ref().len());
+    if rest > 0 {
+        return Err(DecodeError::Malformed(
+            "bytes after the end of the frame".into(),
+        ));
     }
     Ok(frame)
 }

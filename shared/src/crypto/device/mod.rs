@@ -183,15 +183,13 @@ impl DeviceCrypto {
             renew: self.renew.iter().copied().collect(),
             groups: self.groups.save(),
         };
-        let mut bytes = Vec::new();
         // Writing to a Vec cannot fail, and every field serialises.
-        let _ = ciborium::into_writer(&snapshot, &mut bytes);
-        bytes
+        cbor4ii::serde::to_vec(Vec::new(), &snapshot).unwrap_or_default()
     }
 
     /// The state saved by [`DeviceCrypto::snapshot`].
     pub fn restore(bytes: &[u8]) -> Result<Self, CryptoError> {
-        let snapshot: Snapshot = ciborium::from_reader(bytes)
+        let snapshot: Snapshot = cbor4ii::serde::from_slice(bytes)
             .map_err(|_| CryptoError::Malformed("saved device state"))?;
         Ok(Self {
             signing: DeviceKey::from_seed(snapshot.signing.0),
