@@ -62,3 +62,45 @@ async fn the_web_client_is_served_with_index_html_for_client_routes() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn precompressed_assets_are_sent_to_browsers_that_accept_them() {
+    let web = tempfile::tempdir().expect("web dir");
+    for (name, body) in [
+        ("index.html", "<html>courier-index</html>"),
+        ("index.html.br", "index-in-brotli"),
+        ("app.js", "console.log('courier')"),
+        ("app.js.br", "app-in-brotli"),
+        ("app.js.gz", "app-in-gzip"),
+    ] {
+        std::fs::write(web.path().join(name), body).expect("write");
+    }
+    let dir = web.path().to_path_buf();
+    let app = spawn_app_with(courier_tests::Backend::Sqlite, |s| s.web_dir = dir).await;
+    let client = reqwest::Client::new();
+    for (path, accept, encoding, body) in [
+        ("/app.js", "gzip, deflate, br", Some("br"), "app-in-brotli"),
+        ("/app.js", "gzip", Some("gzip"), "app-in-gzip"),
+        ("/app.js", "identity", None, "console.log('courier')"),
+        ("/chats/42", "br", Some("br"), "index-in-brotli"),
+    ] {
+        let response = client
+            .get(format!("{}{path}", app.http_url()))
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(response.status(), 200, "{path} {accept}");
+        let got = response
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().expect("ascii").to_owned());
+        assert_eq!(got.as_deref(), encoding, "{path} {accept}");
+        assert_eq!(
+            response.text().await.expect("body"),
+            body,
+            "{path} {accept}"
+        );
+    }
+    app.stop().await;
+}

@@ -46,9 +46,12 @@ pub fn ensure_web_build_tools(root: &Path) -> Result<(), String> {
     }
 
     let wasm_opt = output(command(root, "wasm-opt").arg("--version"));
-    if !wasm_opt.is_some_and(|v| v.contains(WASM_OPT_VERSION)) {
+    let finishers = ["esbuild", "@gfx/zopfli"]
+        .iter()
+        .all(|package| root.join("tools/node_modules").join(package).is_dir());
+    if !wasm_opt.is_some_and(|v| v.contains(WASM_OPT_VERSION)) || !finishers {
         run_step(
-            "install wasm-opt (npm binaryen)",
+            "install wasm-opt, esbuild and zopfli (npm)",
             command(root, "npm").args(["ci", "--prefix", "tools", "--no-audit", "--no-fund"]),
         )?;
     }
@@ -114,11 +117,16 @@ pub fn ensure_test_tools(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Builds the web client in release mode into `frontend/dist`.
+/// Builds the web client in release mode into `frontend/dist`, then minifies
+/// its JavaScript and precompresses its assets (`tools/finish-dist.mjs`).
 pub fn build_web_client(root: &Path) -> Result<(), String> {
     run_step(
         "build the web client (trunk)",
         command(root, "trunk").args(["build", "--release"]),
+    )?;
+    run_step(
+        "minify and precompress the web client",
+        command(root, "node").args(["tools/finish-dist.mjs", "frontend/dist"]),
     )
 }
 

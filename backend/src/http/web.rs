@@ -1,5 +1,7 @@
 //! Serves the built web client, with `index.html` for every unknown path so
-//! that client-side routes survive a reload.
+//! that client-side routes survive a reload. The release build ships each
+//! asset precompressed (`.br`, `.gz`: see `tools/finish-dist.mjs`); those are
+//! sent as they are, anything else is compressed per response.
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -16,7 +18,14 @@ pub fn service(web_dir: &Path) -> MethodRouter {
         tracing::warn!(dir = %web_dir.display(), "web client not built; serving a notice instead");
         return get(not_built);
     }
-    let files = ServeDir::new(web_dir).fallback(ServeFile::new(index));
+    let files = ServeDir::new(web_dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(
+            ServeFile::new(index)
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
     any_service(
         ServiceBuilder::new()
             .layer(CompressionLayer::new())
