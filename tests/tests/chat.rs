@@ -187,7 +187,23 @@ async fn the_page_is_usable_on_a_slow_phone_over_3g() {
             .await
             .map_err(|e| e.to_string())?;
         phone.text_of("#register-name", 60).await?;
-        Ok(started.elapsed().as_secs_f64())
+        let seconds = started.elapsed().as_secs_f64();
+        // Where the time went, from the page's own clock.
+        let timing = phone
+            .client
+            .execute(
+                "const r = performance.getEntriesByType('resource'); \
+                 const end = (s) => Math.round(Math.max(0, ...r.filter((e) => e.name.endsWith(s)) \
+                     .map((e) => e.responseEnd))); \
+                 const nav = performance.getEntriesByType('navigation')[0]; \
+                 return `html ${Math.round(nav.responseEnd)} ms, js ${end('.js')} ms, \
+                     wasm ${end('.wasm')} ms, form ${Math.round(performance.now())} ms`;",
+                vec![],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("3G page timeline: {}", timing.as_str().unwrap_or_default());
+        Ok(seconds)
     }
     .await;
     phone.close().await;
