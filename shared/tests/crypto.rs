@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 use courier_shared::crypto::content::{Content, Plaintext};
-use courier_shared::crypto::device::KeyChange;
+use courier_shared::crypto::device::{KeyChange, KeyChangeNotice};
 use courier_shared::crypto::device_list::SignedDeviceList;
 use courier_shared::crypto::flow::{self, KeyServer};
 use courier_shared::crypto::group::GroupPlaintext;
@@ -317,8 +317,23 @@ fn removed_and_unapproved_devices_get_nothing_and_changes_are_reported() {
         .collect();
     assert_eq!(to, [DeviceId(21)]);
 
-    // A list signed by another account key (a server's forgery) is refused
-    // as an identity change, never silently.
+    // A list signed by another account key (a new install, or a server's
+    // forgery) is taken as an identity change, never silently: the user is
+    // told, and a verified contact loses its mark.
+    // Every change is kept for the app to show, wherever it was found.
+    assert_eq!(
+        a.take_key_changes(),
+        [KeyChangeNotice {
+            user: bob,
+            change: KeyChange::DevicesChanged {
+                added: vec![],
+                removed: vec![DeviceId(22)]
+            },
+            was_verified: false,
+        }]
+    );
+    a.mark_verified(bob);
+    assert!(a.is_verified(bob));
     let mut mallory = DeviceCrypto::new(seed(99));
     mallory.set_me(bob, DeviceId(23));
     let forged = mallory.found_account(seed(98)).unwrap();
@@ -326,7 +341,16 @@ fn removed_and_unapproved_devices_get_nothing_and_changes_are_reported() {
         a.accept_list(bob, &forged).unwrap(),
         KeyChange::IdentityChanged
     );
-    assert!(!a.user(bob).unwrap().verified);
+    assert!(!a.is_verified(bob), "the verified mark is gone");
+    assert_eq!(
+        a.take_key_changes(),
+        [KeyChangeNotice {
+            user: bob,
+            change: KeyChange::IdentityChanged,
+            was_verified: true,
+        }]
+    );
+    assert!(a.take_key_changes().is_empty(), "each change is taken once");
     // An older list is a rollback.
     let mut c = dir.first_device(3, 31);
     let old = dir.lists[&bob].clone();

@@ -78,8 +78,9 @@ async fn the_page_goes_online_and_reconnects_after_a_server_crash() {
     );
 }
 
-/// What the page keeps in IndexedDB: the kind of vault key and of the saved
-/// state, as JSON.
+/// What the page keeps in IndexedDB, as JSON: the kind of vault key and of
+/// the saved state, how many byte records there are (device state, history,
+/// chat index) and how many of them hold a message's text in the clear.
 const VAULT_PROBE: &str = r#"
 const done = arguments[arguments.length - 1];
 const open = indexedDB.open("courier");
@@ -88,12 +89,24 @@ open.onsuccess = () => {
   const key = store.get("key");
   key.onsuccess = () => {
     const state = store.get("device");
-    state.onsuccess = () => done(JSON.stringify({
-      extractable: key.result.extractable,
-      algorithm: key.result.algorithm.name,
-      state: Object.prototype.toString.call(state.result),
-      bytes: state.result.length,
-    }));
+    state.onsuccess = () => {
+      const all = store.getAll();
+      all.onsuccess = () => {
+        const bytes = all.result.filter((v) => v instanceof Uint8Array);
+        const latin1 = new TextDecoder("latin1");
+        const clear = bytes.filter((v) => {
+          const text = latin1.decode(v);
+          return text.includes("hello from bob") || text.includes("hello back");
+        });
+        done(JSON.stringify({
+          extractable: key.result.extractable,
+          algorithm: key.result.algorithm.name,
+          state: Object.prototype.toString.call(state.result),
+          records: bytes.length,
+          clear: clear.length,
+        }));
+      };
+    };
   };
 };
 open.onerror = () => done("no database");
@@ -154,6 +167,32 @@ async fn a_second_browser_links_by_code_and_both_decrypt_what_a_contact_sends() 
                 .await?;
         }
 
+        // Ana compares Bob's safety number and marks it verified.
+        first.tab("#devices-tab").await?;
+        first.fill("#verify-name", "bob").await?;
+        first.click("#verify").await?;
+        first.text_of("[data-safety-number]", 30).await?;
+        first.click("#mark-verified").await?;
+        first.text_of("[data-verified]", 30).await?;
+        // Bob links a new phone and writes from it: Ana's page takes in his
+        // new device list and says so in their chat.
+        let secret = bob.open_link().await;
+        let (mut phone, secret) = SecureDevice::start_link(&ws, &secret.code()).await;
+        bob.approve_link(&secret).await;
+        phone.finish_link(&secret).await;
+        phone.send_text(ana, "from bob's new phone").await;
+        first.tab("#chats-tab").await?;
+        first
+            .wait_text("li[data-outgoing='false']", "from bob's new phone", 30)
+            .await?;
+        first
+            .wait_text(
+                "li[data-system]",
+                "bob's devices changed: 1 added, 0 removed",
+                30,
+            )
+            .await?;
+
         // The linked browser keeps its account across a reload.
         second.client.refresh().await.map_err(|e| e.to_string())?;
         second.tab("#devices-tab").await?;
@@ -193,8 +232,11 @@ async fn a_second_browser_links_by_code_and_both_decrypt_what_a_contact_sends() 
         "the vault key is not extractable: {probe}"
     );
     assert_eq!(vault["algorithm"], "AES-GCM", "{probe}");
+    assert_eq!(vault["state"], "[object Uint8Array]", "{probe}");
+    // The device state, the chat index and both messages, none readable.
+    assert!(vault["records"].as_u64().is_some_and(|n| n >= 4), "{probe}");
     assert_eq!(
-        vault["state"], "[object Uint8Array]",
-        "state is stored sealed: {probe}"
+        vault["clear"], 0,
+        "no record holds a message in the clear: {probe}"
     );
 }

@@ -413,6 +413,10 @@ fn dump(backend: Backend, data_dir: &std::path::Path, url: &str) -> Vec<u8> {
     }
 }
 
+fn hex(bytes: &[u8]) -> String {
+    courier_shared::text_encoding::hex(bytes)
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -448,18 +452,33 @@ async fn a_plaintext_canary_never_reaches_the_servers_database_or_logs() {
         let id = alice.send_text(bob.user(), &canary).await;
 
         // The message waits in Bob's queue: what the server holds now is all
-        // it ever holds of it.
+        // it ever holds of it. pg_dump writes bytea as hex, so every secret is
+        // looked for both as it is and in hex.
         let stored = dump(backend, data.path(), &url);
+        let held =
+            |secret: &[u8]| contains(&stored, secret) || contains(&stored, hex(secret).as_bytes());
         assert!(
             contains(&stored, b"alice"),
             "the dump holds the server's data ({backend:?})"
         );
         assert!(
-            !contains(&stored, canary.as_bytes()),
+            !held(canary.as_bytes()),
             "plaintext in the database ({backend:?})"
         );
+        for (what, key) in [
+            ("Alice's device key", alice.crypto.signing_key().seed()),
+            ("Bob's device key", bob.crypto.signing_key().seed()),
+        ] {
+            assert!(!held(&key), "{what} in the database ({backend:?})");
+        }
         bob.net.reconnect().await;
         assert_eq!(bob.next_text().await, (id, alice.user(), canary.clone()));
+        // The check can fail: the ciphertext Bob was handed is in the dump.
+        let sealed = bob.last_payload.clone().expect("a payload arrived");
+        assert!(
+            held(sealed.as_bytes()),
+            "the queued ciphertext is in the dump ({backend:?})"
+        );
 
         let log = courier.log();
         assert!(

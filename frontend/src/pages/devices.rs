@@ -17,6 +17,7 @@ pub fn Devices(account: Account) -> impl IntoView {
         verifier.run(Job::Verify(verify_name.get_untracked()));
     };
     let remover = account.clone();
+    let marker = account.clone();
     view! {
         <section class="card" aria-labelledby="devices-title">
             <h2 id="devices-title">"Your devices"</h2>
@@ -68,9 +69,20 @@ pub fn Devices(account: Account) -> impl IntoView {
             {move || ui.safety.get().map(|safety| view! {
                 <div class="safety">
                     {safety.warning.map(|w| view! { <p class="warning" role="alert">{w}</p> })}
-                    <p>"Compare with " {safety.username} "’s screen, or scan their code:"</p>
+                    <p>"Compare with " {safety.username.clone()} "’s screen, or scan their code:"</p>
                     <code data-safety-number>{safety.number}</code>
                     <div class="qr" role="img" aria-label="Safety number as a QR code" inner_html=safety.qr></div>
+                    {if safety.verified {
+                        view! { <p class="verified" data-verified>"✓ Verified: you compared this number."</p> }.into_any()
+                    } else {
+                        let (name, marker) = (safety.username.clone(), marker.clone());
+                        view! {
+                            <button id="mark-verified" type="button"
+                                on:click=move |_| marker.run(Job::MarkVerified(name.clone()))>
+                                "Mark as verified"
+                            </button>
+                        }.into_any()
+                    }}
                 </div>
             })}
         </section>

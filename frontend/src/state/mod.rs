@@ -4,6 +4,7 @@
 
 pub mod chat;
 mod groups;
+mod key_changes;
 mod media;
 mod messaging;
 mod notify;
@@ -71,6 +72,8 @@ pub struct SafetyView {
     pub qr: String,
     /// A change to warn about (new identity, new or removed devices).
     pub warning: Option<String>,
+    /// The user marked this account key verified.
+    pub verified: bool,
 }
 
 /// Which panel the signed-in page shows.
@@ -167,6 +170,8 @@ pub enum Job {
     Remove(DeviceId),
     /// Show the safety number shared with this user.
     Verify(String),
+    /// Mark this user's safety number as compared.
+    MarkVerified(String),
     /// Start (or open) a chat with the user of this name.
     StartChat(String),
     /// Open a conversation (or none).

@@ -3,13 +3,14 @@
 //! incoming message — saving the sealed state after each change.
 
 use super::chat::{ChatId, Index};
+use super::key_changes;
 use super::{Job, LinkView, Phase, SafetyView, Ui, saved};
 use crate::crypto::lock;
 use crate::crypto::vault::{Vault, random_bytes};
 use crate::net::requests::{Directory, Requests};
 use crate::net::socket::SocketHandle;
 use courier_shared::client::{ConnectionState, Event};
-use courier_shared::crypto::device::KeyChange;
+use courier_shared::crypto::device::KeyChangeNotice;
 use courier_shared::crypto::envelope::{Envelope, Sealed};
 use courier_shared::crypto::link::{LinkHello, LinkSecret};
 use courier_shared::crypto::{DeviceCrypto, flow, group_flow, safety};
@@ -65,7 +66,10 @@ pub async fn run(
         }
     };
     while let Some(job) = jobs.next().await {
-        if let Err(err) = device.handle(job).await {
+        let outcome = device.handle(job).await;
+        // Whatever the job found about contacts' keys is shown, even if the
+        // job failed later.
+        if let Err(err) = outcome.and(device.show_key_changes().await) {
             ui.notice.set(Some(err));
         }
     }
@@ -218,6 +222,7 @@ impl Device {
             Job::ShowLink => self.show_link().await,
             Job::Remove(device) => self.remove(device).await,
             Job::Verify(name) => self.verify(&name).await,
+            Job::MarkVerified(name) => self.mark_verified(&name).await,
             Job::StartChat(name) => self.start_chat(&name).await,
             Job::Open(chat) => self.open_chat(chat).await,
             Job::CreateGroup(name, members) => self.create_group(&name, &members).await,
@@ -407,20 +412,17 @@ impl Device {
     async fn verify(&mut self, name: &str) -> Result<(), String> {
         let (user, username) = self.lookup(name).await?;
         let (crypto, mut directory) = self.keys()?;
+        let was_verified = crypto.is_verified(user);
         let change = flow::refresh(crypto, &mut directory, user)
             .await
             .map_err(text)?;
-        let warning = match change {
-            KeyChange::IdentityChanged => Some(format!(
-                "{username}'s safety number has changed: their account key is new. Compare it again."
-            )),
-            KeyChange::DevicesChanged { added, removed } => Some(format!(
-                "{username} has {} new and {} removed devices since you last looked.",
-                added.len(),
-                removed.len()
-            )),
-            KeyChange::New | KeyChange::None => None,
+        let notice = KeyChangeNotice {
+            user,
+            change,
+            was_verified,
         };
+        let warning = key_changes::warning(username.as_str(), &notice);
+        let verified = crypto.is_verified(user);
         let number = crypto.safety_number(user).ok_or("no safety number yet")?;
         let qr = crypto
             .safety_qr_text(user)
@@ -431,6 +433,7 @@ impl Device {
             number,
             qr,
             warning,
+            verified,
         }));
         self.save().await
     }

@@ -28,7 +28,31 @@ pub enum KeyChange {
     },
 }
 
+/// A contact's key change, kept for the app to warn its user about wherever
+/// it was found (sending, receiving, a stale retry, a group).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyChangeNotice {
+    /// Whose keys changed.
+    pub user: UserId,
+    /// [`KeyChange::IdentityChanged`] or [`KeyChange::DevicesChanged`].
+    pub change: KeyChange,
+    /// The user had compared safety numbers for the previous account key
+    /// (that mark is gone now).
+    pub was_verified: bool,
+}
+
 impl DeviceCrypto {
+    /// The key changes found since the last call, oldest first: the app shows
+    /// each one (a line in the chat with that user), so none goes unseen.
+    pub fn take_key_changes(&mut self) -> Vec<KeyChangeNotice> {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// Whether this user's current account key was marked verified.
+    pub fn is_verified(&self, user: UserId) -> bool {
+        self.users.get(&user).is_some_and(|c| c.verified)
+    }
+
     /// Makes this, the account's first device, the holder of a new account
     /// identity key from 32 secret random bytes; returns the first device
     /// list to publish (then pass it to [`DeviceCrypto::accept_list`]).
@@ -70,6 +94,7 @@ impl DeviceCrypto {
             return Ok(KeyChange::New);
         };
         if known.list.account() != list.account() {
+            let was_verified = known.verified;
             self.users.insert(
                 user,
                 Contact {
@@ -77,6 +102,11 @@ impl DeviceCrypto {
                     verified: false,
                 },
             );
+            self.changes.push(KeyChangeNotice {
+                user,
+                change: KeyChange::IdentityChanged,
+                was_verified,
+            });
             return Ok(KeyChange::IdentityChanged);
         }
         if list.version() < known.list.version() {
@@ -110,7 +140,13 @@ impl DeviceCrypto {
         if added.is_empty() && removed.is_empty() {
             Ok(KeyChange::None)
         } else {
-            Ok(KeyChange::DevicesChanged { added, removed })
+            let change = KeyChange::DevicesChanged { added, removed };
+            self.changes.push(KeyChangeNotice {
+                user,
+                change: change.clone(),
+                was_verified: verified,
+            });
+            Ok(change)
         }
     }
 

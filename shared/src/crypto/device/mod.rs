@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use vodozemac::olm::{Account, AccountPickle, Session, SessionPickle};
 
-pub use lists::KeyChange;
+pub use lists::{KeyChange, KeyChangeNotice};
 
 /// A session is replaced by a fresh one after this long (7 days)…
 pub const SESSION_MAX_AGE_MS: u64 = 7 * 24 * 60 * 60 * 1000;
@@ -59,6 +59,9 @@ pub struct DeviceCrypto {
     sessions: HashMap<DeviceId, Vec<SessionEntry>>,
     renew: HashSet<DeviceId>,
     groups: SenderKeys,
+    /// Key changes not yet taken by the app (not saved: taken right after
+    /// the operation that found them).
+    changes: Vec<KeyChangeNotice>,
 }
 
 impl std::fmt::Debug for DeviceCrypto {
@@ -102,6 +105,7 @@ impl DeviceCrypto {
             sessions: HashMap::new(),
             renew: HashSet::new(),
             groups: SenderKeys::default(),
+            changes: Vec::new(),
         }
     }
 
@@ -214,6 +218,7 @@ impl DeviceCrypto {
                 .collect(),
             renew: snapshot.renew.into_iter().collect(),
             groups: SenderKeys::restore(snapshot.groups),
+            changes: Vec::new(),
         })
     }
 }
