@@ -34,11 +34,23 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
         ana.wait_mark("delivered").await?;
         ben.wait_text("button[data-chat][data-unread='1']", "hello ben", 30)
             .await?;
-        // Ben opens it: blue checks.
+        wait_for_js(
+            &ben,
+            "return document.title === '(1) Courier';",
+            "(1) in the title",
+        )
+        .await?;
+        // Ben opens it: blue checks, and his title count clears.
         ben.click("button[data-chat]").await?;
         ben.wait_text("li[data-outgoing='false']", "hello ben", 30)
             .await?;
         ana.wait_mark("read").await?;
+        wait_for_js(
+            &ben,
+            "return document.title === 'Courier';",
+            "a cleared title",
+        )
+        .await?;
 
         // Typing appears on Ana's side and clears when Ben sends.
         ben.fill("#composer-text", "hi an").await?;
@@ -99,6 +111,17 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
         ben.wait_text("li[data-outgoing='false']", "written offline", 60)
             .await?;
         ana.wait_mark("read").await?;
+        // Presence follows the restart: Ben leaves and comes back, and Ana's
+        // header says so.
+        ben.client
+            .goto("about:blank")
+            .await
+            .map_err(|e| e.to_string())?;
+        ana.wait_text("[data-status]", "last seen today at", 30)
+            .await?;
+        ben.client.goto(&url).await.map_err(|e| e.to_string())?;
+        ana.wait_text("[data-status]", "online", 30).await?;
+        ben.click("button[data-chat]").await?;
 
         // Ana links a second browser; it shares what comes next, and the
         // read state Ana's first device sets.
@@ -223,6 +246,13 @@ async fn older_history_loads_on_demand_and_replies_quote_their_message() {
 
     let page = Browser::start(&driver).await;
     let outcome: Result<(), String> = async {
+        // The page's Notification API and visibility are stand-ins the test
+        // can read and flip (a headless page is never hidden on its own).
+        page.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            serde_json::json!({ "source": NOTIFICATION_PROBE }),
+        )
+        .await?;
         page.register(&courier.url(), "ana").await?;
         // A contact on a native device writes 60 messages.
         let mut ben = courier_tests::secure::SecureDevice::register(&ws, "ben").await;
@@ -237,10 +267,30 @@ async fn older_history_loads_on_demand_and_replies_quote_their_message() {
         page.wait_text("li[data-message]", "message 60", 30).await?;
         // The newest fifty show; the rest wait in local history.
         page.wait_count("li[data-message]", 50, 30).await?;
-        // The newest message is in view; the button waits at the top of the
-        // list (as a user scrolling up would reach it).
+        // The list scrolls inside the page and the composer stays in view
+        // (in a laptop-sized window).
         page.client
-            .execute("document.getElementById('older').click();", vec![])
+            .set_window_size(1200, 760)
+            .await
+            .map_err(|e| e.to_string())?;
+        let layout = page
+            .client
+            .execute(
+                "const list = document.querySelector('ol.messages'); \
+                 const box = document.querySelector('.chats').getBoundingClientRect(); \
+                 const composer = document.getElementById('composer-text').getBoundingClientRect(); \
+                 return list.scrollHeight > list.clientHeight && list.scrollTop > 0 \
+                     && composer.bottom <= box.bottom && composer.bottom <= innerHeight;",
+                vec![],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if layout.as_bool() != Some(true) {
+            return Err("the message list does not scroll with the composer in view".into());
+        }
+        // Scrolling to the top loads the rest from local history.
+        page.client
+            .execute("document.querySelector('ol.messages').scrollTop = 0;", vec![])
             .await
             .map_err(|e| e.to_string())?;
         page.wait_count("li[data-message]", 60, 30).await?;
@@ -266,10 +316,65 @@ async fn older_history_loads_on_demand_and_replies_quote_their_message() {
             }
             other => return Err(format!("ben got {other:?}")),
         }
+
+        // Ana switches to another tab: a message from Ben becomes a
+        // notification, and the title counts it until she is back.
+        page.client
+            .execute(
+                "window.__hidden = true; document.dispatchEvent(new Event('visibilitychange'));",
+                vec![],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        ben.send_text(ana, "are you there?").await;
+        let notified = "return window.__notified.some(([title, body]) => \
+                        title === 'ben' && body === 'are you there?');";
+        wait_for_js(&page, notified, "a notification from ben").await?;
+        wait_for_js(&page, "return document.title === '(1) Courier';", "(1) in the title").await?;
+        page.client
+            .execute(
+                "window.__hidden = false; document.dispatchEvent(new Event('visibilitychange'));",
+                vec![],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        wait_for_js(&page, "return document.title === 'Courier';", "the count cleared").await?;
         Ok(())
     }
     .await;
     page.close().await;
     drop(courier);
     outcome.expect("history and replies");
+}
+
+/// Replaces `Notification` with a recorder that is always permitted, and
+/// makes `document.hidden` follow `window.__hidden`.
+const NOTIFICATION_PROBE: &str = "
+window.__notified = [];
+window.__hidden = false;
+window.Notification = class {
+  constructor(title, options) { window.__notified.push([title, options && options.body]); }
+  static get permission() { return 'granted'; }
+  static requestPermission() { return Promise.resolve('granted'); }
+};
+Object.defineProperty(Document.prototype, 'hidden', { get: () => window.__hidden });
+Object.defineProperty(Document.prototype, 'visibilityState', {
+  get: () => (window.__hidden ? 'hidden' : 'visible'),
+});
+";
+
+/// Polls `script` (which returns a boolean) for up to 30 s.
+async fn wait_for_js(page: &Browser, script: &str, what: &str) -> Result<(), String> {
+    for _ in 0..300 {
+        let done = page
+            .client
+            .execute(script, vec![])
+            .await
+            .map_err(|e| e.to_string())?;
+        if done.as_bool() == Some(true) {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(format!("no {what} within 30 s"))
 }

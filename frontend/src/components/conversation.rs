@@ -115,12 +115,14 @@ pub fn Conversation(account: Account) -> impl IntoView {
             recorder.with_value(|h| h.release(run));
         }
     };
-    // The newest message comes into view when it arrives or the chat opens
-    // (loading older history leaves the view where it is).
+    // The newest message comes into view when it arrives or the chat opens;
+    // loading older history or a changed check mark leaves the view where
+    // it is.
     let list: NodeRef<leptos::html::Ol> = NodeRef::new();
-    Effect::new(move |_| {
+    Effect::new(move |shown_newest: Option<Option<MessageId>>| {
         let newest = ui.messages.with(|m| m.last().map(|m| m.id));
         if newest.is_some()
+            && shown_newest.flatten() != newest
             && let Some(list) = list.get()
         {
             request_animation_frame(move || {
@@ -129,6 +131,7 @@ pub fn Conversation(account: Account) -> impl IntoView {
                 }
             });
         }
+        newest
     });
     let on_scroll = move |ev: leptos::ev::Event| {
         let top = event_target::<web_sys::HtmlElement>(&ev).scroll_top();

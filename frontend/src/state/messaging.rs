@@ -27,6 +27,13 @@ impl Device {
         self.ui
             .names
             .set(self.index.names.iter().cloned().collect());
+        Ok(())
+    }
+
+    /// Follows the presence of everyone this user chats with one to one.
+    /// The server forgets a connection's subscriptions when it closes, so
+    /// this runs after every sign-in.
+    pub(super) fn subscribe_presence(&self) {
         let peers: Vec<UserId> = self
             .index
             .chats
@@ -36,7 +43,6 @@ impl Device {
         if !peers.is_empty() {
             self.socket.send(ClientFrame::Subscribe { users: peers });
         }
-        Ok(())
     }
 
     fn show_chats(&self) {

@@ -443,6 +443,7 @@ impl Device {
             Event::SignedIn { .. } if self.crypto.is_some() => {
                 self.online = true;
                 self.in_flight.clear();
+                self.subscribe_presence();
                 self.top_up_prekeys().await?;
                 self.flush().await
             }
