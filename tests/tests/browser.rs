@@ -139,12 +139,27 @@ async fn a_second_browser_links_by_code_and_both_decrypt_what_a_contact_sends() 
         let code = first.text_of("[data-link-code]", 30).await?;
         first.text_of(".link-code .qr svg", 5).await?;
 
+        // The QR code is a link to this page with the code in its fragment:
+        // a phone's camera opens it and the code is filled in (and taken out
+        // of the address bar).
+        let scanned = format!("{}/#link={code}", courier.url());
         second
             .client
-            .goto(&courier.url())
+            .goto(&scanned)
             .await
             .map_err(|e| e.to_string())?;
-        second.fill("#link-code", &code).await?;
+        second.text_of("#link-code", 30).await?;
+        let state = second
+            .client
+            .execute(
+                "return [document.getElementById('link-code').value, location.hash];",
+                vec![],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if state != serde_json::json!([code, ""]) {
+            return Err(format!("after opening the QR link: {state}"));
+        }
         second.click("#link").await?;
         second.tab("#devices-tab").await?;
         let name = second

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 #[component]
 pub fn Welcome(account: Account) -> impl IntoView {
     let name = RwSignal::new(String::new());
-    let code = RwSignal::new(String::new());
+    let code = RwSignal::new(scanned_code().unwrap_or_default());
     let create = account.clone();
     let register = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -33,7 +33,8 @@ pub fn Welcome(account: Account) -> impl IntoView {
         </section>
         <section class="card" aria-labelledby="link-title">
             <h2 id="link-title">"Link to your account"</h2>
-            <p>"On a device already signed in, choose “Link a new device” and type the code it shows."</p>
+            <p>"On a device already signed in, choose “Link a new device”, then type the code it \
+                shows here, or scan its QR code with this phone's camera."</p>
             <form on:submit=link>
                 <label for="link-code">"Link code"</label>
                 <input id="link-code" autocomplete="off" required bind:value=code
@@ -42,4 +43,19 @@ pub fn Welcome(account: Account) -> impl IntoView {
             </form>
         </section>
     }
+}
+
+/// The link code in this page's address when a QR code was scanned
+/// (`…/#link=CODE`), taken out of the address bar and the history at once.
+fn scanned_code() -> Option<String> {
+    let window = web_sys::window()?;
+    let hash = window.location().hash().ok()?;
+    let code = hash.strip_prefix(courier_shared::crypto::link::LINK_FRAGMENT)?;
+    let path = window.location().pathname().ok()?;
+    let _ = window.history().ok()?.replace_state_with_url(
+        &wasm_bindgen::JsValue::NULL,
+        "",
+        Some(&path),
+    );
+    Some(code.to_owned())
 }

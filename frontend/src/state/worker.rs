@@ -44,6 +44,13 @@ pub(super) fn now_ms() -> u64 {
 }
 
 /// A fresh message id.
+/// This page's origin (`https://host:port`).
+fn origin() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
+}
+
 pub(super) fn message_id() -> Result<MessageId, String> {
     Ok(MessageId::v7(
         now_ms(),
@@ -394,7 +401,7 @@ impl Device {
             .map_err(text)?;
         self.ui.link.set(Some(LinkView {
             code: secret.code(),
-            qr: safety::qr_svg(&secret.qr_text()).unwrap_or_default(),
+            qr: safety::qr_svg(&secret.link_url(&origin())).unwrap_or_default(),
         }));
         self.showing = Some(secret);
         Ok(())

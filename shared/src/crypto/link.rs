@@ -22,6 +22,8 @@ pub const LINK_TTL_MS: u64 = 10 * 60 * 1000;
 const HELLO: &[u8] = b"courier/v1/link-hello";
 const WELCOME: &[u8] = b"courier/v1/link-welcome";
 const CODE_PREFIX: &str = "courier-link:";
+/// Where a link URL carries the code: `https://host/#link=CODE`.
+pub const LINK_FRAGMENT: &str = "#link=";
 
 /// The secret behind a link code. It never reaches the server.
 #[derive(Clone, PartialEq, Eq)]
@@ -50,15 +52,29 @@ impl LinkSecret {
         groups.join("-")
     }
 
-    /// What the QR code holds.
+    /// The code as text for a QR code read by another Courier app.
     pub fn qr_text(&self) -> String {
         format!("{CODE_PREFIX}{}", crate::text_encoding::base32(&self.0))
     }
 
-    /// Reads a typed code (any case, dashes and spaces ignored) or a scanned
-    /// QR text.
+    /// The code as a link to the web client at `origin` (what the QR code
+    /// holds): a phone's camera opens it and the page fills the code in. The
+    /// code rides in the fragment, which browsers never send to a server.
+    pub fn link_url(&self, origin: &str) -> String {
+        format!(
+            "{}/{LINK_FRAGMENT}{}",
+            origin.trim_end_matches('/'),
+            crate::text_encoding::base32(&self.0)
+        )
+    }
+
+    /// Reads a typed code (any case, dashes and spaces ignored), a scanned
+    /// QR text or a [`LinkSecret::link_url`].
     pub fn parse(code: &str) -> Result<Self, CryptoError> {
         let code = code.trim();
+        let code = code
+            .split_once(LINK_FRAGMENT)
+            .map_or(code, |(_, after)| after);
         let code = code.strip_prefix(CODE_PREFIX).unwrap_or(code);
         let cleaned: String = code
             .chars()
@@ -155,6 +171,9 @@ mod tests {
         assert_eq!(code.len(), 26 + 5);
         assert_eq!(LinkSecret::parse(&code.to_lowercase()).unwrap(), secret);
         assert_eq!(LinkSecret::parse(&secret.qr_text()).unwrap(), secret);
+        let url = secret.link_url("https://courier.example/");
+        assert!(url.starts_with("https://courier.example/#link="), "{url}");
+        assert_eq!(LinkSecret::parse(&url).unwrap(), secret);
         assert!(LinkSecret::parse("ABCDE").is_err());
 
         let hello = LinkHello(DeviceId(3), PublicKey::new_const([1; 32]), [2; 32].into());
