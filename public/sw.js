@@ -2,7 +2,8 @@
 // WebAssembly, styles and icons) so that a repeat visit opens at once and
 // offline. It never touches the WebSocket, the API or media: messages only
 // ever travel over the socket, end-to-end encrypted.
-const CACHE = "courier-shell-v1";
+// The release build (tools/finish-dist.mjs) names the cache after the build.
+const CACHE = "courier-shell-dev";
 const SHELL = ["/", "/manifest.webmanifest", "/icon.svg", "/icon-192.png", "/icon-512.png"];
 const NEVER = ["/ws", "/healthz", "/readyz", "/metrics", "/media"];
 

@@ -48,6 +48,17 @@ for (const name of files.filter((f) => /^courier-frontend-[0-9a-f]+\.js$/.test(f
 }
 writeFileSync(indexPath, index);
 
+// The service worker's cache is named after this build, so a new build
+// installs a new worker, which caches the new shell and drops the old one.
+const swPath = join(dist, 'sw.js');
+const build = createHash('sha256').update(index).digest('hex').slice(0, 16);
+const sw = readFileSync(swPath, 'utf8');
+const named = sw.replace(/const CACHE = "courier-shell-[^"]*";/, `const CACHE = "courier-shell-${build}";`);
+if (named === sw && !sw.includes(`courier-shell-${build}`)) {
+  throw new Error('sw.js does not name its cache as expected');
+}
+writeFileSync(swPath, named);
+
 // 2. Precompressed copies.
 const compressible = /\.(wasm|js|css|html|svg|webmanifest)$/;
 // What a first visit must download before the page works.

@@ -202,8 +202,13 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
 }
 
 impl Browser {
-    /// Runs a DevTools Protocol command (CPU or network throttling, say).
-    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> Result<(), String> {
+    /// Runs a DevTools Protocol command (CPU or network throttling, say)
+    /// and returns its result.
+    pub async fn cdp(
+        &self,
+        cmd: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
         let command = Cdp {
             cmd: cmd.to_owned(),
             params,
@@ -211,7 +216,6 @@ impl Browser {
         self.client
             .issue_cmd(command)
             .await
-            .map(|_| ())
             .map_err(|err| format!("{cmd}: {err}"))
     }
 

@@ -4,8 +4,12 @@
 //! the service worker); a linked second device shares the conversation and
 //! its read state; and the page loads on an emulated slow phone over 3G.
 
+use courier_shared::crypto::content::Plaintext;
+use courier_shared::ids::MessageId;
+use courier_shared::proto::{ClientFrame, Payload};
 use courier_tests::browser::{Browser, close_all};
 use courier_tests::process::{WebServer, browser_setup};
+use fantoccini::Locator;
 use std::time::Instant;
 
 #[tokio::test]
@@ -226,6 +230,43 @@ async fn the_page_is_usable_on_a_slow_phone_over_3g() {
             .await
             .map_err(|e| e.to_string())?;
         println!("3G page timeline: {}", timing.as_str().unwrap_or_default());
+
+        // Installable: Chromium finds nothing missing (manifest, icons,
+        // service worker).
+        let installable = phone
+            .cdp("Page.getInstallabilityErrors", serde_json::json!({}))
+            .await?;
+        if installable["installabilityErrors"] != serde_json::json!([]) {
+            return Err(format!("not installable: {installable}"));
+        }
+        // A repeat visit, still on 3G, comes from the service worker's cache.
+        let ready = "const done = arguments[arguments.length - 1]; \
+                     navigator.serviceWorker.ready.then(() => done(true));";
+        phone
+            .client
+            .execute_async(ready, vec![])
+            .await
+            .map_err(|e| e.to_string())?;
+        let again = Instant::now();
+        phone
+            .client
+            .goto(&courier.url())
+            .await
+            .map_err(|e| e.to_string())?;
+        phone.text_of("#register-name", 60).await?;
+        let repeat = again.elapsed().as_secs_f64();
+        let controlled = phone
+            .client
+            .execute(
+                "return navigator.serviceWorker.controller !== null;",
+                vec![],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if controlled.as_bool() != Some(true) {
+            return Err("the service worker does not serve the repeat visit".into());
+        }
+        println!("repeat visit usable after {repeat:.2} s on the same 3G and CPU");
         Ok(seconds)
     }
     .await;
@@ -377,4 +418,157 @@ async fn wait_for_js(page: &Browser, script: &str, what: &str) -> Result<(), Str
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     Err(format!("no {what} within 30 s"))
+}
+
+#[tokio::test]
+async fn days_undecryptable_messages_the_keyboard_phone_width_and_dark_mode() {
+    let Some((bin, dist, driver)) = browser_setup() else {
+        return;
+    };
+    let courier = WebServer::start(&bin, &dist).await;
+    let ws = courier.ws_url();
+
+    let page = Browser::start(&driver).await;
+    let outcome: Result<(), String> = async {
+        page.register(&courier.url(), "ana").await?;
+        let mut ben = courier_tests::secure::SecureDevice::register(&ws, "ben").await;
+        let ana = ben.net.lookup("ana").await;
+        // A message written two days ago (its id carries the time), one now,
+        // and one whose ciphertext is damaged on the way.
+        let two_days_ago = courier_tests::secure::unix_ms() - 2 * 86_400_000;
+        let old = MessageId::v7(two_days_ago, [7; 10]);
+        ben.send_plain(&Plaintext::text(old, ana, "from two days ago", None))
+            .await;
+        ben.send_text(ana, "from today").await;
+        let damaged = courier_tests::device::new_message_id();
+        let to = ben
+            .encrypt(&Plaintext::text(damaged, ana, "never readable", None))
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|(device, payload)| {
+                let mut bytes = payload.into_bytes();
+                let middle = bytes.len() / 2;
+                bytes[middle] ^= 0x40;
+                (device, Payload::new(bytes).expect("same size"))
+            })
+            .collect();
+        ben.net.send(ClientFrame::Send { id: damaged, to }).await;
+
+        // Keyboard only: Enter on the chat opens it, Enter in the composer
+        // sends.
+        page.wait_text("button[data-chat]", "ben", 30).await?;
+        let chat = page
+            .client
+            .find(Locator::Css("button[data-chat]"))
+            .await
+            .map_err(|e| e.to_string())?;
+        chat.send_keys("\u{E007}").await.map_err(|e| e.to_string())?;
+        page.wait_text("li[data-outgoing='false']", "from today", 30)
+            .await?;
+        page.wait_text(
+            "li[data-undecryptable='true']",
+            "could not be decrypted",
+            30,
+        )
+        .await?;
+        let composer = page
+            .client
+            .find(Locator::Css("#composer-text"))
+            .await
+            .map_err(|e| e.to_string())?;
+        composer
+            .send_keys("typed, not clicked\u{E007}")
+            .await
+            .map_err(|e| e.to_string())?;
+        page.wait_text("li[data-outgoing='true']", "typed, not clicked", 30)
+            .await?;
+        let (_, _, plain) = ben.next_message().await;
+        if !format!("{:?}", plain.map_err(|e| e.to_string())?.2).contains("typed, not clicked") {
+            return Err("ben did not get the typed message".into());
+        }
+
+        // Day separators: the older day first, then "Today".
+        let days = page
+            .client
+            .execute(
+                "return [...document.querySelectorAll('li.day')].map((d) => d.textContent);",
+                vec![],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let days: Vec<String> = serde_json::from_value(days).map_err(|e| e.to_string())?;
+        if days.len() != 2 || days[0] == "Today" || days[1] != "Today" {
+            return Err(format!("day separators: {days:?}"));
+        }
+
+        // Phone width: one pane at a time, with a way back.
+        page.client
+            .set_window_size(390, 844)
+            .await
+            .map_err(|e| e.to_string())?;
+        let panes = "const shown = (css) => { const e = document.querySelector(css); \
+                         return !!e && getComputedStyle(e).display !== 'none'; }; \
+                     return [shown('.chat-list'), shown('.conversation'), shown('.back')];";
+        let open = page
+            .client
+            .execute(panes, vec![])
+            .await
+            .map_err(|e| e.to_string())?;
+        if open != serde_json::json!([false, true, true]) {
+            return Err(format!("phone width, chat open: {open}"));
+        }
+        page.click(".back").await?;
+        let listed = page
+            .client
+            .execute(panes, vec![])
+            .await
+            .map_err(|e| e.to_string())?;
+        if listed != serde_json::json!([true, false, false]) {
+            return Err(format!("phone width, back to the list: {listed}"));
+        }
+
+        // Dark mode follows the system setting.
+        let background =
+            "return getComputedStyle(document.documentElement).backgroundColor;";
+        let light = page
+            .client
+            .execute(background, vec![])
+            .await
+            .map_err(|e| e.to_string())?;
+        page.cdp(
+            "Emulation.setEmulatedMedia",
+            serde_json::json!({ "features": [{ "name": "prefers-color-scheme", "value": "dark" }] }),
+        )
+        .await?;
+        let dark = page
+            .client
+            .execute(background, vec![])
+            .await
+            .map_err(|e| e.to_string())?;
+        if light != "rgb(240, 242, 245)" || dark != "rgb(11, 20, 26)" {
+            return Err(format!("backgrounds: light {light}, dark {dark}"));
+        }
+
+        // Every control has a name a screen reader can say.
+        let unnamed = page
+            .client
+            .execute(
+                "return [...document.querySelectorAll('button, input, textarea')].filter((e) => \
+                     !(e.getAttribute('aria-label') || e.textContent.trim() || \
+                       (e.id && document.querySelector(`label[for='${e.id}']`)) || \
+                       e.closest('label') || e.type === 'file')).map((e) => e.outerHTML);",
+                vec![],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if unnamed != serde_json::json!([]) {
+            return Err(format!("controls without a name: {unnamed}"));
+        }
+        Ok(())
+    }
+    .await;
+    page.close().await;
+    drop(courier);
+    outcome.expect("days, undecryptable messages, keyboard, phone width, dark mode");
 }
