@@ -488,6 +488,21 @@ async fn days_undecryptable_messages_the_keyboard_phone_width_and_dark_mode() {
             return Err("ben did not get the typed message".into());
         }
 
+        // Contacts: Ben became one when his first message came; Ana removes
+        // him (he no longer sees her presence or typing), and the choice
+        // lasts across a reload.
+        page.wait_text("#contact-toggle[data-contact='true']", "Remove contact", 30)
+            .await?;
+        page.click("#contact-toggle").await?;
+        page.wait_text("#contact-toggle[data-contact='false']", "Add contact", 30)
+            .await?;
+        page.client.refresh().await.map_err(|e| e.to_string())?;
+        page.click("button[data-chat]").await?;
+        page.wait_text("#contact-toggle[data-contact='false']", "Add contact", 30)
+            .await?;
+        page.wait_text("li[data-outgoing='false']", "from today", 30)
+            .await?;
+
         // Day separators: the older day first, then "Today".
         let days = page
             .client

@@ -150,6 +150,13 @@ pub fn Conversation(account: Account) -> impl IntoView {
                         <h2 data-peer-name>{name}</h2>
                         <p class="status" data-status aria-live="polite">{status}</p>
                     </div>
+                    {move || open_chat().and_then(|c| Some((c.chat.user()?, c.contact))).map(|(peer, contact)| view! {
+                        <button id="contact-toggle" class="contact-toggle" data-contact=contact.to_string()
+                            title="A contact sees when you are online and typing"
+                            on:click=move |_| run.run(Job::SetContact(peer, !contact))>
+                            {if contact { "Remove contact" } else { "Add contact" }}
+                        </button>
+                    })}
                     <Show when=is_group>
                         <button id="group-info-toggle" aria-label="Group info"
                             aria-pressed=move || show_info.get().to_string()

@@ -133,6 +133,15 @@ pub struct Chat {
     pub time: u64,
     /// Messages not yet read.
     pub unread: u32,
+    /// One to one: the other person is a contact, so they see this user's
+    /// presence and typing (on unless the user removed them).
+    #[serde(default = "is_contact")]
+    pub contact: bool,
+}
+
+/// Everyone a one-to-one chat is started with is a contact at first.
+fn is_contact() -> bool {
+    true
 }
 
 /// Most message ids remembered for matching receipts to conversations.
@@ -181,6 +190,7 @@ impl Index {
                 preview: String::new(),
                 time: 0,
                 unread: 0,
+                contact: is_contact(),
             },
         };
         self.chats.insert(0, chat);

@@ -84,6 +84,31 @@ impl Device {
         Ok(())
     }
 
+    /// Adds `peer` to this user's contacts or removes them: a contact sees
+    /// this user's presence and typing. Recorded once the server confirms.
+    pub(super) async fn set_contact(&mut self, peer: UserId, contact: bool) -> Result<(), String> {
+        let frame = if contact {
+            ClientFrame::AddContact { user: peer }
+        } else {
+            ClientFrame::RemoveContact { user: peer }
+        };
+        let pick =
+            move |e: &Event| matches!(e, Event::ContactUpdated { user, .. } if *user == peer);
+        self.requests
+            .ask(&self.socket, frame, pick)
+            .await
+            .map_err(text)?;
+        if let Some(chat) = self
+            .index
+            .chats
+            .iter_mut()
+            .find(|c| c.chat == ChatId::User(peer))
+        {
+            chat.contact = contact;
+        }
+        self.save_index().await
+    }
+
     /// Opens conversation `chat` (or none) and marks it read.
     pub(super) async fn open_chat(&mut self, chat: Option<ChatId>) -> Result<(), String> {
         self.ui.open.set(chat);

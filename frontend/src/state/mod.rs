@@ -172,6 +172,8 @@ pub enum Job {
     Verify(String),
     /// Mark this user's safety number as compared.
     MarkVerified(String),
+    /// Make this user a contact (they see presence and typing) or not.
+    SetContact(UserId, bool),
     /// Start (or open) a chat with the user of this name.
     StartChat(String),
     /// Open a conversation (or none).

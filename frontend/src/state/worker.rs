@@ -230,6 +230,7 @@ impl Device {
             Job::Remove(device) => self.remove(device).await,
             Job::Verify(name) => self.verify(&name).await,
             Job::MarkVerified(name) => self.mark_verified(&name).await,
+            Job::SetContact(user, contact) => self.set_contact(user, contact).await,
             Job::StartChat(name) => self.start_chat(&name).await,
             Job::Open(chat) => self.open_chat(chat).await,
             Job::CreateGroup(name, members) => self.create_group(&name, &members).await,
