@@ -362,6 +362,26 @@ fn removed_and_unapproved_devices_get_nothing_and_changes_are_reported() {
     ));
 }
 
+#[test]
+fn a_pre_key_signed_by_another_device_opens_no_session() {
+    let mut dir = Directory::default();
+    let mut alice = dir.first_device(1, 11);
+    let _bob = dir.first_device(2, 21);
+    // The server hands out Mallory's keys as if they were Bob's device's.
+    let mut mallory = DeviceCrypto::new(seed(66));
+    mallory.set_me(UserId(3), DeviceId(31));
+    let (forged, fallback) = mallory.prekeys_to_publish(0);
+    dir.one_time.insert(DeviceId(21), forged);
+    dir.fallback
+        .insert(DeviceId(21), fallback.expect("a fallback key"));
+    let plain = Plaintext::text(id(1), UserId(2), "for bob only", None);
+    let refused = run(flow::encrypt_for(&mut alice, &mut dir, &plain, NOW)).unwrap_err();
+    assert!(
+        matches!(refused, CryptoError::BadSignature(_)),
+        "{refused:?}"
+    );
+}
+
 /// Hands `from`'s current sender key for `group` to every device in
 /// `members`, over pairwise Olm sessions, one Olm message per member user.
 fn share_key(
