@@ -580,6 +580,38 @@ async fn days_undecryptable_messages_the_keyboard_phone_width_and_dark_mode() {
         if unnamed != serde_json::json!([]) {
             return Err(format!("controls without a name: {unnamed}"));
         }
+
+        // One tab at a time holds the keys (Web Locks): a second tab waits,
+        // and takes over when the first one closes.
+        let first = page.client.window().await.map_err(|e| e.to_string())?;
+        let second = page
+            .client
+            .new_window(true)
+            .await
+            .map_err(|e| e.to_string())?;
+        page.client
+            .switch_to_window(second.handle)
+            .await
+            .map_err(|e| e.to_string())?;
+        page.client
+            .goto(&courier.url())
+            .await
+            .map_err(|e| e.to_string())?;
+        page.wait_text("main", "open in another tab", 30).await?;
+        page.client
+            .switch_to_window(first)
+            .await
+            .map_err(|e| e.to_string())?;
+        page.client.close_window().await.map_err(|e| e.to_string())?;
+        let rest = page.client.windows().await.map_err(|e| e.to_string())?;
+        let Some(left) = rest.into_iter().next() else {
+            return Err("no tab left".into());
+        };
+        page.client
+            .switch_to_window(left)
+            .await
+            .map_err(|e| e.to_string())?;
+        page.text_of("main[data-phase='ready'] .chat-list", 30).await?;
         Ok(())
     }
     .await;
