@@ -358,6 +358,14 @@ async fn older_history_loads_on_demand_and_replies_quote_their_message() {
             other => return Err(format!("ben got {other:?}")),
         }
 
+        // Opening the chat asked for permission to notify, during the click
+        // (browsers ignore a request made outside a user gesture).
+        wait_for_js(
+            &page,
+            "return window.__asked.length === 1 && window.__asked[0] === true;",
+            "one permission request within the click",
+        )
+        .await?;
         // Ana switches to another tab: a message from Ben becomes a
         // notification, and the title counts it until she is back.
         page.client
@@ -388,15 +396,21 @@ async fn older_history_loads_on_demand_and_replies_quote_their_message() {
     outcome.expect("history and replies");
 }
 
-/// Replaces `Notification` with a recorder that is always permitted, and
-/// makes `document.hidden` follow `window.__hidden`.
+/// Replaces `Notification` with a recorder whose permission is granted
+/// when asked (counting the asks, and whether a user gesture was active),
+/// and makes `document.hidden` follow `window.__hidden`.
 const NOTIFICATION_PROBE: &str = "
 window.__notified = [];
+window.__asked = [];
 window.__hidden = false;
 window.Notification = class {
   constructor(title, options) { window.__notified.push([title, options && options.body]); }
-  static get permission() { return 'granted'; }
-  static requestPermission() { return Promise.resolve('granted'); }
+  static permission = 'default';
+  static requestPermission() {
+    window.__asked.push(navigator.userActivation.isActive);
+    window.Notification.permission = 'granted';
+    return Promise.resolve('granted');
+  }
 };
 Object.defineProperty(Document.prototype, 'hidden', { get: () => window.__hidden });
 Object.defineProperty(Document.prototype, 'visibilityState', {

@@ -14,6 +14,7 @@ pub fn ChatList(account: Account) -> impl IntoView {
     let starter = account.clone();
     let start = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        crate::state::ask_notification_permission();
         starter.run(Job::StartChat(name.get_untracked()));
         name.set(String::new());
     };
@@ -61,7 +62,10 @@ pub fn ChatList(account: Account) -> impl IntoView {
                                 <button class="chat" data-chat=id.tag() data-unread=chat.unread
                                     data-group=id.group().is_some().then_some("true")
                                     aria-current=move || selected().then_some("true")
-                                    on:click=move |_| opener.run(Job::Open(Some(id)))>
+                                    on:click=move |_| {
+                                        crate::state::ask_notification_permission();
+                                        opener.run(Job::Open(Some(id)));
+                                    }>
                                     <span class="avatar" aria-hidden="true"
                                         data-online=move || online().to_string()>
                                         {initials(&chat.name)}

@@ -59,6 +59,7 @@ pub fn Conversation(account: Account) -> impl IntoView {
         if body.trim().is_empty() {
             return;
         }
+        crate::state::ask_notification_permission();
         run.run(Job::Send(body, replying.get_untracked().map(|r| r.0)));
         draft.set(String::new());
         replying.set(None);

@@ -60,7 +60,6 @@ impl Device {
 
     /// Starts (or opens) a chat with the user named `name`.
     pub(super) async fn start_chat(&mut self, name: &str) -> Result<(), String> {
-        notify::ask_permission();
         let (user, username) = self.lookup(name).await?;
         if self.my_user() == Some(user) {
             return Err("That is you. Pick someone else to chat with.".into());
@@ -216,7 +215,6 @@ impl Device {
         text_: &str,
         reply_to: Option<MessageId>,
     ) -> Result<(), String> {
-        notify::ask_permission();
         let body = text_.trim();
         let Some(peer) = self.ui.open.get_untracked() else {
             return Ok(());

@@ -11,6 +11,8 @@ mod notify;
 mod saved;
 mod worker;
 
+pub use notify::ask_permission as ask_notification_permission;
+
 use crate::net::requests::Requests;
 use crate::net::socket::{Socket, SocketHandle, SocketStatus};
 use chat::{Chat, ChatId, Message};

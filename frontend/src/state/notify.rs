@@ -39,7 +39,9 @@ pub fn set_title(unread: u32) {
     }
 }
 
-/// Asks once for permission to notify (browsers want a user gesture).
+/// Asks once for permission to notify. Browsers only prompt during a user
+/// gesture, so the page calls this from the click or key handler itself
+/// (the worker runs later, outside the gesture).
 pub fn ask_permission() {
     if Notification::permission() == NotificationPermission::Default {
         let _ = Notification::request_permission();
