@@ -8,7 +8,9 @@
 //    than gzip -9), which the server sends as-is to browsers that accept
 //    them. Nothing is compressed per request.
 //
-// Usage: node tools/finish-dist.mjs frontend/dist
+// Usage: node tools/finish-dist.mjs frontend/dist [--budget BYTES]
+// With --budget, a first load (wasm + JS + CSS + HTML) larger than BYTES as
+// sent gzipped fails the build (`cargo xtask test` passes the 400 KB target).
 
 import { transform } from 'esbuild';
 import { gzipAsync } from '@gfx/zopfli';
@@ -17,9 +19,10 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync } from 'node:zlib';
 
-const dist = process.argv[2];
-if (!dist) {
-  console.error('usage: node tools/finish-dist.mjs DIST_DIR');
+const [dist, flag, limit] = process.argv.slice(2);
+const budget = flag === '--budget' ? Number(limit) : null;
+if (!dist || (flag !== undefined && !(budget > 0))) {
+  console.error('usage: node tools/finish-dist.mjs DIST_DIR [--budget BYTES]');
   process.exit(2);
 }
 
@@ -90,3 +93,10 @@ console.log(
   `first load as served: ${(brotliTotal / 1000).toFixed(1)} KB brotli, ` +
     `${(gzipTotal / 1000).toFixed(1)} KB gzip (wasm + JS + CSS + HTML)`,
 );
+if (budget !== null && gzipTotal >= budget) {
+  console.error(
+    `the first load is ${gzipTotal} bytes gzipped, over the ${budget}-byte budget: ` +
+      'see "Size of the release client" in the README',
+  );
+  process.exit(1);
+}

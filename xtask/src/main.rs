@@ -63,7 +63,7 @@ fn workspace_root() -> PathBuf {
 /// Builds the release server and the web client (what the Dockerfile ships).
 fn dist(root: &Path) -> Result<(), String> {
     tools::ensure_web_build_tools(root)?;
-    tools::build_web_client(root)?;
+    tools::build_web_client(root, false)?;
     run_step(
         "build the server",
         cargo(root).args([
@@ -161,7 +161,7 @@ fn test(root: &Path) -> Result<(), String> {
         "validate compose.yaml",
         exec::command(root, "docker-compose").args(["-f", "compose.yaml", "config", "-q"]),
     )?;
-    tools::build_web_client(root)?;
+    tools::build_web_client(root, true)?;
     run_step(
         "build the courier binary",
         cargo(root).args(["build", "-p", "courier-backend", "--bin", "courier"]),
