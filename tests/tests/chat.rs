@@ -165,6 +165,8 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
             30,
         )
         .await?;
+        // Every page acknowledged what it stored: the server's queues drain.
+        wait_for_empty_queues(&url).await?;
         if let Some(dir) = &shots {
             ana.tab("#chats-tab").await?;
             ana.screenshot(&dir.join("chat-list.png")).await?;
@@ -417,6 +419,29 @@ Object.defineProperty(Document.prototype, 'visibilityState', {
   get: () => (window.__hidden ? 'hidden' : 'visible'),
 });
 ";
+
+/// Waits up to 30 s for the server's `courier_queue_depth` to reach zero.
+async fn wait_for_empty_queues(url: &str) -> Result<(), String> {
+    let mut last = String::new();
+    for _ in 0..300 {
+        let metrics = reqwest::get(format!("{url}/metrics"))
+            .await
+            .map_err(|e| e.to_string())?
+            .text()
+            .await
+            .map_err(|e| e.to_string())?;
+        last = metrics
+            .lines()
+            .find(|l| l.starts_with("courier_queue_depth "))
+            .unwrap_or_default()
+            .to_owned();
+        if last == "courier_queue_depth 0" {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(format!("the queues did not drain: {last:?}"))
+}
 
 /// Polls `script` (which returns a boolean) for up to 30 s.
 async fn wait_for_js(page: &Browser, script: &str, what: &str) -> Result<(), String> {

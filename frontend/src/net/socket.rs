@@ -69,7 +69,7 @@ impl Socket {
     pub fn start(status: WriteSignal<SocketStatus>, on_event: Rc<dyn Fn(Event)>) -> SocketHandle {
         let inner = Rc::new(RefCell::new(Inner {
             url: socket_url(),
-            machine: Connection::new(&agent()),
+            machine: Connection::new(&agent()).acked_by_app(),
             socket: None,
             handlers: None,
             status,

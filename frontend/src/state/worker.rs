@@ -463,7 +463,12 @@ impl Device {
                 ..
             } => {
                 self.on_message(id, (from, from_device), payload.as_bytes())
-                    .await
+                    .await?;
+                // Stored (or known already): the server may drop it now. Had
+                // anything failed, no ack: it comes again on the next
+                // connection.
+                self.socket.send(ClientFrame::Ack { ids: vec![id] });
+                Ok(())
             }
             Event::Accepted(id) => self.on_outcome(id, None).await,
             Event::Rejected {

@@ -223,6 +223,7 @@ pub struct Connection {
     deferred: Vec<ClientFrame>,
     seen: SeenIds,
     retry_at_ms: Option<f64>,
+    app_acks: bool,
 }
 
 /// How long to wait before re-sending after a rate limit or server failure.
@@ -247,7 +248,18 @@ impl Connection {
             deferred: Vec::new(),
             seen: SeenIds::default(),
             retry_at_ms: None,
+            app_acks: false,
         }
+    }
+
+    /// Leaves acknowledging messages to the app: it sends `Ack` once it has
+    /// stored a message, so a message is never lost between its arrival and
+    /// the app's write (the server delivers it again until acked). Every
+    /// delivery is then emitted, redeliveries included; the app drops the
+    /// ones it already has. Receipts are still acknowledged on arrival.
+    pub fn acked_by_app(mut self) -> Self {
+        self.app_acks = true;
+        self
     }
 
     /// The current state.
@@ -399,6 +411,15 @@ impl Connection {
                 from_device,
                 payload,
             } => {
+                if self.app_acks {
+                    return vec![Action::Emit(Event::Message {
+                        id,
+                        from,
+                        from_device,
+                        sent_at: id.unix_ms(),
+                        payload,
+                    })];
+                }
                 let mut actions = vec![Action::Send(ClientFrame::Ack { ids: vec![id] })];
                 if self.seen.insert(id) {
                     actions.push(Action::Emit(Event::Message {

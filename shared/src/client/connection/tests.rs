@@ -205,6 +205,26 @@ fn deliveries_are_acked_every_time_but_emitted_once() {
 }
 
 #[test]
+fn with_app_acks_every_delivery_is_emitted_and_nothing_is_acked_for_the_app() {
+    let mut conn = online_as_device().acked_by_app();
+    let deliver = bytes(&ServerFrame::Deliver {
+        id: MessageId::v7(7, [7; 10]),
+        from: UserId(1),
+        from_device: DeviceId(2),
+        payload: Payload::new(b"hi".to_vec()).expect("small"),
+    });
+    // The second delivery is the server's redelivery of an unacked message.
+    for _ in 0..2 {
+        let actions = conn.on_message(&deliver, 0.0);
+        assert_eq!(emitted(&actions).len(), 1);
+        assert!(
+            sent(&actions).is_empty(),
+            "the app acks once it has stored it"
+        );
+    }
+}
+
+#[test]
 fn refusals_drop_the_message_except_rate_limits() {
     let mut conn = online_as_device();
     conn.send(message(1));
