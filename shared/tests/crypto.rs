@@ -187,6 +187,12 @@ fn two_users_with_two_devices_each_all_read_every_message() {
             "hello bob"
         );
     }
+    // Each reader opened a session with one of its one-time keys: each says
+    // so once, for the app to refill the server's stock.
+    for device in [&mut a2, &mut b1, &mut b2] {
+        assert!(device.take_one_time_key_used());
+        assert!(!device.take_one_time_key_used());
+    }
     let reply = send(&mut b2, &mut dir, alice, 2, "hi alice");
     for device in [&mut a1, &mut a2, &mut b1] {
         assert_eq!(
@@ -194,6 +200,9 @@ fn two_users_with_two_devices_each_all_read_every_message() {
             "hi alice"
         );
     }
+    // Bob's device answered over the session Alice's device opened: no
+    // one-time key of hers was used.
+    assert!(!a1.take_one_time_key_used());
     // Both sides compute the same safety number.
     assert_eq!(a1.safety_number(bob), b2.safety_number(alice));
     assert!(a1.safety_number(bob).is_some());

@@ -464,6 +464,11 @@ impl Device {
             } => {
                 self.on_message(id, (from, from_device), payload.as_bytes())
                     .await?;
+                // A peer used one of this device's one-time keys: refill the
+                // server's stock now rather than at the next sign-in.
+                if self.crypto()?.take_one_time_key_used() {
+                    self.top_up_prekeys().await?;
+                }
                 // Stored (or known already): the server may drop it now. Had
                 // anything failed, no ack: it comes again on the next
                 // connection.

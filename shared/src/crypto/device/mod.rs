@@ -62,6 +62,9 @@ pub struct DeviceCrypto {
     /// Key changes not yet taken by the app (not saved: taken right after
     /// the operation that found them).
     changes: Vec<KeyChangeNotice>,
+    /// A peer opened a session with one of this device's one-time keys since
+    /// the app last asked (so the server's stock went down).
+    one_time_key_used: bool,
 }
 
 impl std::fmt::Debug for DeviceCrypto {
@@ -106,6 +109,7 @@ impl DeviceCrypto {
             renew: HashSet::new(),
             groups: SenderKeys::default(),
             changes: Vec::new(),
+            one_time_key_used: false,
         }
     }
 
@@ -219,6 +223,7 @@ impl DeviceCrypto {
             renew: snapshot.renew.into_iter().collect(),
             groups: SenderKeys::restore(snapshot.groups),
             changes: Vec::new(),
+            one_time_key_used: false,
         })
     }
 }

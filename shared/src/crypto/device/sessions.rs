@@ -31,6 +31,12 @@ impl DeviceCrypto {
         (one_time, fallback)
     }
 
+    /// Whether a peer opened a session with one of this device's one-time
+    /// keys since the last call: time to top the server's stock up again.
+    pub fn take_one_time_key_used(&mut self) -> bool {
+        std::mem::take(&mut self.one_time_key_used)
+    }
+
     /// Every device a message to `to` goes to: all of `to`'s approved devices
     /// and this user's other approved devices.
     pub fn recipients(&self, to: UserId) -> Result<Vec<ListedDevice>, CryptoError> {
@@ -184,6 +190,7 @@ impl DeviceCrypto {
                 .create_inbound_session(SessionConfig::version_1(), identity, pre_key)
                 .map_err(|e| e.to_string())?;
             self.keep_session(device.0, created.session, now_ms);
+            self.one_time_key_used = true;
             return Ok(created.plaintext);
         }
         let mut last_error = "no session with this device".to_owned();
