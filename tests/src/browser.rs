@@ -202,6 +202,31 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
 }
 
 impl Browser {
+    /// Opens `url` in the current tab.
+    pub async fn goto(&self, url: &str) -> Result<(), String> {
+        self.client.goto(url).await.map_err(|e| e.to_string())
+    }
+
+    /// Runs `script` in the page and returns its result.
+    pub async fn js(&self, script: &str) -> Result<serde_json::Value, String> {
+        self.client
+            .execute(script, vec![])
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Polls `script` (which returns a boolean) until it is true, for up to
+    /// 30 s; `what` names the wait in the error.
+    pub async fn wait_js(&self, script: &str, what: &str) -> Result<(), String> {
+        for _ in 0..300 {
+            if self.js(script).await?.as_bool() == Some(true) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(format!("no {what} within 30 s"))
+    }
+
     /// Runs a DevTools Protocol command (CPU or network throttling, say)
     /// and returns its result.
     pub async fn cdp(

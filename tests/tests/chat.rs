@@ -38,8 +38,7 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
         ana.wait_mark("delivered").await?;
         ben.wait_text("button[data-chat][data-unread='1']", "hello ben", 30)
             .await?;
-        wait_for_js(
-            &ben,
+        ben.wait_js(
             "return document.title === '(1) Courier';",
             "(1) in the title",
         )
@@ -49,12 +48,8 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
         ben.wait_text("li[data-outgoing='false']", "hello ben", 30)
             .await?;
         ana.wait_mark("read").await?;
-        wait_for_js(
-            &ben,
-            "return document.title === 'Courier';",
-            "a cleared title",
-        )
-        .await?;
+        ben.wait_js("return document.title === 'Courier';", "a cleared title")
+            .await?;
 
         // Typing appears on Ana's side and clears when Ben sends.
         ben.fill("#composer-text", "hi an").await?;
@@ -66,17 +61,14 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
         ana.wait_no_text("[data-status]", "typing", 30).await?;
 
         // Ben closes the page; Ana's messages wait: one grey check.
-        ben.client
-            .goto("about:blank")
-            .await
-            .map_err(|e| e.to_string())?;
+        ben.goto("about:blank").await?;
         for n in 1..=3 {
             ana.send(&format!("while you were away {n}")).await?;
         }
         ana.wait_text("li[data-outgoing='true']", "while you were away 3", 30)
             .await?;
         ana.wait_mark("sent").await?;
-        ben.client.goto(&url).await.map_err(|e| e.to_string())?;
+        ben.goto(&url).await?;
         ben.wait_text("button[data-chat][data-unread='3']", "away 3", 30)
             .await?;
         ana.wait_mark("delivered").await?;
@@ -117,13 +109,10 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
         ana.wait_mark("read").await?;
         // Presence follows the restart: Ben leaves and comes back, and Ana's
         // header says so.
-        ben.client
-            .goto("about:blank")
-            .await
-            .map_err(|e| e.to_string())?;
+        ben.goto("about:blank").await?;
         ana.wait_text("[data-status]", "last seen today at", 30)
             .await?;
-        ben.client.goto(&url).await.map_err(|e| e.to_string())?;
+        ben.goto(&url).await?;
         ana.wait_text("[data-status]", "online", 30).await?;
         ben.click("button[data-chat]").await?;
 
@@ -132,7 +121,7 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
         ana.tab("#devices-tab").await?;
         ana.click("#show-link").await?;
         let code = ana.text_of("[data-link-code]", 30).await?;
-        ana2.client.goto(&url).await.map_err(|e| e.to_string())?;
+        ana2.goto(&url).await?;
         ana2.fill("#link-code", &code).await?;
         ana2.click("#link").await?;
         ana2.text_of("[data-phase='ready'] .chat-list", 60).await?;
@@ -209,28 +198,16 @@ async fn the_page_is_usable_on_a_slow_phone_over_3g() {
                 serde_json::json!({ "rate": 4 }),
             )
             .await?;
-        let started = Instant::now();
-        phone
-            .client
-            .goto(&courier.url())
-            .await
-            .map_err(|e| e.to_string())?;
-        phone.text_of("#register-name", 60).await?;
-        let seconds = started.elapsed().as_secs_f64();
+        let seconds = usable_after(&phone, &courier.url()).await?;
         // Where the time went, from the page's own clock.
         let timing = phone
-            .client
-            .execute(
-                "const r = performance.getEntriesByType('resource'); \
+            .js("const r = performance.getEntriesByType('resource'); \
                  const end = (s) => Math.round(Math.max(0, ...r.filter((e) => e.name.endsWith(s)) \
                      .map((e) => e.responseEnd))); \
                  const nav = performance.getEntriesByType('navigation')[0]; \
                  return `html ${Math.round(nav.responseEnd)} ms, js ${end('.js')} ms, \
-                     wasm ${end('.wasm')} ms, form ${Math.round(performance.now())} ms`;",
-                vec![],
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+                     wasm ${end('.wasm')} ms, form ${Math.round(performance.now())} ms`;")
+            .await?;
         println!("3G page timeline: {}", timing.as_str().unwrap_or_default());
 
         // Installable: Chromium finds nothing missing (manifest, icons,
@@ -249,22 +226,10 @@ async fn the_page_is_usable_on_a_slow_phone_over_3g() {
             .execute_async(ready, vec![])
             .await
             .map_err(|e| e.to_string())?;
-        let again = Instant::now();
-        phone
-            .client
-            .goto(&courier.url())
-            .await
-            .map_err(|e| e.to_string())?;
-        phone.text_of("#register-name", 60).await?;
-        let repeat = again.elapsed().as_secs_f64();
+        let repeat = usable_after(&phone, &courier.url()).await?;
         let controlled = phone
-            .client
-            .execute(
-                "return navigator.serviceWorker.controller !== null;",
-                vec![],
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            .js("return navigator.serviceWorker.controller !== null;")
+            .await?;
         if controlled.as_bool() != Some(true) {
             return Err("the service worker does not serve the repeat visit".into());
         }
@@ -316,36 +281,23 @@ async fn older_history_loads_on_demand_and_replies_quote_their_message() {
             .set_window_size(1200, 760)
             .await
             .map_err(|e| e.to_string())?;
-        let layout = page
-            .client
-            .execute(
-                "const list = document.querySelector('ol.messages'); \
+        let layout = page.js("const list = document.querySelector('ol.messages'); \
                  const box = document.querySelector('.chats').getBoundingClientRect(); \
                  const composer = document.getElementById('composer-text').getBoundingClientRect(); \
                  return list.scrollHeight > list.clientHeight && list.scrollTop > 0 \
-                     && composer.bottom <= box.bottom && composer.bottom <= innerHeight;",
-                vec![],
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+                     && composer.bottom <= box.bottom && composer.bottom <= innerHeight;").await?;
         if layout.as_bool() != Some(true) {
             return Err("the message list does not scroll with the composer in view".into());
         }
         // Scrolling to the top loads the rest from local history.
-        page.client
-            .execute("document.querySelector('ol.messages').scrollTop = 0;", vec![])
-            .await
-            .map_err(|e| e.to_string())?;
+        page.js("document.querySelector('ol.messages').scrollTop = 0;").await?;
         page.wait_count("li[data-message]", 60, 30).await?;
         page.wait_text("li[data-message]", "message 01", 5).await?;
 
         // A reply carries the quoted message, end to end.
         let reply_to_last = "const all = document.querySelectorAll(\
              \"li[data-outgoing='false'] button.reply\"); all[all.length - 1].click();";
-        page.client
-            .execute(reply_to_last, vec![])
-            .await
-            .map_err(|e| e.to_string())?;
+        page.js(reply_to_last).await?;
         page.wait_text(".replying", "message 60", 10).await?;
         page.send("quoting you").await?;
         page.wait_text("li[data-outgoing='true'] .quote", "message 60", 10)
@@ -362,34 +314,20 @@ async fn older_history_loads_on_demand_and_replies_quote_their_message() {
 
         // Opening the chat asked for permission to notify, during the click
         // (browsers ignore a request made outside a user gesture).
-        wait_for_js(
-            &page,
-            "return window.__asked.length === 1 && window.__asked[0] === true;",
+        page.wait_js("return window.__asked.length === 1 && window.__asked[0] === true;",
             "one permission request within the click",
         )
         .await?;
         // Ana switches to another tab: a message from Ben becomes a
         // notification, and the title counts it until she is back.
-        page.client
-            .execute(
-                "window.__hidden = true; document.dispatchEvent(new Event('visibilitychange'));",
-                vec![],
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+        page.js("window.__hidden = true; document.dispatchEvent(new Event('visibilitychange'));").await?;
         ben.send_text(ana, "are you there?").await;
         let notified = "return window.__notified.some(([title, body]) => \
                         title === 'ben' && body === 'are you there?');";
-        wait_for_js(&page, notified, "a notification from ben").await?;
-        wait_for_js(&page, "return document.title === '(1) Courier';", "(1) in the title").await?;
-        page.client
-            .execute(
-                "window.__hidden = false; document.dispatchEvent(new Event('visibilitychange'));",
-                vec![],
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        wait_for_js(&page, "return document.title === 'Courier';", "the count cleared").await?;
+        page.wait_js(notified, "a notification from ben").await?;
+        page.wait_js("return document.title === '(1) Courier';", "(1) in the title").await?;
+        page.js("window.__hidden = false; document.dispatchEvent(new Event('visibilitychange'));").await?;
+        page.wait_js("return document.title === 'Courier';", "the count cleared").await?;
         Ok(())
     }
     .await;
@@ -420,6 +358,14 @@ Object.defineProperty(Document.prototype, 'visibilityState', {
 });
 ";
 
+/// Seconds from opening `url` until the welcome form can be typed into.
+async fn usable_after(phone: &Browser, url: &str) -> Result<f64, String> {
+    let started = Instant::now();
+    phone.goto(url).await?;
+    phone.text_of("#register-name", 60).await?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
 /// Waits up to 30 s for the server's `courier_queue_depth` to reach zero.
 async fn wait_for_empty_queues(url: &str) -> Result<(), String> {
     let mut last = String::new();
@@ -441,22 +387,6 @@ async fn wait_for_empty_queues(url: &str) -> Result<(), String> {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     Err(format!("the queues did not drain: {last:?}"))
-}
-
-/// Polls `script` (which returns a boolean) for up to 30 s.
-async fn wait_for_js(page: &Browser, script: &str, what: &str) -> Result<(), String> {
-    for _ in 0..300 {
-        let done = page
-            .client
-            .execute(script, vec![])
-            .await
-            .map_err(|e| e.to_string())?;
-        if done.as_bool() == Some(true) {
-            return Ok(());
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    Err(format!("no {what} within 30 s"))
 }
 
 #[tokio::test]
@@ -543,14 +473,7 @@ async fn days_undecryptable_messages_the_keyboard_phone_width_and_dark_mode() {
             .await?;
 
         // Day separators: the older day first, then "Today".
-        let days = page
-            .client
-            .execute(
-                "return [...document.querySelectorAll('li.day')].map((d) => d.textContent);",
-                vec![],
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+        let days = page.js("return [...document.querySelectorAll('li.day')].map((d) => d.textContent);").await?;
         let days: Vec<String> = serde_json::from_value(days).map_err(|e| e.to_string())?;
         if days.len() != 2 || days[0] == "Today" || days[1] != "Today" {
             return Err(format!("day separators: {days:?}"));
@@ -564,20 +487,12 @@ async fn days_undecryptable_messages_the_keyboard_phone_width_and_dark_mode() {
         let panes = "const shown = (css) => { const e = document.querySelector(css); \
                          return !!e && getComputedStyle(e).display !== 'none'; }; \
                      return [shown('.chat-list'), shown('.conversation'), shown('.back')];";
-        let open = page
-            .client
-            .execute(panes, vec![])
-            .await
-            .map_err(|e| e.to_string())?;
+        let open = page.js(panes).await?;
         if open != serde_json::json!([false, true, true]) {
             return Err(format!("phone width, chat open: {open}"));
         }
         page.click(".back").await?;
-        let listed = page
-            .client
-            .execute(panes, vec![])
-            .await
-            .map_err(|e| e.to_string())?;
+        let listed = page.js(panes).await?;
         if listed != serde_json::json!([true, false, false]) {
             return Err(format!("phone width, back to the list: {listed}"));
         }
@@ -585,37 +500,22 @@ async fn days_undecryptable_messages_the_keyboard_phone_width_and_dark_mode() {
         // Dark mode follows the system setting.
         let background =
             "return getComputedStyle(document.documentElement).backgroundColor;";
-        let light = page
-            .client
-            .execute(background, vec![])
-            .await
-            .map_err(|e| e.to_string())?;
+        let light = page.js(background).await?;
         page.cdp(
             "Emulation.setEmulatedMedia",
             serde_json::json!({ "features": [{ "name": "prefers-color-scheme", "value": "dark" }] }),
         )
         .await?;
-        let dark = page
-            .client
-            .execute(background, vec![])
-            .await
-            .map_err(|e| e.to_string())?;
+        let dark = page.js(background).await?;
         if light != "rgb(240, 242, 245)" || dark != "rgb(11, 20, 26)" {
             return Err(format!("backgrounds: light {light}, dark {dark}"));
         }
 
         // Every control has a name a screen reader can say.
-        let unnamed = page
-            .client
-            .execute(
-                "return [...document.querySelectorAll('button, input, textarea')].filter((e) => \
+        let unnamed = page.js("return [...document.querySelectorAll('button, input, textarea')].filter((e) => \
                      !(e.getAttribute('aria-label') || e.textContent.trim() || \
                        (e.id && document.querySelector(`label[for='${e.id}']`)) || \
-                       e.closest('label') || e.type === 'file')).map((e) => e.outerHTML);",
-                vec![],
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+                       e.closest('label') || e.type === 'file')).map((e) => e.outerHTML);").await?;
         if unnamed != serde_json::json!([]) {
             return Err(format!("controls without a name: {unnamed}"));
         }
@@ -632,10 +532,7 @@ async fn days_undecryptable_messages_the_keyboard_phone_width_and_dark_mode() {
             .switch_to_window(second.handle)
             .await
             .map_err(|e| e.to_string())?;
-        page.client
-            .goto(&courier.url())
-            .await
-            .map_err(|e| e.to_string())?;
+        page.goto(&courier.url()).await?;
         page.wait_text("main", "open in another tab", 30).await?;
         page.client
             .switch_to_window(first)
