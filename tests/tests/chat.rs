@@ -472,6 +472,12 @@ async fn days_undecryptable_messages_the_keyboard_phone_width_and_dark_mode() {
         page.wait_text("li[data-outgoing='false']", "from today", 30)
             .await?;
 
+        // The chat list shows the time of today's last message.
+        page.wait_js(
+            "return /^\\d\\d:\\d\\d$/.test(document.querySelector('.chat-time').textContent);",
+            "a clock time in the chat list",
+        )
+        .await?;
         // Day separators: the older day first, then "Today".
         let days = page.js("return [...document.querySelectorAll('li.day')].map((d) => d.textContent);").await?;
         let days: Vec<String> = serde_json::from_value(days).map_err(|e| e.to_string())?;

@@ -75,7 +75,7 @@ pub fn ChatList(account: Account) -> impl IntoView {
                                         <span class="chat-preview">{chat.preview.clone()}</span>
                                     </span>
                                     <span class="chat-meta">
-                                        <span class="chat-time">{(chat.time > 0).then(|| time::clock(chat.time))}</span>
+                                        <span class="chat-time">{(chat.time > 0).then(|| time::when(chat.time))}</span>
                                         {(chat.unread > 0).then(|| view! {
                                             <span class="unread" aria-label=format!("{} unread", chat.unread)>{chat.unread}</span>
                                         })}

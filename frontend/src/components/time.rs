@@ -41,6 +41,15 @@ pub fn day(unix_ms: u64) -> String {
     }
 }
 
+/// When a chat last moved, as the chat list shows it: the time today,
+/// else the day ("Yesterday", "3 March 2026").
+pub fn when(unix_ms: u64) -> String {
+    match day(unix_ms) {
+        today if today == "Today" => clock(unix_ms),
+        other => other,
+    }
+}
+
 /// "online", "typing…", "last seen today at 14:05", or "".
 pub fn presence(online: bool, last_seen: u64) -> String {
     if online {
