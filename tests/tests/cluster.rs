@@ -95,6 +95,17 @@ async fn signing_in_on_another_node_closes_the_older_connection() {
     let mut first = TestDevice::register(&a.ws_url(), "ana").await;
     let mut second = TestDevice::sign_in(&b.ws_url(), first.device, first.seed).await;
     first.closed_with().await;
+    // An eviction another node published before this sign-in may reach the
+    // newer node late (notifications from two nodes are not ordered): it
+    // must not close the newer connection. Replay one now.
+    let url = a.settings.database_url().expose_secret().to_owned();
+    let pool = sqlx::PgPool::connect(&url).await.expect("postgres");
+    sqlx::query("SELECT pg_notify('courier_events', $1)")
+        .bind(format!("1|e|{}", first.device.0))
+        .execute(&pool)
+        .await
+        .expect("notify");
+    pool.close().await;
     let mut ben = TestDevice::register(&a.ws_url(), "ben").await;
     let id = ben
         .send_text(&[second.device], "to the newest connection")

@@ -25,8 +25,11 @@ pub enum Event {
         /// Started or stopped.
         typing: bool,
     },
-    /// The device signed in on another node: close its older connections.
+    /// The device signed in on another node: close its older connections
+    /// (unless the device has signed in here since: see the listener).
     Evict(DeviceId),
+    /// The device was removed from its account: close its connections.
+    Removed(DeviceId),
 }
 
 impl Event {
@@ -46,6 +49,7 @@ impl Event {
                 format!("{node}|t|{}|{}|{}", from.0, to.0, u8::from(*typing))
             }
             Self::Evict(device) => format!("{node}|e|{}", device.0),
+            Self::Removed(device) => format!("{node}|r|{}", device.0),
         }
     }
 
@@ -76,6 +80,7 @@ impl Event {
                 typing: number()? == 1,
             },
             "e" => Self::Evict(DeviceId(number()?)),
+            "r" => Self::Removed(DeviceId(number()?)),
             _ => return None,
         };
         Some((node, event))
@@ -103,6 +108,7 @@ mod tests {
                 typing: false,
             },
             Event::Evict(DeviceId(7)),
+            Event::Removed(DeviceId(8)),
         ];
         for event in events {
             assert_eq!(Event::decode(&event.encode(17)), Some((17, event)));

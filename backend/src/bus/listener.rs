@@ -41,6 +41,11 @@ pub async fn listen(bus: Bus, shutdown: CancellationToken) {
                     if let Some((node, event)) = Event::decode(notification.payload())
                         && node != bus.node
                     {
+                        if let Event::Evict(device) = event
+                            && bus.placed_here(device).await
+                        {
+                            continue;
+                        }
                         bus.apply(&event);
                     }
                 }

@@ -76,7 +76,7 @@ impl Bus {
     /// Applies `event` here (evictions excepted: they are for other nodes)
     /// and publishes it to the other nodes.
     pub fn publish(&self, event: Event) {
-        if !matches!(event, Event::Evict(_)) {
+        if !matches!(event, Event::Evict(_) | Event::Removed(_)) {
             self.apply(&event);
         }
         let Some(pool) = self.pg.clone() else {
@@ -123,7 +123,29 @@ impl Bus {
                     self.registry.signal(device, frame);
                 }
             }
-            Event::Evict(device) => self.registry.evict(*device),
+            Event::Evict(device) | Event::Removed(device) => self.registry.evict(*device),
+        }
+    }
+
+    /// Whether `device` is placed on this node now (`online_devices`): an
+    /// eviction published by another node before the device signed in here
+    /// is stale and must not close the newer connection. Notifications from
+    /// different nodes are not ordered, so this is what orders them.
+    pub(crate) async fn placed_here(&self, device: DeviceId) -> bool {
+        let Some(pool) = &self.pg else {
+            return false;
+        };
+        let placed: Result<Option<i64>, sqlx::Error> =
+            sqlx::query_scalar("SELECT node_id FROM online_devices WHERE device_id = $1")
+                .bind(crate::store::to_db(device.0))
+                .fetch_optional(pool)
+                .await;
+        match placed {
+            Ok(node) => node == Some(self.node),
+            Err(err) => {
+                tracing::warn!(%err, "cannot read where the device is; evicting");
+                false
+            }
         }
     }
 

@@ -105,7 +105,7 @@ pub async fn publish_list(state: &AppState, me: Me, signed: SignedDeviceList) ->
     for device in removed {
         tracing::info!(user = me.0.0, device = device.0, "device removed");
         state.registry.evict(device);
-        state.bus.publish(crate::bus::Event::Evict(device));
+        state.bus.publish(crate::bus::Event::Removed(device));
     }
     fetch_list(state, me.0).await
 }

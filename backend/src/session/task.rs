@@ -246,8 +246,9 @@ where
     };
     session.signed_in(user, device);
     tracing::Span::current().record("user", user.0);
-    let handle = state.registry.register(user, device, conn_id);
-    state.bus.publish(Event::Evict(device));
+    // Placed here first, then the eviction goes out: a node that hears an
+    // older eviction of this device afterwards sees it placed here and
+    // leaves this connection alone (`Bus::placed_here`).
     let now = now_ms();
     let came_online = match state
         .store
@@ -260,6 +261,8 @@ where
             false
         }
     };
+    let handle = state.registry.register(user, device, conn_id);
+    state.bus.publish(Event::Evict(device));
     send(socket, &ServerFrame::Authenticated { user, device }).await?;
     if came_online {
         state.bus.publish(Event::Presence {
