@@ -3,10 +3,12 @@
 //
 // 1. minifies the wasm-bindgen JavaScript (trunk leaves it as generated) and
 //    refreshes the SRI hash trunk wrote for it in index.html;
-// 2. precompresses every text and wasm asset next to itself, as `.br`
+// 2. names the service worker's cache after the build, so that a new build
+//    replaces the cached shell;
+// 3. precompresses every text and wasm asset next to itself, as `.br`
 //    (brotli, quality 11) and `.gz` (zopfli: gzip-compatible, ~4 % smaller
 //    than gzip -9), which the server sends as-is to browsers that accept
-//    them. Nothing is compressed per request.
+//    them, and prints the first load's size as sent.
 //
 // Usage: node tools/finish-dist.mjs frontend/dist [--budget BYTES]
 // With --budget, a first load (wasm + JS + CSS + HTML) larger than BYTES as

@@ -9,7 +9,6 @@ use courier_shared::ids::MessageId;
 use courier_shared::proto::{ClientFrame, Payload};
 use courier_tests::browser::{Browser, close_all};
 use courier_tests::process::{WebServer, browser_setup};
-use fantoccini::Locator;
 use std::time::Instant;
 
 #[tokio::test]
@@ -427,12 +426,9 @@ async fn days_undecryptable_messages_the_keyboard_phone_width_and_dark_mode() {
         // Keyboard only: Enter on the chat opens it, Enter in the composer
         // sends.
         page.wait_text("button[data-chat]", "ben", 30).await?;
-        let chat = page
-            .client
-            .find(Locator::Css("button[data-chat]"))
-            .await
-            .map_err(|e| e.to_string())?;
-        chat.send_keys("\u{E007}").await.map_err(|e| e.to_string())?;
+        // (`fill` types into the element, looking it up again if the list
+        // re-renders it meanwhile.)
+        page.fill("button[data-chat]", "\u{E007}").await?;
         page.wait_text("li[data-outgoing='false']", "from today", 30)
             .await?;
         page.wait_text(
@@ -441,15 +437,8 @@ async fn days_undecryptable_messages_the_keyboard_phone_width_and_dark_mode() {
             30,
         )
         .await?;
-        let composer = page
-            .client
-            .find(Locator::Css("#composer-text"))
-            .await
-            .map_err(|e| e.to_string())?;
-        composer
-            .send_keys("typed, not clicked\u{E007}")
-            .await
-            .map_err(|e| e.to_string())?;
+        page.fill("#composer-text", "typed, not clicked\u{E007}")
+            .await?;
         page.wait_text("li[data-outgoing='true']", "typed, not clicked", 30)
             .await?;
         let (_, _, plain) = ben.next_message().await;
