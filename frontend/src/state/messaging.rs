@@ -370,12 +370,9 @@ impl Device {
             }
             (Some((ErrorCode::StaleDevices, _)), ChatId::User(peer)) => {
                 let (crypto, mut directory) = self.keys()?;
-                let change = flow::refresh_recipients(crypto, &mut directory, peer).await;
-                if change.is_ok_and(|c| c != courier_shared::crypto::device::KeyChange::None) {
-                    self.ui.notice.set(Some(
-                        "A contact's devices changed; messages now go to the new set.".into(),
-                    ));
-                }
+                // What changed reaches the chat as a key-change line (see
+                // `show_key_changes`); the send is retried either way.
+                let _ = flow::refresh_recipients(crypto, &mut directory, peer).await;
                 self.save().await?;
                 self.transmit(id, chat).await
             }
