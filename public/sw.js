@@ -7,7 +7,8 @@ const CACHE = "courier-shell-dev";
 const SHELL = ["/", "/manifest.webmanifest", "/icon.svg", "/icon-192.png", "/icon-512.png"];
 const NEVER = ["/ws", "/healthz", "/readyz", "/metrics", "/media"];
 
-// The page names its script, WebAssembly and styles (hashed by trunk); keep
+// The page names its script, WebAssembly and styles (content-hashed by the
+// build); keep
 // them with the page so that the shell opens offline from the first visit.
 async function fillShell() {
   const cache = await caches.open(CACHE);

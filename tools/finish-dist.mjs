@@ -1,8 +1,9 @@
-// Finishes trunk's release build of the web client (run by `cargo xtask`
-// after `trunk build --release`):
+// Finishes the release build of the web client (run by `cargo xtask` after
+// cargo, wasm-bindgen and wasm-opt; see xtask/src/web.rs):
 //
-// 1. minifies the wasm-bindgen JavaScript (trunk leaves it as generated) and
-//    refreshes the SRI hash trunk wrote for it in index.html;
+// 1. assembles DIST from wasm-bindgen's output in STAGING and the page
+//    template (tools/assemble.mjs: content-hashed names, the minified
+//    script that starts the app, Subresource Integrity, `public/`'s files);
 // 2. names the service worker's cache after the build, so that a new build
 //    replaces the cached shell;
 // 3. precompresses every text and wasm asset next to itself, as `.br`
@@ -10,67 +11,47 @@
 //    than gzip -9), which the server sends as-is to browsers that accept
 //    them, and prints the first load's size as sent.
 //
-// Usage: node tools/finish-dist.mjs frontend/dist [--budget BYTES]
+// Usage: node tools/finish-dist.mjs STAGING DIST [--budget BYTES]
 // With --budget, a first load (wasm + JS + CSS + HTML) larger than BYTES as
-// sent gzipped fails the build (`cargo xtask test` passes the 400 KB target).
+// sent gzipped fails the build (`cargo xtask test` passes the target).
 
-import { transform } from 'esbuild';
 import { gzipAsync } from '@gfx/zopfli';
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync } from 'node:zlib';
+import { assemble, contentHash } from './assemble.mjs';
 
-const [dist, flag, limit] = process.argv.slice(2);
+const [staging, dist, flag, limit] = process.argv.slice(2);
 const budget = flag === '--budget' ? Number(limit) : null;
-if (!dist || (flag !== undefined && !(budget > 0))) {
-  console.error('usage: node tools/finish-dist.mjs DIST_DIR [--budget BYTES]');
+if (!staging || !dist || (flag !== undefined && !(budget > 0))) {
+  console.error('usage: node tools/finish-dist.mjs STAGING DIST [--budget BYTES]');
   process.exit(2);
 }
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-const files = readdirSync(dist);
-const indexPath = join(dist, 'index.html');
-let index = readFileSync(indexPath, 'utf8');
+// 1. The page and its assets.
+const built = await assemble({ root, staging, dist });
+const index = readFileSync(join(dist, built.index), 'utf8');
 
-// 1. The wasm-bindgen glue: `<name>-<hash>.js`, preloaded with an integrity.
-for (const name of files.filter((f) => /^courier-frontend-[0-9a-f]+\.js$/.test(f))) {
-  const path = join(dist, name);
-  const source = readFileSync(path, 'utf8');
-  const { code } = await transform(source, {
-    minify: true,
-    format: 'esm',
-    target: 'es2022',
-    legalComments: 'none',
-  });
-  writeFileSync(path, code);
-  const integrity = 'sha384-' + createHash('sha384').update(code).digest('base64');
-  const tag = new RegExp(`(<link[^>]*href="/${name}"[^>]*integrity=")[^"]*(")`);
-  if (!tag.test(index)) {
-    throw new Error(`index.html does not preload ${name} with an integrity hash`);
-  }
-  index = index.replace(tag, `$1${integrity}$2`);
-  console.log(`minified ${name}: ${source.length} -> ${code.length} bytes`);
-}
-writeFileSync(indexPath, index);
-
-// The service worker's cache is named after this build, so a new build
+// 2. The service worker's cache is named after this build, so a new build
 // installs a new worker, which caches the new shell and drops the old one.
 const swPath = join(dist, 'sw.js');
-const build = createHash('sha256').update(index).digest('hex').slice(0, 16);
+const build = contentHash(index);
 const sw = readFileSync(swPath, 'utf8');
 const named = sw.replace(/const CACHE = "courier-shell-[^"]*";/, `const CACHE = "courier-shell-${build}";`);
-if (named === sw && !sw.includes(`courier-shell-${build}`)) {
+if (named === sw) {
   throw new Error('sw.js does not name its cache as expected');
 }
 writeFileSync(swPath, named);
 
-// 2. Precompressed copies.
+// 3. Precompressed copies.
 const compressible = /\.(wasm|js|css|html|svg|webmanifest)$/;
 // What a first visit must download before the page works.
-const firstLoad = /^(index\.html|courier-frontend-[0-9a-f]+(_bg\.wasm|\.js)|style-[0-9a-f]+\.css)$/;
+const firstLoad = new Set([built.index, built.js, built.wasm, ...built.styles]);
 let gzipTotal = 0;
 let brotliTotal = 0;
-for (const name of files.filter((f) => compressible.test(f))) {
+for (const name of readdirSync(dist).filter((f) => compressible.test(f))) {
   const path = join(dist, name);
   const bytes = readFileSync(path);
   const gz = Buffer.from(await gzipAsync(bytes, { numiterations: 15 }));
@@ -86,7 +67,7 @@ for (const name of files.filter((f) => compressible.test(f))) {
   }
   writeFileSync(`${path}.gz`, gz);
   writeFileSync(`${path}.br`, br);
-  if (firstLoad.test(name)) {
+  if (firstLoad.has(name)) {
     gzipTotal += gz.length;
     brotliTotal += br.length;
   }

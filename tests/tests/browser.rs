@@ -8,7 +8,7 @@ use courier_tests::secure::SecureDevice;
 use fantoccini::Locator;
 use std::time::Duration;
 
-/// The built client (`trunk build` output), from `COURIER_WEB_DIST`.
+/// The built client (`cargo xtask client` output), from `COURIER_WEB_DIST`.
 fn web_dist() -> Option<String> {
     courier_tests::env::optional("COURIER_WEB_DIST", "browser tests of the built client")
 }

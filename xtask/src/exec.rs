@@ -29,7 +29,7 @@ pub fn cargo_bin_dir() -> PathBuf {
 }
 
 /// A command for `program` in the workspace root with the tool `PATH`.
-pub fn command(root: &Path, program: &str) -> Command {
+pub fn command(root: &Path, program: impl AsRef<std::ffi::OsStr>) -> Command {
     let mut command = Command::new(program);
     command
         .current_dir(root)

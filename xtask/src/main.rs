@@ -1,20 +1,28 @@
-//! `cargo xtask run` and `cargo xtask test`: the README's two commands.
+//! `cargo xtask run` and `cargo xtask test`: the README's two commands (and
+//! `dist`, the Docker build, and `serve`, the front-end development loop).
 //!
-//! - `run` installs what the web client's build needs, builds the client and
-//!   the server, and starts `courier` on its embedded defaults (SQLite and a
-//!   local media directory), which prints the URL to open.
+//! - `run` installs what the web client's build needs, builds the client
+//!   (its own release pipeline, no trunk) and the server, and starts
+//!   `courier` on its embedded defaults (SQLite and a local media
+//!   directory), which prints the URL to open.
 //! - `test` installs every tool the tests need, starts a throwaway Postgres and
 //!   an S3-compatible server on free loopback ports, then runs formatting,
 //!   clippy, the native tests (every store test against SQLite and Postgres),
 //!   the in-browser wasm tests and the browser end-to-end tests, and prints one
 //!   summary line.
 //!
-//! Modules: [`tools`] (idempotent installs), [`services`] (Postgres, s3s-fs),
-//! [`exec`] (running commands and counting test results).
+//! - `serve` runs the server beside `trunk serve` (installing trunk on
+//!   first use); `client` builds only the release web client.
+//!
+//! Modules: [`tools`] (idempotent installs), [`web`] (the release build of
+//! the web client), [`serve`], [`services`] (Postgres, s3s-fs), [`exec`]
+//! (running commands and counting test results).
 
 mod exec;
+mod serve;
 mod services;
 mod tools;
+mod web;
 
 use exec::{Summary, cargo, run_step};
 use std::path::{Path, PathBuf};
@@ -27,11 +35,17 @@ fn main() -> ExitCode {
         Some("run") => run(&root, &args[1..]),
         Some("dist") => dist(&root),
         Some("test") => test(&root),
+        Some("serve") => serve::serve(&root, &args[1..]),
+        Some("client") => {
+            tools::ensure_web_build_tools(&root).and_then(|()| web::build_client(&root, false))
+        }
         _ => {
             eprintln!(
                 "usage: cargo xtask run [-- COURIER_FLAGS…]   build everything and start Courier\n       \
                  cargo xtask test                      run every check CI runs\n       \
-                 cargo xtask dist                      build target/release/courier and frontend/dist"
+                 cargo xtask dist                      build target/release/courier and frontend/dist\n       \
+                 cargo xtask client                    build only the web client (frontend/dist)\n       \
+                 cargo xtask serve [-- COURIER_FLAGS…] the server beside `trunk serve` (front-end work)"
             );
             return ExitCode::from(2);
         }
@@ -63,7 +77,7 @@ fn workspace_root() -> PathBuf {
 /// Builds the release server and the web client (what the Dockerfile ships).
 fn dist(root: &Path) -> Result<(), String> {
     tools::ensure_web_build_tools(root)?;
-    tools::build_web_client(root, false)?;
+    web::build_client(root, false)?;
     run_step(
         "build the server",
         cargo(root).args([
@@ -161,7 +175,7 @@ fn test(root: &Path) -> Result<(), String> {
         "validate compose.yaml",
         exec::command(root, "docker-compose").args(["-f", "compose.yaml", "config", "-q"]),
     )?;
-    tools::build_web_client(root, true)?;
+    web::build_client(root, true)?;
     run_step(
         "build the courier binary",
         cargo(root).args(["build", "-p", "courier-backend", "--bin", "courier"]),

@@ -37,6 +37,6 @@ async fn not_built() -> impl IntoResponse {
     (
         StatusCode::SERVICE_UNAVAILABLE,
         "The Courier web client is not built. Run `cargo xtask run`, or point --web-dir at \
-         the output of `trunk build`.",
+         the output of `cargo xtask client`.",
     )
 }
