@@ -189,11 +189,11 @@ impl SecureDevice {
             .iter()
             .map(|d| d.0)
             .collect();
-        let hello = LinkHello(
-            this.device(),
-            this.crypto.signing_public(),
-            this.crypto.identity_key(),
-        );
+        let hello = LinkHello {
+            device: this.device(),
+            signing_key: this.crypto.signing_public(),
+            identity_key: this.crypto.identity_key(),
+        };
         let sealed = secret.seal_hello(&hello, nonce()).expect("seals");
         this.send_sealed(devices, sealed).await;
         (this, secret)

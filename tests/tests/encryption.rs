@@ -269,7 +269,10 @@ async fn one_one_time_key_is_claimed_exactly_once_under_50_concurrent_claims() {
             .expect("opens");
         // Ten one-time keys on top of the fifty the device published.
         let extra: Vec<SignedKey> = (0..10u8)
-            .map(|n| SignedKey(CurveKey::new_const([n; 32]), Signature::new_const([n; 64])))
+            .map(|n| SignedKey {
+                key: CurveKey::new_const([n; 32]),
+                signature: Signature::new_const([n; 64]),
+            })
             .collect();
         store
             .publish_prekeys(device.device(), &extra, None)
@@ -345,7 +348,10 @@ async fn a_forged_device_list_or_prekey_is_refused_by_the_server() {
     let refused = mallory.publish_list(forged).await.expect_err("refused");
     assert!(refused.to_string().contains("another user"), "{refused}");
     // A pre-key not signed by the publishing device.
-    let bad = SignedKey(CurveKey::new_const([1; 32]), Signature::new_const([2; 64]));
+    let bad = SignedKey {
+        key: CurveKey::new_const([1; 32]),
+        signature: Signature::new_const([2; 64]),
+    };
     let refused = alice
         .net
         .call(ClientFrame::PublishKeys {

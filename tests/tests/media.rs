@@ -256,10 +256,10 @@ async fn media_goes_up_and_down_encrypted_through_signed_urls_only() {
         complete(&mut ana, id).await.expect("upload kept");
 
         // The message carries everything needed, inside the encryption.
-        let plain = Plaintext(
-            courier_tests::device::new_message_id(),
-            ben.user(),
-            Content::Media {
+        let plain = Plaintext {
+            id: courier_tests::device::new_message_id(),
+            to: ben.user(),
+            content: Content::Media {
                 media: id,
                 key: sealed.key,
                 hash: sealed.hash,
@@ -273,7 +273,7 @@ async fn media_goes_up_and_down_encrypted_through_signed_urls_only() {
                 waveform: Blob::new(Vec::new()).expect("empty"),
                 caption: Text::truncating("the view"),
             },
-        );
+        };
         ana.send_plain(&plain).await;
         let (_, _, received) = ben.next_message().await;
         let Content::Media {

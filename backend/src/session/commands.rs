@@ -17,7 +17,7 @@ use courier_shared::proto::{ClientFrame, ErrorCode, ServerFrame};
 use std::collections::HashSet;
 
 /// Most users one `Subscribe` may name.
-pub const MAX_SUBSCRIPTIONS: usize = 256;
+pub use courier_shared::proto::MAX_SUBSCRIBE as MAX_SUBSCRIPTIONS;
 
 /// A signed-in device.
 pub type Me = (UserId, DeviceId);

@@ -119,10 +119,10 @@ impl Store {
             (list, devices)
         });
         let list = list.and_then(|(body, signature)| {
-            Some(SignedDeviceList(
-                Blob::new(body)?,
-                Signature::from_slice(&signature)?,
-            ))
+            Some(SignedDeviceList {
+                body: Blob::new(body)?,
+                signature: Signature::from_slice(&signature)?,
+            })
         });
         let devices = devices
             .into_iter()

@@ -13,10 +13,10 @@ use courier_shared::ids::{CurveKey, DeviceId, Signature};
 pub const MAX_STORED_ONE_TIME_KEYS: i64 = 200;
 
 fn signed_key(key: &[u8], signature: &[u8]) -> Option<SignedKey> {
-    Some(SignedKey(
-        CurveKey::from_slice(key)?,
-        Signature::from_slice(signature)?,
-    ))
+    Some(SignedKey {
+        key: CurveKey::from_slice(key)?,
+        signature: Signature::from_slice(signature)?,
+    })
 }
 
 impl Store {

@@ -5,6 +5,10 @@
 //! - [`Connection`]: the handshake, sign-in, heartbeats, reconnects and the
 //!   request ids that pair each answer with its request;
 //! - [`Server`] and [`Api`]: requests out, typed answers in, over any driver;
+//! - [`Messenger`]: the whole messenger of one device — chats, the outbox,
+//!   marks, groups, media references, linking — over a [`Server`], a
+//!   [`Store`] and an [`crate::time::Env`], with [`Effect`]s out;
+//! - [`chat`]: the chat index and the messages a device keeps;
 //! - [`Outbox`]: every durable send until the server accepts it, with its
 //!   retries;
 //! - [`SeenIds`]: drops repeats; [`Backoff`] spaces reconnects;
@@ -12,9 +16,13 @@
 
 pub mod api;
 mod backoff;
+pub mod chat;
 mod connection;
 mod dedupe;
 mod group_marks;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod memory;
+pub mod messenger;
 pub mod outbox;
 
 pub use api::{Api, Server};
@@ -22,4 +30,5 @@ pub use backoff::Backoff;
 pub use connection::{ANSWER_TIMEOUT_MS, Action, Connection, ConnectionState, Event};
 pub use dedupe::SeenIds;
 pub use group_marks::GroupMarks;
+pub use messenger::{Effect, Messenger, MessengerError, Store};
 pub use outbox::{Outbox, Outcome};

@@ -25,6 +25,14 @@ pub const RETRY_BASE_MS: u64 = 1_000;
 /// The longest pause between attempts.
 pub const RETRY_MAX_MS: u64 = 30_000;
 
+/// The pause before attempt `attempts + 1`: doubling from
+/// [`RETRY_BASE_MS`] up to [`RETRY_MAX_MS`].
+fn pause(attempts: u32) -> u64 {
+    RETRY_BASE_MS
+        .saturating_mul(1 << attempts.min(5))
+        .min(RETRY_MAX_MS)
+}
+
 /// Where one pending send stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "Saved", from = "Saved")]
@@ -148,6 +156,22 @@ impl<T: Clone> Outbox<T> {
             .map_or(0, |e| e.attempts)
     }
 
+    /// Every pending send with its item, oldest first.
+    pub fn entries(&self) -> impl Iterator<Item = (&MessageId, &T)> {
+        self.entries.iter().map(|e| (&e.id, &e.item))
+    }
+
+    /// Puts send `id` off after a failure of the owner's own (it could not
+    /// be prepared): due again after the same growing pause as a transient
+    /// refusal. Returns when.
+    pub fn postpone(&mut self, id: &MessageId, now_ms: u64) -> Option<u64> {
+        let entry = self.entries.iter_mut().find(|e| e.id == *id)?;
+        let at = now_ms.saturating_add(pause(entry.attempts));
+        entry.attempts += 1;
+        entry.stage = Stage::RetryAt(at);
+        Some(at)
+    }
+
     /// The sends to make now (at `now_ms`), oldest first: due ones and those
     /// whose retry time came.
     pub fn due(&self, now_ms: u64) -> Vec<(MessageId, T)> {
@@ -203,12 +227,10 @@ impl<T: Clone> Outbox<T> {
             }
             Err(refusal) if refusal.is_transient() => {
                 let entry = &mut self.entries[index];
-                let pause = RETRY_BASE_MS
-                    .saturating_mul(1 << entry.attempts.min(5))
-                    .min(RETRY_MAX_MS);
+                let at = now_ms.saturating_add(pause(entry.attempts));
                 entry.attempts += 1;
-                entry.stage = Stage::RetryAt(now_ms.saturating_add(pause));
-                Some(Outcome::Retrying(entry.id, now_ms.saturating_add(pause)))
+                entry.stage = Stage::RetryAt(at);
+                Some(Outcome::Retrying(entry.id, at))
             }
             Err(refusal) => {
                 let entry = &mut self.entries[index];

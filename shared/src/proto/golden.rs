@@ -43,10 +43,10 @@ fn link() -> LinkId {
 }
 
 fn signed_key() -> SignedKey {
-    SignedKey(
-        CurveKey::new_const([0x44; 32]),
-        Signature::new_const([0x33; 64]),
-    )
+    SignedKey {
+        key: CurveKey::new_const([0x44; 32]),
+        signature: Signature::new_const([0x33; 64]),
+    }
 }
 
 fn signed_key_hex() -> String {
@@ -179,7 +179,10 @@ fn client_frames() {
         (
             ClientFrame::PublishDeviceList {
                 request: RequestId(5),
-                list: SignedDeviceList(Blob::new(vec![0xab, 0xcd]).expect("small"), signature),
+                list: SignedDeviceList {
+                    body: Blob::new(vec![0xab, 0xcd]).expect("small"),
+                    signature,
+                },
             },
             format!("8312058242abcd{sig_hex}"),
         ),

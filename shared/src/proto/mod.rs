@@ -55,6 +55,9 @@ pub const MAX_URL_BYTES: usize = 2_048;
 /// A signed URL (absolute, or a path on the Courier server itself).
 pub type Url = Text<MAX_URL_BYTES>;
 
+/// Most users one `Subscribe` may name.
+pub const MAX_SUBSCRIBE: usize = 256;
+
 /// The largest payload (ciphertext) of one message for one device, in bytes.
 /// Leaves room for the frame's other fields within [`MAX_FRAME_BYTES`].
 pub const MAX_PAYLOAD_BYTES: usize = 60 * 1024;

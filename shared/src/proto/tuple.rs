@@ -181,6 +181,7 @@ macro_rules! wire_struct {
                         f.write_str(concat!("a ", stringify!($name), " array"))
                     }
 
+                    #[allow(unused_assignments)]
                     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<$name, A::Error> {
                         #[allow(unused_mut, unused_variables)]
                         let mut index = 0usize;
