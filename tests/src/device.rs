@@ -28,6 +28,20 @@ pub fn new_message_id() -> MessageId {
     SystemEnv.message_id()
 }
 
+impl Server for TestDevice {
+    async fn call(&mut self, frame: ClientFrame) -> Result<ServerFrame, Refusal> {
+        self.net.call(frame).await
+    }
+
+    async fn post(&mut self, frame: ClientFrame) -> RequestId {
+        self.net.post(frame).await
+    }
+
+    async fn notify(&mut self, frame: ClientFrame) {
+        self.net.notify(frame).await;
+    }
+}
+
 /// A device: its key, its connection and the sends it made.
 pub struct TestDevice {
     /// The connection.
@@ -86,6 +100,11 @@ impl TestDevice {
             .await
             .expect("signed in");
         Self::new(net, seed)
+    }
+
+    /// A device over an already signed-in `client` whose key has `seed`.
+    pub fn from_client(client: NativeClient, seed: [u8; 32]) -> Self {
+        Self::new(client, seed)
     }
 
     fn new(net: NativeClient, seed: [u8; 32]) -> Self {

@@ -173,7 +173,7 @@ async fn a_second_browser_links_by_code_and_both_decrypt_what_a_contact_sends() 
 
         // A contact on a native device encrypts to both browsers.
         let mut bob = SecureDevice::register(&ws, "bob").await;
-        let ana = bob.net.lookup("ana").await;
+        let ana = bob.net().lookup("ana").await;
         bob.send_text(ana, "hello from bob").await;
         for page in [&first, &second] {
             page.tab("#chats-tab").await?;

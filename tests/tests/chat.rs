@@ -263,7 +263,7 @@ async fn older_history_loads_on_demand_and_replies_quote_their_message() {
         page.register(&courier.url(), "ana").await?;
         // A contact on a native device writes 60 messages.
         let mut ben = courier_tests::secure::SecureDevice::register(&ws, "ben").await;
-        let ana = ben.net.lookup("ana").await;
+        let ana = ben.net().lookup("ana").await;
         let mut last = None;
         for n in 1..=60 {
             last = Some(ben.send_text(ana, &format!("message {n:02}")).await);
@@ -302,13 +302,13 @@ async fn older_history_loads_on_demand_and_replies_quote_their_message() {
         page.wait_text("li[data-outgoing='true'] .quote", "message 60", 10)
             .await?;
         let (_, _, plain) = ben.next_message().await;
-        match plain.map_err(|e| e.to_string())?.2 {
-            courier_shared::crypto::content::Content::Text { text, reply_to } => {
-                if text.as_str() != "quoting you" || reply_to != last {
-                    return Err(format!("ben got {text:?} replying to {reply_to:?}"));
-                }
+        let got = plain?;
+        let reply_to = got.reply_to.as_ref().map(|(id, _)| *id);
+        match got.text.as_deref() {
+            Some("quoting you") if reply_to == last => {}
+            text => {
+                return Err(format!("ben got {text:?} replying to {reply_to:?}"));
             }
-            other => return Err(format!("ben got {other:?}")),
         }
 
         // Opening the chat asked for permission to notify, during the click
@@ -400,7 +400,7 @@ async fn days_undecryptable_messages_the_keyboard_phone_width_and_dark_mode() {
     let outcome: Result<(), String> = async {
         page.register(&courier.url(), "ana").await?;
         let mut ben = courier_tests::secure::SecureDevice::register(&ws, "ben").await;
-        let ana = ben.net.lookup("ana").await;
+        let ana = ben.net().lookup("ana").await;
         // A message written two days ago (its id carries the time), one now,
         // and one whose ciphertext is damaged on the way.
         let two_days_ago = courier_tests::secure::unix_ms() - 2 * 86_400_000;
@@ -421,7 +421,7 @@ async fn days_undecryptable_messages_the_keyboard_phone_width_and_dark_mode() {
                 (device, Payload::new(bytes).expect("same size"))
             })
             .collect();
-        ben.net
+        ben.net()
             .send(ClientFrame::Send {
                 request: RequestId::NONE,
                 id: damaged,
@@ -448,7 +448,7 @@ async fn days_undecryptable_messages_the_keyboard_phone_width_and_dark_mode() {
         page.wait_text("li[data-outgoing='true']", "typed, not clicked", 30)
             .await?;
         let (_, _, plain) = ben.next_message().await;
-        if !format!("{:?}", plain.map_err(|e| e.to_string())?.2).contains("typed, not clicked") {
+        if plain?.text.as_deref() != Some("typed, not clicked") {
             return Err("ben did not get the typed message".into());
         }
 

@@ -139,7 +139,7 @@ async fn slot(
     hash: MediaHash,
 ) -> Result<(MediaId, String), ErrorCode> {
     let slot = device
-        .net
+        .net()
         .net
         .request_upload(size, hash)
         .await
@@ -150,7 +150,7 @@ async fn slot(
 /// Completes the upload of `media`: ready, or the refusal.
 async fn complete(device: &mut SecureDevice, media: MediaId) -> Result<(), (ErrorCode, String)> {
     device
-        .net
+        .net()
         .net
         .complete_upload(media)
         .await
@@ -164,7 +164,7 @@ async fn download_url(
     media: MediaId,
 ) -> Result<String, ErrorCode> {
     let url = device
-        .net
+        .net()
         .net
         .request_download(media)
         .await
@@ -281,7 +281,10 @@ async fn media_goes_up_and_down_encrypted_through_signed_urls_only() {
             key,
             hash,
             ..
-        } = received.expect("decrypts").2
+        } = received
+            .expect("decrypts")
+            .content
+            .expect("a media reference")
         else {
             panic!("expected media");
         };

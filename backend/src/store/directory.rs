@@ -172,13 +172,13 @@ impl Store {
                 sqlx::query_as(select_devices).bind(db(user.0)).fetch_all(&mut *tx).await?;
             for device in list.devices() {
                 let matches = registered.iter().any(|(rid, key, _)| {
-                    id(*rid) == device.0.0 && key.as_slice() == device.1.as_bytes()
+                    id(*rid) == device.device.0 && key.as_slice() == device.signing_key.as_bytes()
                 });
                 if !matches {
-                    return Ok(ListStored::UnknownDevice(device.0));
+                    return Ok(ListStored::UnknownDevice(device.device));
                 }
             }
-            let listed: HashSet<u64> = list.devices().iter().map(|d| d.0.0).collect();
+            let listed: HashSet<u64> = list.devices().iter().map(|d| d.device.0).collect();
             let removed: Vec<DeviceId> = registered
                 .iter()
                 .filter(|(rid, _, was_listed)| *was_listed && !listed.contains(&id(*rid)))
@@ -189,13 +189,13 @@ impl Store {
             }
             sqlx::query(unlist).bind(db(user.0)).execute(&mut *tx).await?;
             for device in list.devices() {
-                sqlx::query(list_one).bind(db(device.0.0)).execute(&mut *tx).await?;
+                sqlx::query(list_one).bind(db(device.device.0)).execute(&mut *tx).await?;
             }
             sqlx::query(upsert)
                 .bind(db(user.0))
                 .bind(version)
-                .bind(signed.0.as_bytes())
-                .bind(signed.1.as_bytes().as_slice())
+                .bind(signed.body.as_bytes())
+                .bind(signed.signature.as_bytes().as_slice())
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(pin)

@@ -44,16 +44,16 @@ impl Store {
             for key in one_time {
                 sqlx::query(insert)
                     .bind(db(device.0))
-                    .bind(key.0.as_bytes().as_slice())
-                    .bind(key.1.as_bytes().as_slice())
+                    .bind(key.key.as_bytes().as_slice())
+                    .bind(key.signature.as_bytes().as_slice())
                     .execute(&mut *tx)
                     .await?;
             }
             if let Some(key) = fallback {
                 sqlx::query(upsert)
                     .bind(db(device.0))
-                    .bind(key.0.as_bytes().as_slice())
-                    .bind(key.1.as_bytes().as_slice())
+                    .bind(key.key.as_bytes().as_slice())
+                    .bind(key.signature.as_bytes().as_slice())
                     .execute(&mut *tx)
                     .await?;
             }

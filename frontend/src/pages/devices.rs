@@ -45,7 +45,7 @@ pub fn Devices(account: Account) -> impl IntoView {
                 <div class="link-code">
                     <p>"On the new device, choose “Link to your account” and type this code, or scan it:"</p>
                     <code data-link-code>{link.code}</code>
-                    <div class="qr" role="img" aria-label="Link code as a QR code" inner_html=link.qr></div>
+                    <div class="qr" role="img" aria-label="Link code as a QR code" inner_html=courier_shared::crypto::safety::qr_svg(&link.qr).unwrap_or_default()></div>
                     <p>"The code works once, for ten minutes."</p>
                 </div>
             })}
@@ -71,7 +71,7 @@ pub fn Devices(account: Account) -> impl IntoView {
                     {safety.warning.map(|w| view! { <p class="warning" role="alert">{w}</p> })}
                     <p>"Compare with " {safety.username.clone()} "’s screen, or scan their code:"</p>
                     <code data-safety-number>{safety.number}</code>
-                    <div class="qr" role="img" aria-label="Safety number as a QR code" inner_html=safety.qr></div>
+                    <div class="qr" role="img" aria-label="Safety number as a QR code" inner_html=courier_shared::crypto::safety::qr_svg(&safety.qr).unwrap_or_default()></div>
                     {if safety.verified {
                         view! { <p class="verified" data-verified>"✓ Verified: you compared this number."</p> }.into_any()
                     } else {

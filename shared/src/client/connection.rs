@@ -25,6 +25,9 @@ use crate::proto::{
 /// How long a request may wait for its answer before it counts as lost.
 pub const ANSWER_TIMEOUT_MS: f64 = 30_000.0;
 
+/// The highest request id; the count goes around after it.
+pub const MAX_REQUEST_ID: u32 = 65_535;
+
 /// Where the connection stands, as shown to the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionState {
@@ -63,6 +66,9 @@ pub enum Event {
     /// The server refused the sign-in (the username is taken, say); the
     /// connection stays open and signed out.
     SignInRefused(Refusal),
+    /// The connection dropped: nothing goes out until the next sign-in
+    /// (requests made meanwhile wait for it).
+    Disconnected,
     /// The answer to request `request`: the frame the server sent back
     /// with its id, or why there is none (a refusal, or no answer).
     Answer {
@@ -173,6 +179,7 @@ pub struct Connection {
     waiting: Vec<Waiting>,
     expired: Vec<RequestId>,
     deferred: Vec<ClientFrame>,
+    next_request: u32,
     seen: SeenIds,
     acks_on_arrival: bool,
 }
@@ -197,6 +204,7 @@ impl Connection {
             waiting: Vec::new(),
             expired: Vec::new(),
             deferred: Vec::new(),
+            next_request: 0,
             seen: SeenIds::default(),
             acks_on_arrival: false,
         }
@@ -280,18 +288,24 @@ impl Connection {
         }
     }
 
-    /// The lowest id not waiting, deferred or reserved: ids stay small, so
-    /// they cost one byte on the wire.
-    fn free_id(&self) -> RequestId {
-        (1..=u32::MAX)
-            .map(RequestId)
-            .find(|id| {
-                !self.waiting.iter().any(|w| w.request == *id)
-                    && !self.expired.contains(id)
-                    && !self.deferred.iter().any(|f| f.request() == Some(*id))
-                    && Some(*id) != self.sign_in_request
-            })
-            .unwrap_or(RequestId(u32::MAX))
+    /// The next id of this connection's count (1, 2, 3, … up to
+    /// [`MAX_REQUEST_ID`], then around again), skipping any still waiting,
+    /// deferred or reserved. Ids are not reused at once: the answer to a
+    /// request may still wait in the application's queue after its id left
+    /// the connection, and must never be taken for a later request's. Early
+    /// in a connection they cost one byte on the wire, then two, then three.
+    fn free_id(&mut self) -> RequestId {
+        loop {
+            self.next_request = self.next_request % MAX_REQUEST_ID + 1;
+            let id = RequestId(self.next_request);
+            let taken = self.waiting.iter().any(|w| w.request == id)
+                || self.expired.contains(&id)
+                || self.deferred.iter().any(|f| f.request() == Some(id))
+                || Some(id) == self.sign_in_request;
+            if !taken {
+                return id;
+            }
+        }
     }
 
     /// The socket opened: start the handshake.
@@ -503,15 +517,18 @@ impl Connection {
         self.challenge = None;
         self.sign_in_request = None;
         self.expired.clear();
-        let mut actions: Vec<Action> = std::mem::take(&mut self.waiting)
-            .into_iter()
-            .map(|waiting| {
-                Action::Emit(Event::Answer {
-                    request: waiting.request,
-                    answer: Err(Refusal::unanswered()),
-                })
-            })
-            .collect();
+        self.next_request = 0;
+        let mut actions = vec![Action::Emit(Event::Disconnected)];
+        actions.extend(
+            std::mem::take(&mut self.waiting)
+                .into_iter()
+                .map(|waiting| {
+                    Action::Emit(Event::Answer {
+                        request: waiting.request,
+                        answer: Err(Refusal::unanswered()),
+                    })
+                }),
+        );
         let delay = self.backoff.next_delay_ms(random);
         self.state = ConnectionState::Reconnecting {
             attempt: self.backoff.attempt(),

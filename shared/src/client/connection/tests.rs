@@ -1,6 +1,6 @@
 //! Tests of the connection state machine, driven frame by frame.
 
-use super::{ANSWER_TIMEOUT_MS, Action, Connection, ConnectionState, Event};
+use super::{ANSWER_TIMEOUT_MS, Action, Connection, ConnectionState, Event, MAX_REQUEST_ID};
 use crate::crypto::identity::{DeviceKey, verify};
 use crate::ids::{Challenge, DeviceId, MessageId, RequestId, UserId, Username};
 use crate::proto::{
@@ -190,15 +190,28 @@ fn answers_reach_the_request_they_name_and_nothing_else() {
 }
 
 #[test]
-fn request_ids_stay_small_and_are_reused_once_answered() {
+fn request_ids_count_up_are_not_reused_at_once_and_go_around() {
     let mut conn = online_as_device();
-    let (first, _) = conn.request(lookup(), 0.0);
-    assert_eq!(first, RequestId(1));
+    let (first, actions) = conn.request(lookup(), 0.0);
+    let encoded = proto::encode(sent(&actions)[0]).expect("encodes");
+    assert_eq!(
+        encoded.len(),
+        4,
+        "an early id costs one byte: {encoded:02x?}"
+    );
     conn.on_message(&bytes(&ServerFrame::Accepted { request: first }), 0.0);
-    let (again, actions) = conn.request(lookup(), 0.0);
-    assert_eq!(again, RequestId(1));
-    let bytes = proto::encode(sent(&actions)[0]).expect("encodes");
-    assert_eq!(bytes.len(), 4, "the id costs one byte: {bytes:02x?}");
+    // Answered, but its answer may still wait in the app's queue: the next
+    // request gets a new id.
+    let (second, _) = conn.request(lookup(), 0.0);
+    assert_ne!(second, first);
+    // Around the top of the count, ids still waiting are skipped.
+    let mut last = second;
+    for _ in 0..MAX_REQUEST_ID {
+        let (id, _) = conn.request(lookup(), 0.0);
+        conn.on_message(&bytes(&ServerFrame::Accepted { request: id }), 0.0);
+        last = id;
+    }
+    assert!(last.0 <= MAX_REQUEST_ID && last != second, "{last:?}");
 }
 
 #[test]
@@ -312,13 +325,22 @@ fn apps_store_before_they_ack_so_every_delivery_is_emitted() {
 #[test]
 fn drops_back_off_and_a_welcome_resets_the_delay() {
     let mut conn = Connection::new("test");
-    assert_eq!(conn.on_close(0.0), vec![Action::ReconnectAfter(250)]);
-    assert_eq!(conn.on_close(0.0), vec![Action::ReconnectAfter(500)]);
-    // (No request was waiting, so nothing else is reported.)
+    let disconnected = Action::Emit(Event::Disconnected);
+    assert_eq!(
+        conn.on_close(0.0),
+        vec![disconnected.clone(), Action::ReconnectAfter(250)]
+    );
+    assert_eq!(
+        conn.on_close(0.0),
+        vec![disconnected.clone(), Action::ReconnectAfter(500)]
+    );
     assert_eq!(conn.state(), ConnectionState::Reconnecting { attempt: 2 });
     conn.on_open(0.0);
     conn.on_message(&welcome(), 1.0);
-    assert_eq!(conn.on_close(0.0), vec![Action::ReconnectAfter(250)]);
+    assert_eq!(
+        conn.on_close(0.0),
+        vec![disconnected, Action::ReconnectAfter(250)]
+    );
 }
 
 #[test]

@@ -248,7 +248,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
 
     /// Tops the server's stock of this device's one-time keys up (and the
     /// fallback key, when it must rotate).
-    pub(super) async fn top_up_prekeys(&mut self) -> Result<()> {
+    pub async fn top_up_prekeys(&mut self) -> Result<()> {
         if self.account.is_none() {
             return Ok(());
         }

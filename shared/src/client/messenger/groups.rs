@@ -48,6 +48,12 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             self.learn_name(user, username.as_str());
             users.push(user);
         }
+        self.create_group_of(name, users).await
+    }
+
+    /// Creates a group named `name` with `users` and tells them; the new
+    /// chat.
+    pub async fn create_group_of(&mut self, name: &str, users: Vec<UserId>) -> Result<ChatId> {
         let answer = self.server.create_group(users).await?;
         let chat = ChatId::Group(answer.group);
         let everyone: Vec<UserId> = answer.members.iter().map(|(user, _)| *user).collect();
@@ -228,7 +234,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
 
     /// Fetches the group's members (and the names of new ones) and every
     /// member's device list again.
-    pub(super) async fn refresh_group(&mut self, group: GroupId) -> Result<()> {
+    pub async fn refresh_group(&mut self, group: GroupId) -> Result<()> {
         let chat = ChatId::Group(group);
         let members = match self.server.fetch_group(group).await {
             Ok(answer) => answer.members,
@@ -375,7 +381,10 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
                     entry.name = name.as_str().to_owned();
                 }
                 let line = self.describe(Some(from), kind, &users, name.as_str());
-                Message::line(id, chat, Some(from), line)
+                let mut message = Message::line(id, chat, Some(from), line);
+                // What happened, for whoever reads the line's details.
+                message.content = Some(Content::GroupEvent { kind, users, name });
+                message
             }
             content @ Content::Media { .. } => {
                 let mut message = Message::incoming(id, chat, Some(from), None);

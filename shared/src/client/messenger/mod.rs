@@ -25,7 +25,7 @@ mod incoming;
 mod media;
 mod outgoing;
 mod saved;
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
 pub use account::{LinkCode, SafetyInfo};
@@ -252,6 +252,13 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
         self.account.as_mut().map(|a| &mut a.crypto)
     }
 
+    /// The crypto state with the server, borrowed together (for the tests
+    /// that run the crypto flows by hand, as an attacker might).
+    pub fn crypto_with_server(&mut self) -> Option<(&mut DeviceCrypto, &mut S)> {
+        let account = self.account.as_mut()?;
+        Some((&mut account.crypto, &mut self.server))
+    }
+
     /// How many sends the server refused as stale and this device redid.
     pub fn stale_retries(&self) -> u32 {
         self.stale_retries
@@ -359,6 +366,10 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
                 Ok(())
             }
             Event::KeysLow(_) => self.top_up_prekeys().await,
+            Event::Disconnected => {
+                self.online = false;
+                Ok(())
+            }
             Event::SignInRefused(refusal) | Event::Failed(refusal) => {
                 self.show(Effect::Notice(refusal.message));
                 Ok(())
@@ -370,7 +381,8 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
         outcome
     }
 
-    /// The connection dropped: nothing goes out until the next sign-in.
+    /// The connection dropped (as [`Event::Disconnected`] says): nothing
+    /// goes out until the next sign-in.
     pub fn on_disconnected(&mut self) {
         self.online = false;
     }
