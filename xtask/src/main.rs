@@ -172,6 +172,21 @@ fn test(root: &Path) -> Result<(), String> {
         ]),
     )?;
     run_step(
+        "clippy (wasm32, split release build)",
+        cargo(root).args([
+            "clippy",
+            "-p",
+            "courier-frontend",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--features",
+            "split",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    run_step(
         "validate compose.yaml",
         exec::command(root, "docker-compose").args(["-f", "compose.yaml", "config", "-q"]),
     )?;
