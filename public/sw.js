@@ -17,12 +17,14 @@ const CACHE = `courier-${BUILD}`;
 const SHELL = ["/", "/manifest.webmanifest", "/icon.svg", "/icon-192.png", "/icon-512.png"];
 const NEVER = ["/ws", "/healthz", "/readyz", "/metrics", "/media"];
 
-// Fetches past the HTTP cache, so that a build's cache holds that build.
+// The unhashed files are fetched past the HTTP cache, so that a build's
+// cache holds that build's; the hashed ones never change, and the HTTP
+// cache (where the page just put them) may give them.
 const fresh = (path) => new Request(path, { cache: "reload" });
 
 async function fill() {
   const cache = await caches.open(CACHE);
-  await cache.addAll([...SHELL, ...FILES].map(fresh));
+  await cache.addAll([...SHELL.map(fresh), ...FILES]);
   if (FILES.length === 0) {
     // A development build: keep what the page names (script, wasm, styles).
     const page = await (await cache.match("/")).text();

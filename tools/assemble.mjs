@@ -44,6 +44,30 @@ function hashedName(name, bytes) {
   return `${head}-${contentHash(bytes)}${tail}${ext}`;
 }
 
+/** `n` as an unsigned LEB128 number. */
+function uleb(n) {
+  const out = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+/**
+ * `wasm` with a custom section `courier-build` holding `salt` (engines
+ * ignore custom sections): a build whose every module differs from an
+ * otherwise identical one's, which the deployment test needs.
+ */
+function salted(wasm, salt) {
+  if (!salt) return wasm;
+  const name = Buffer.from('courier-build');
+  const body = Buffer.concat([Buffer.from(uleb(name.length)), name, Buffer.from(salt)]);
+  return Buffer.concat([wasm, Buffer.from([0, ...uleb(body.length)]), body]);
+}
+
 /** The attributes of one `<link data-trunk …>` tag, as an object. */
 function attributes(tag) {
   return Object.fromEntries([...tag.matchAll(/([\w-]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
@@ -73,12 +97,13 @@ function pinModules(loader, modules) {
 }
 
 /**
- * Builds DIST. Returns the names written: `index`, `js`, `wasm` (the first
+ * Builds DIST (with `salt`, a distinct build of the same code). Returns
+ * the names written: `index`, `js`, `wasm` (the first
  * module), `styles`, `files` (every hashed asset, for the service worker)
  * and `lazy`: for each lazily loaded module `{ file, stem, features }`,
  * with the features that need it.
  */
-export async function assemble({ root, staging, dist, name = 'courier-frontend' }) {
+export async function assemble({ root, staging, dist, salt, name = 'courier-frontend' }) {
   rmSync(dist, { recursive: true, force: true });
   mkdirSync(dist, { recursive: true });
   const templatePath = join(root, 'frontend', 'index.html');
@@ -99,7 +124,7 @@ export async function assemble({ root, staging, dist, name = 'courier-frontend' 
   for (const [feature, stems] of Object.entries(needs)) {
     for (const stem of stems) {
       if (!modules.has(stem)) {
-        const bytes = readFileSync(join(staging, `${stem}.wasm`));
+        const bytes = salted(readFileSync(join(staging, `${stem}.wasm`)), salt);
         modules.set(stem, { stem, file: put(`${stem}.wasm`, bytes), integrity: integrity(bytes), features: [] });
       }
       modules.get(stem).features.push(feature);
@@ -107,7 +132,7 @@ export async function assemble({ root, staging, dist, name = 'courier-frontend' 
   }
 
   // The first WebAssembly module: the script names it.
-  const wasmBytes = readFileSync(join(staging, `${name}_bg.wasm`));
+  const wasmBytes = salted(readFileSync(join(staging, `${name}_bg.wasm`)), salt);
   const wasm = put(`${name}_bg.wasm`, wasmBytes);
   const wasmIntegrity = integrity(wasmBytes);
 

@@ -11,12 +11,18 @@ use leptos::prelude::*;
 #[component]
 pub fn App() -> impl IntoView {
     // The service worker, a newer build waiting in it, and (#15) the
-    // lazily loaded features fetched once the page has painted.
+    // lazily loaded features, fetched once the page is usable.
     let update = RwSignal::new(false);
     crate::pwa::register_service_worker(update);
-    crate::lazy::preload_after_first_paint(crate::lazy::all_features());
     let account = Account::start();
     let ui = account.ui;
+    Effect::new(move |preloading: Option<bool>| {
+        let usable = preloading == Some(true) || ui.phase.get() != Phase::Starting;
+        if usable && preloading != Some(true) {
+            crate::lazy::preload_after_first_paint(crate::lazy::all_features());
+        }
+        usable
+    });
     let server_error = move || ui.status.get().last_error;
     let phase = move || ui.phase.get();
     view! {

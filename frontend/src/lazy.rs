@@ -11,9 +11,10 @@
 //! would end the page. (Leptos's `#[lazy]` expands to the same `wasm_split`
 //! attribute, without `fallible`.)
 //!
-//! After the first paint every feature is fetched in the background
-//! ([`preload_after_first_paint`]); a feature that is used while its module
-//! is still loading shows a progress bar ([`lazy_view`]). A module can only
+//! Once the page is usable every feature is fetched in the background
+//! ([`preload_after_first_paint`]; the service worker caches them all for
+//! offline use); a feature that is used while its module is still loading
+//! shows a progress bar ([`lazy_view`]). A module can only
 //! come from this page's own build: the loader fetches it under its
 //! content-hashed name with its integrity hash (`tools/assemble.mjs`), and
 //! if it cannot, the page reloads itself into the build the server has now.
@@ -171,9 +172,9 @@ pub fn all_features() -> Vec<Work<()>> {
     ]
 }
 
-/// Fetches every feature's module in the background once the page has
-/// painted, so that a feature is ready when it is first used (and the
-/// service worker has it for offline use).
+/// Fetches every feature's module in the background after the next paint,
+/// so that a feature is ready when it is first used (the app calls it once
+/// its page is usable).
 pub fn preload_after_first_paint(features: Vec<Work<()>>) {
     let run = move || {
         leptos::task::spawn_local(async move {
