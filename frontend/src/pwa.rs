@@ -1,7 +1,9 @@
 //! The service worker (`public/sw.js`): installs it, tells the page when
 //! a newer build of Courier is ready (the worker caches it, then waits), and
-//! switches to it when asked; and checks whether the server has moved on to
-//! another build ([`server_has_another_build`]).
+//! switches to it when asked; checks whether the server has moved on to
+//! another build ([`server_has_another_build`]); and, when the server no
+//! longer speaks this build's protocol, starts over from the server's
+//! current build ([`reload_into_new_build`]).
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::Closure;
@@ -126,4 +128,71 @@ pub fn UpdateNotice(update: RwSignal<bool>) -> impl IntoView {
             </p>
         </Show>
     }
+}
+
+/// How long after one update reload another is not tried (so that a server
+/// that refuses even the newest build cannot make the page reload forever).
+const RELOAD_GUARD_MS: f64 = 60_000.0;
+/// Where the time of the last update reload is kept (`sessionStorage`).
+const RELOAD_KEY: &str = "courier-update-reload";
+
+/// The server no longer speaks this build's protocol: drop the cached app
+/// shell and this build's service worker, and reload, so that the page
+/// comes back as the server's current build (whose worker then installs
+/// afresh). Tried at most once a minute.
+pub fn reload_into_new_build() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let now = js_sys::Date::now();
+    let storage = window.session_storage().ok().flatten();
+    let last = storage
+        .as_ref()
+        .and_then(|s| s.get_item(RELOAD_KEY).ok().flatten())
+        .and_then(|v| v.parse::<f64>().ok());
+    if last.is_some_and(|last| now - last < RELOAD_GUARD_MS) {
+        return;
+    }
+    if let Some(storage) = &storage {
+        let _ = storage.set_item(RELOAD_KEY, &now.to_string());
+    }
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = drop_caches(&window).await;
+        let _ = unregister().await;
+        let _ = window.location().reload();
+    });
+}
+
+/// Unregisters this page's service worker, so that the next load comes
+/// from the server and installs that build's worker.
+async fn unregister() -> Result<(), JsValue> {
+    let Some(container) = container() else {
+        return Ok(());
+    };
+    let registration = JsFuture::from(container.get_registration()).await?;
+    if let Some(registration) = registration.dyn_ref::<web_sys::ServiceWorkerRegistration>() {
+        JsFuture::from(registration.unregister()?).await?;
+    }
+    Ok(())
+}
+
+/// Deletes every cache of this origin (the service worker's app shell).
+async fn drop_caches(window: &web_sys::Window) -> Result<(), wasm_bindgen::JsValue> {
+    use wasm_bindgen::JsCast;
+    let caches = js_sys::Reflect::get(window, &"caches".into())?;
+    if caches.is_undefined() {
+        return Ok(());
+    }
+    let call = |name: &str,
+                args: &js_sys::Array|
+     -> Result<js_sys::Promise, wasm_bindgen::JsValue> {
+        let method: js_sys::Function = js_sys::Reflect::get(&caches, &name.into())?.dyn_into()?;
+        method.apply(&caches, args)?.dyn_into()
+    };
+    let keys = wasm_bindgen_futures::JsFuture::from(call("keys", &js_sys::Array::new())?).await?;
+    for key in js_sys::Array::from(&keys).iter() {
+        let deleted = call("delete", &js_sys::Array::of1(&key))?;
+        wasm_bindgen_futures::JsFuture::from(deleted).await?;
+    }
+    Ok(())
 }

@@ -4,12 +4,12 @@
 
 use crate::device::new_message_id;
 use crate::secure::{Directory, GroupState, SecureDevice, unix_ms};
-use courier_shared::client::Event;
+use courier_shared::client::Api;
 use courier_shared::crypto::content::{Content, GroupEventKind, GroupName};
 use courier_shared::crypto::group::GroupPlaintext;
 use courier_shared::crypto::group_flow::{self, Incoming};
 use courier_shared::crypto::{CryptoError, flow};
-use courier_shared::ids::{DeviceId, GroupId, MessageId, UserId};
+use courier_shared::ids::{DeviceId, GroupId, MessageId, RequestId, UserId};
 use courier_shared::proto::{ClientFrame, ErrorCode, Text, device_set_digest};
 
 /// A group as the server answered a request about it.
@@ -21,23 +21,16 @@ pub type GroupReceived = (MessageId, (UserId, DeviceId), GroupPlaintext);
 impl SecureDevice {
     /// Sends a group request; the server's answer, or its refusal code.
     pub async fn group_request(&mut self, frame: ClientFrame) -> Result<GroupAnswer, ErrorCode> {
-        self.net.send(frame).await;
-        self.net
-            .expect(|e| match e {
-                Event::Group {
-                    group,
-                    version,
-                    members,
-                } => Some(Ok((*group, *version, members.clone()))),
-                Event::Rejected { id: None, code, .. } => Some(Err(*code)),
-                _ => None,
-            })
-            .await
+        match self.net.net.group_request(frame).await {
+            Ok(answer) => Ok((answer.group, answer.version, answer.members)),
+            Err(refusal) => Err(refusal.code),
+        }
     }
 
     /// Creates a group named `name` with `members` and tells them.
     pub async fn create_group(&mut self, name: &str, members: &[UserId]) -> GroupId {
         let frame = ClientFrame::CreateGroup {
+            request: RequestId::NONE,
             members: members.to_vec(),
         };
         let (group, _, members) = self.group_request(frame).await.expect("group created");
@@ -86,7 +79,10 @@ impl SecureDevice {
     /// device list again, as after a send refused as stale.
     pub async fn refresh_group(&mut self, group: GroupId) {
         let (_, _, members) = self
-            .group_request(ClientFrame::FetchGroup { group })
+            .group_request(ClientFrame::FetchGroup {
+                request: RequestId::NONE,
+                group,
+            })
             .await
             .expect("group fetched");
         self.groups.get_mut(&group).expect("known group").members = members;
@@ -119,6 +115,7 @@ impl SecureDevice {
             let mut refused = None;
             for batch in &plan.shares {
                 let frame = ClientFrame::Send {
+                    request: RequestId::NONE,
                     id: batch.id,
                     to: batch.to.clone(),
                 };
@@ -135,6 +132,7 @@ impl SecureDevice {
                     group_flow::encrypt_group(&mut self.crypto, group, id, content.clone())
                         .expect("encrypts");
                 let frame = ClientFrame::SendGroup {
+                    request: RequestId::NONE,
                     id,
                     group,
                     devices: device_set_digest(&plan.devices),
@@ -163,23 +161,18 @@ impl SecureDevice {
     }
 
     /// Sends `frame` (a send with id `id`); `None` once accepted, else the
-    /// refusal code. Refusals the client core retries by itself are waited out.
+    /// refusal code. Transient refusals are waited out and sent again.
     async fn outcome(&mut self, id: MessageId, frame: ClientFrame) -> Option<ErrorCode> {
-        self.net.send(frame).await;
-        self.net
-            .expect(|e| match e {
-                Event::Accepted(a) if *a == id => Some(None),
-                // The client core sends these again by itself.
-                Event::Rejected {
-                    code: ErrorCode::RateLimited | ErrorCode::Internal,
-                    ..
-                } => None,
-                Event::Rejected {
-                    id: Some(r), code, ..
-                } if *r == id => Some(Some(*code)),
-                _ => None,
-            })
-            .await
+        loop {
+            self.net.send(frame.clone()).await;
+            match self.net.outcome(id).await {
+                Ok(()) => return None,
+                Err(ErrorCode::RateLimited | ErrorCode::Internal) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                Err(code) => return Some(code),
+            }
+        }
     }
 
     /// The next message, pairwise or group, decrypted (or why not). Sender

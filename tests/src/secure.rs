@@ -3,7 +3,7 @@
 //! talking to the real server's key directory.
 
 use crate::device::{TestDevice, new_message_id, random_seed};
-use courier_shared::client::Event;
+use courier_shared::client::{Api, Event};
 use courier_shared::crypto::content::GroupName;
 use courier_shared::crypto::content::{Content, Plaintext};
 use courier_shared::crypto::device_list::SignedDeviceList;
@@ -14,15 +14,12 @@ use courier_shared::crypto::keys::SignedKey;
 use courier_shared::crypto::link::{LinkHello, LinkSecret};
 use courier_shared::crypto::safety;
 use courier_shared::crypto::{CryptoError, DeviceCrypto};
-use courier_shared::ids::{DeviceId, GroupId, MessageId, PublicKey, UserId, Username};
-use courier_shared::proto::{ClientFrame, ErrorCode, Payload};
+use courier_shared::ids::{DeviceId, GroupId, MessageId, PublicKey, RequestId, UserId, Username};
+use courier_shared::proto::{ClientFrame, ErrorCode, Payload, Refusal};
 
 /// Milliseconds since the Unix epoch.
 pub fn unix_ms() -> u64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970");
-    u64::try_from(now.as_millis()).expect("fits")
+    courier_shared::time::system_now_ms()
 }
 
 /// A received message, decrypted or not.
@@ -32,37 +29,22 @@ pub type Received = (
     Result<Plaintext, CryptoError>,
 );
 
-/// The key directory over a device's connection.
+/// The key directory over a device's connection, waiting out rate limits
+/// as a real client does (a large group's first send asks for many device
+/// lists).
 pub struct Directory<'a>(pub &'a mut TestDevice);
 
 impl Directory<'_> {
-    /// Sends `frame` and waits for the event `pick` accepts, or a refusal.
-    pub async fn reply<T>(
+    async fn retrying<T>(
         &mut self,
-        frame: ClientFrame,
-        pick: impl Fn(&Event) -> Option<T>,
+        mut call: impl AsyncFnMut(&mut courier_native::NativeClient) -> Result<T, Refusal>,
     ) -> Result<T, CryptoError> {
         loop {
-            self.0.send(frame.clone()).await;
-            let answer = self
-                .0
-                .expect(|e| match e {
-                    Event::Rejected {
-                        id: None,
-                        code,
-                        message,
-                    } => Some(Err((*code, message.clone()))),
-                    other => pick(other).map(Ok),
-                })
-                .await;
-            match answer {
-                Ok(found) => return Ok(found),
-                // Told to slow down (a large group's first send asks for
-                // many device lists): wait as a real client does, and retry.
-                Err((ErrorCode::RateLimited, _)) => {
+            match call(&mut self.0.net).await {
+                Err(refusal) if refusal.code == ErrorCode::RateLimited => {
                     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 }
-                Err((_, message)) => return Err(CryptoError::Server(message)),
+                other => return Ok(other?),
             }
         }
     }
@@ -70,22 +52,16 @@ impl Directory<'_> {
 
 impl KeyServer for Directory<'_> {
     async fn fetch_list(&mut self, user: UserId) -> Result<Option<SignedDeviceList>, CryptoError> {
-        self.reply(ClientFrame::FetchDeviceList { user }, |e| match e {
-            Event::DeviceList { user: u, list, .. } if *u == user => Some(list.clone()),
-            _ => None,
-        })
-        .await
+        self.retrying(async |net| Ok(net.fetch_device_list(user).await?.list))
+            .await
     }
 
     async fn claim(
         &mut self,
         devices: Vec<DeviceId>,
     ) -> Result<Vec<(DeviceId, SignedKey)>, CryptoError> {
-        self.reply(ClientFrame::ClaimKeys { devices }, |e| match e {
-            Event::ClaimedKeys(keys) => Some(keys.clone()),
-            _ => None,
-        })
-        .await
+        self.retrying(async |net| net.claim_keys(devices.clone()).await)
+            .await
     }
 }
 
@@ -156,18 +132,16 @@ impl SecureDevice {
 
     /// Tops the server's stock of this device's one-time keys up.
     pub async fn publish_prekeys(&mut self) -> u32 {
-        let empty = ClientFrame::PublishKeys {
-            one_time: Vec::new(),
-            fallback: None,
-        };
-        let count = Directory(&mut self.net)
-            .reply(empty, key_count)
+        let count = self
+            .net
+            .net
+            .publish_keys(Vec::new(), None)
             .await
             .expect("key count");
         let (one_time, fallback) = self.crypto.prekeys_to_publish(count);
-        let frame = ClientFrame::PublishKeys { one_time, fallback };
-        Directory(&mut self.net)
-            .reply(frame, key_count)
+        self.net
+            .net
+            .publish_keys(one_time, fallback)
             .await
             .expect("keys published")
     }
@@ -175,13 +149,7 @@ impl SecureDevice {
     /// Publishes this user's device list; on success this device adopts it.
     pub async fn publish_list(&mut self, list: SignedDeviceList) -> Result<(), CryptoError> {
         let user = self.user();
-        let frame = ClientFrame::PublishDeviceList { list: list.clone() };
-        Directory(&mut self.net)
-            .reply(frame, |e| match e {
-                Event::DeviceList { user: u, .. } if *u == user => Some(()),
-                _ => None,
-            })
-            .await?;
+        self.net.net.publish_device_list(list.clone()).await?;
         self.crypto.accept_list(user, &list)?;
         Ok(())
     }
@@ -191,12 +159,9 @@ impl SecureDevice {
         let mut random = [0u8; 16];
         getrandom::fill(&mut random).expect("randomness");
         let secret = LinkSecret::from_random(random);
-        let link = secret.id();
-        Directory(&mut self.net)
-            .reply(ClientFrame::CreateLink { link }, |e| match e {
-                Event::LinkCreated { link: l, .. } if *l == link => Some(()),
-                _ => None,
-            })
+        self.net
+            .net
+            .create_link(secret.id())
             .await
             .expect("link opened");
         secret
@@ -242,7 +207,12 @@ impl SecureDevice {
         .expect("fits");
         let id = new_message_id();
         self.net
-            .send(ClientFrame::SendFanout { id, to, payload })
+            .send(ClientFrame::SendFanout {
+                request: RequestId::NONE,
+                id,
+                to,
+                payload,
+            })
             .await;
         self.net.accepted(id).await;
     }
@@ -301,18 +271,13 @@ impl SecureDevice {
 
     async fn registered_key(&mut self, device: DeviceId) -> PublicKey {
         let user = self.user();
-        let frame = ClientFrame::FetchDeviceList { user };
-        let registered = Directory(&mut self.net)
-            .reply(frame, |e| match e {
-                Event::DeviceList {
-                    user: u,
-                    registered,
-                    ..
-                } if *u == user => Some(registered.clone()),
-                _ => None,
-            })
+        let registered = self
+            .net
+            .net
+            .fetch_device_list(user)
             .await
-            .expect("device list");
+            .expect("device list")
+            .registered;
         registered
             .into_iter()
             .find(|(d, _)| *d == device)
@@ -341,27 +306,22 @@ impl SecureDevice {
         let id = plain.0;
         loop {
             let to = self.encrypt(plain).await.expect("encrypts");
-            self.net.send(ClientFrame::Send { id, to }).await;
-            let outcome = self
-                .net
-                .expect(|e| match e {
-                    Event::Accepted(a) if *a == id => Some(None),
-                    Event::Rejected {
-                        id: Some(r), code, ..
-                    } if *r == id => Some(Some(*code)),
-                    _ => None,
-                })
-                .await;
-            match outcome {
-                None => return,
-                Some(ErrorCode::StaleDevices) => {
+            let frame = ClientFrame::Send {
+                request: RequestId::NONE,
+                id,
+                to,
+            };
+            self.net.send(frame).await;
+            match self.net.outcome(id).await {
+                Ok(()) => return,
+                Err(ErrorCode::StaleDevices) => {
                     self.stale_retries += 1;
                     let mut directory = Directory(&mut self.net);
                     flow::refresh_recipients(&mut self.crypto, &mut directory, plain.1)
                         .await
                         .expect("refreshed");
                 }
-                Some(code) => panic!("send refused: {code:?}"),
+                Err(code) => panic!("send refused: {code:?}"),
             }
         }
     }
@@ -427,13 +387,6 @@ pub async fn user_with_two_devices(ws: &str, name: &str) -> (SecureDevice, Secur
     second.finish_link(&secret).await;
     assert!(second.crypto.is_approved());
     (first, second)
-}
-
-fn key_count(event: &Event) -> Option<u32> {
-    match event {
-        Event::KeyCount(count) => Some(*count),
-        _ => None,
-    }
 }
 
 fn nonce() -> [u8; 12] {

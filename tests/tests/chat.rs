@@ -5,7 +5,7 @@
 //! its read state. (The first load on a slow phone: `first_load.rs`.)
 
 use courier_shared::crypto::content::Plaintext;
-use courier_shared::ids::MessageId;
+use courier_shared::ids::{MessageId, RequestId};
 use courier_shared::proto::{ClientFrame, Payload};
 use courier_tests::browser::{Browser, close_all};
 use courier_tests::process::{WebServer, browser_setup};
@@ -340,7 +340,13 @@ async fn days_undecryptable_messages_the_keyboard_phone_width_and_dark_mode() {
                 (device, Payload::new(bytes).expect("same size"))
             })
             .collect();
-        ben.net.send(ClientFrame::Send { id: damaged, to }).await;
+        ben.net
+            .send(ClientFrame::Send {
+                request: RequestId::NONE,
+                id: damaged,
+                to,
+            })
+            .await;
 
         // Keyboard only: Enter on the chat opens it, Enter in the composer
         // sends.

@@ -7,7 +7,7 @@ use courier_shared::client::Event;
 use courier_shared::crypto::CryptoError;
 use courier_shared::crypto::content::Plaintext;
 use courier_shared::crypto::keys::SignedKey;
-use courier_shared::ids::{CurveKey, MessageId, Signature, UserId};
+use courier_shared::ids::{CurveKey, MessageId, RequestId, Signature, UserId};
 use courier_shared::proto::{ClientFrame, ErrorCode, Payload, ReceiptKind};
 use courier_tests::device::new_message_id;
 use courier_tests::secure::{SecureDevice, user_with_two_devices};
@@ -72,6 +72,7 @@ async fn two_users_with_two_devices_each_read_every_message_and_read_state_syncs
         // Bob's other device.
         b1.net
             .send(ClientFrame::Receipt {
+                request: RequestId::NONE,
                 to: alice,
                 kind: ReceiptKind::Read,
                 ids: vec![hello],
@@ -113,6 +114,7 @@ async fn a_replayed_or_tampered_ciphertext_is_refused_clearly_and_the_session_re
         alice
             .net
             .send(ClientFrame::Send {
+                request: RequestId::NONE,
                 id: plain.0,
                 to: to.clone(),
             })
@@ -125,6 +127,7 @@ async fn a_replayed_or_tampered_ciphertext_is_refused_clearly_and_the_session_re
         alice
             .net
             .send(ClientFrame::Send {
+                request: RequestId::NONE,
                 id: plain.0,
                 to: to.clone(),
             })
@@ -135,6 +138,7 @@ async fn a_replayed_or_tampered_ciphertext_is_refused_clearly_and_the_session_re
         alice
             .net
             .send(ClientFrame::Send {
+                request: RequestId::NONE,
                 id: replay,
                 to: to.clone(),
             })
@@ -155,7 +159,14 @@ async fn a_replayed_or_tampered_ciphertext_is_refused_clearly_and_the_session_re
         let at = bytes.len() - 12;
         bytes[at] ^= 0x20;
         to[0].1 = Payload::new(bytes).expect("small");
-        alice.net.send(ClientFrame::Send { id: plain.0, to }).await;
+        alice
+            .net
+            .send(ClientFrame::Send {
+                request: RequestId::NONE,
+                id: plain.0,
+                to,
+            })
+            .await;
         alice.net.accepted(plain.0).await;
         let (_, from, result) = bob.next_message().await;
         let err = result.expect_err("tampered");
@@ -236,20 +247,13 @@ async fn unapproved_and_removed_devices_receive_nothing_and_stale_sends_are_redo
         let payload = Payload::new(vec![1]).expect("small");
         bob.net
             .send(ClientFrame::Send {
+                request: RequestId::NONE,
                 id: lone,
                 to: vec![(carol.device(), payload)],
             })
             .await;
-        let code = bob
-            .net
-            .expect(|e| match e {
-                Event::Rejected {
-                    id: Some(i), code, ..
-                } if *i == lone => Some(*code),
-                _ => None,
-            })
-            .await;
-        assert_eq!(code, ErrorCode::StaleDevices, "{backend:?}");
+        let code = bob.net.outcome(lone).await;
+        assert_eq!(code, Err(ErrorCode::StaleDevices), "{backend:?}");
         app.stop().await;
     }
 }
@@ -342,25 +346,17 @@ async fn a_forged_device_list_or_prekey_is_refused_by_the_server() {
     assert!(refused.to_string().contains("another user"), "{refused}");
     // A pre-key not signed by the publishing device.
     let bad = SignedKey(CurveKey::new_const([1; 32]), Signature::new_const([2; 64]));
-    alice
+    let refused = alice
         .net
-        .send(ClientFrame::PublishKeys {
+        .call(ClientFrame::PublishKeys {
+            request: RequestId::NONE,
             one_time: vec![bad],
             fallback: None,
         })
-        .await;
-    let message = alice
-        .net
-        .expect(|e| match e {
-            Event::Rejected {
-                id: None,
-                code: ErrorCode::InvalidRequest,
-                message,
-            } => Some(message.clone()),
-            _ => None,
-        })
-        .await;
-    assert!(message.contains("signature"), "{message}");
+        .await
+        .expect_err("refused");
+    assert_eq!(refused.code, ErrorCode::InvalidRequest);
+    assert!(refused.message.contains("signature"), "{refused}");
     app.stop().await;
 }
 

@@ -4,7 +4,7 @@
 
 use courier_shared::client::{Event, GroupMarks};
 use courier_shared::crypto::content::{Content, GroupEventKind};
-use courier_shared::ids::{GroupId, MessageId, UserId};
+use courier_shared::ids::{GroupId, MessageId, RequestId, UserId};
 use courier_shared::proto::{ClientFrame, ErrorCode, Payload, ReceiptKind, device_set_digest};
 use courier_tests::secure::{SecureDevice, unix_ms, user_with_two_devices};
 use courier_tests::{Backend, backends, spawn_app};
@@ -109,14 +109,19 @@ async fn removed_members_cannot_read_on_and_new_members_cannot_read_back() {
 
         // Only admins change members; non-members see no group.
         let grab = ClientFrame::RemoveMember {
+            request: RequestId::NONE,
             group,
             user: ana.user(),
         };
         assert_eq!(ben.group_request(grab).await, Err(ErrorCode::Forbidden));
-        let peek = ClientFrame::FetchGroup { group };
+        let peek = ClientFrame::FetchGroup {
+            request: RequestId::NONE,
+            group,
+        };
         assert_eq!(dan.group_request(peek).await, Err(ErrorCode::NotFound));
 
         let remove = ClientFrame::RemoveMember {
+            request: RequestId::NONE,
             group,
             user: cy.user(),
         };
@@ -149,23 +154,18 @@ async fn removed_members_cannot_read_on_and_new_members_cannot_read_back() {
             "the server routes nothing to a removed member: {events:?}"
         );
         let sneak = ClientFrame::SendGroup {
+            request: RequestId::NONE,
             id: courier_tests::device::new_message_id(),
             group,
             devices: device_set_digest(&[]),
             payload: Payload::new(vec![1]).expect("small"),
         };
-        cy.net.send(sneak).await;
-        let refused = cy
-            .net
-            .expect(|e| match e {
-                Event::Rejected { code, .. } => Some(*code),
-                _ => None,
-            })
-            .await;
-        assert_eq!(refused, ErrorCode::Forbidden);
+        let refused = cy.net.call(sneak).await.map_err(|r| r.code);
+        assert_eq!(refused, Err(ErrorCode::Forbidden));
 
         // Dan joins later: he reads from now on, nothing from before.
         let add = ClientFrame::AddMembers {
+            request: RequestId::NONE,
             group,
             users: vec![dan.user()],
         };
@@ -209,6 +209,7 @@ async fn group_receipts_aggregate_over_every_member() {
 
     let mut step = async |device: &mut SecureDevice, kind: ReceiptKind| {
         let frame = ClientFrame::Receipt {
+            request: RequestId::NONE,
             to: ana.user(),
             kind,
             ids: vec![id],
@@ -267,9 +268,9 @@ async fn a_message_to_a_256_member_group_is_uploaded_once_and_queued_per_device(
         assert_eq!(ana.group_users(group).len(), 256);
 
         let text = "x".repeat(1_000);
-        let before = ana.net.bytes_sent;
+        let before = ana.net.net.bytes_sent;
         let id = ana.send_group_text(group, &text).await;
-        let sent = ana.net.bytes_sent - before;
+        let sent = ana.net.net.bytes_sent - before;
         let (rows, bytes) = app.store().await.queued_copies(id).await.expect("counted");
         println!(
             "{backend:?}: a {}-byte text to 255 members: {sent} bytes sent, {rows} queue rows, \
@@ -292,10 +293,12 @@ async fn group_requests_are_bounded_and_validated() {
     let ws = app.ws_url();
     let mut ana = SecureDevice::register(&ws, "ana").await;
     let ghost = ClientFrame::CreateGroup {
+        request: RequestId::NONE,
         members: vec![UserId(999_999)],
     };
     assert_eq!(ana.group_request(ghost).await, Err(ErrorCode::NotFound));
     let crowd = ClientFrame::CreateGroup {
+        request: RequestId::NONE,
         members: (1..=1_024).map(UserId).collect(),
     };
     assert_eq!(
@@ -303,6 +306,7 @@ async fn group_requests_are_bounded_and_validated() {
         Err(ErrorCode::InvalidRequest)
     );
     let missing = ClientFrame::FetchGroup {
+        request: RequestId::NONE,
         group: GroupId(424_242),
     };
     assert_eq!(ana.group_request(missing).await, Err(ErrorCode::NotFound));
@@ -311,24 +315,31 @@ async fn group_requests_are_bounded_and_validated() {
     let mut ben = SecureDevice::register(&ws, "ben").await;
     let (group, _, _) = ana
         .group_request(ClientFrame::CreateGroup {
+            request: RequestId::NONE,
             members: vec![ben.user()],
         })
         .await
         .expect("created");
     let leave = ClientFrame::RemoveMember {
+        request: RequestId::NONE,
         group,
         user: ana.user(),
     };
     let (_, _, members) = ana.group_request(leave).await.expect("left");
     assert_eq!(members, vec![(ben.user(), true)]);
     let last = ClientFrame::RemoveMember {
+        request: RequestId::NONE,
         group,
         user: ben.user(),
     };
     let (_, _, members) = ben.group_request(last).await.expect("left");
     assert!(members.is_empty());
     assert_eq!(
-        ben.group_request(ClientFrame::FetchGroup { group }).await,
+        ben.group_request(ClientFrame::FetchGroup {
+            request: RequestId::NONE,
+            group
+        })
+        .await,
         Err(ErrorCode::NotFound)
     );
     app.stop().await;

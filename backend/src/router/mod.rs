@@ -11,35 +11,16 @@ pub mod writer;
 
 use crate::bus::{Bus, Event};
 use crate::clock::now_ms;
+use crate::refusal::Refusal;
 use crate::store::queue::{EnqueueJob, Enqueued, EntryKind, GroupSend, NewEntry};
 use crate::store::{Store, StoreError};
 use courier_shared::ids::{DeviceId, MessageId, UserId};
-use courier_shared::proto::{self, ReceiptKind, ServerFrame};
+use courier_shared::proto::{self, ErrorCode, ReceiptKind, ServerFrame};
 
 /// Most recipient devices of one message.
 pub const MAX_RECIPIENTS: usize = 1_024;
 /// Most message ids in one receipt or acknowledgement.
 pub const MAX_IDS: usize = 512;
-
-/// Why an entry could not be routed.
-#[derive(Debug, thiserror::Error)]
-pub enum RouteError {
-    /// A recipient does not exist.
-    #[error("{0}")]
-    NotFound(String),
-    /// The request breaks a limit or rule.
-    #[error("{0}")]
-    Invalid(String),
-    /// The recipients do not match the users' current device lists.
-    #[error("{0}")]
-    Stale(String),
-    /// The sender may not send this (to a group it is not in, say).
-    #[error("{0}")]
-    Forbidden(String),
-    /// The database failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 /// Routes entries between devices through the queues.
 #[derive(Debug, Clone)]
@@ -68,9 +49,9 @@ impl Router {
         sender: (UserId, DeviceId),
         id: MessageId,
         to: Vec<(DeviceId, Vec<u8>)>,
-    ) -> Result<(), RouteError> {
+    ) -> Result<(), Refusal> {
         if to.is_empty() || to.len() > MAX_RECIPIENTS {
-            return Err(RouteError::Invalid(format!(
+            return Err(Refusal::invalid(format!(
                 "a message needs 1 to {MAX_RECIPIENTS} recipient devices"
             )));
         }
@@ -87,8 +68,8 @@ impl Router {
         devices.sort_unstable();
         devices.dedup();
         if devices.len() != entries.len() {
-            return Err(RouteError::Invalid(
-                "a device appears twice among the recipients".into(),
+            return Err(Refusal::invalid(
+                "a device appears twice among the recipients",
             ));
         }
         self.enqueue(sender, entries, None, Some(id)).await
@@ -102,7 +83,7 @@ impl Router {
         sender: (UserId, DeviceId),
         id: MessageId,
         send: GroupSend,
-    ) -> Result<(), RouteError> {
+    ) -> Result<(), Refusal> {
         self.enqueue(sender, Vec::new(), Some(send), Some(id)).await
     }
 
@@ -114,22 +95,22 @@ impl Router {
         to: UserId,
         kind: ReceiptKind,
         ids: Vec<MessageId>,
-    ) -> Result<(), RouteError> {
+    ) -> Result<(), Refusal> {
         if ids.is_empty() || ids.len() > MAX_IDS {
-            return Err(RouteError::Invalid(format!(
+            return Err(Refusal::invalid(format!(
                 "a receipt names 1 to {MAX_IDS} messages"
             )));
         }
         let mut devices = self.store.user_devices(to).await?;
         if devices.is_empty() {
-            return Err(RouteError::NotFound("no such user".into()));
+            return Err(Refusal::not_found("user"));
         }
         if to != sender.0 {
             devices.extend(self.store.user_devices(sender.0).await?);
         }
         devices.retain(|device| *device != sender.1);
         let payload = proto::encode(&(kind.as_u8(), &ids))
-            .map_err(|err| RouteError::Invalid(err.to_string()))?;
+            .map_err(|err| Refusal::invalid(err.to_string()))?;
         let receipt_id = new_entry_id();
         let entries: Vec<NewEntry> = devices
             .into_iter()
@@ -149,7 +130,7 @@ impl Router {
         entries: Vec<NewEntry>,
         group: Option<GroupSend>,
         dedupe: Option<MessageId>,
-    ) -> Result<(), RouteError> {
+    ) -> Result<(), Refusal> {
         let now = now_ms();
         let expires_at = now.saturating_add(self.ttl_ms);
         let job = EnqueueJob {
@@ -169,9 +150,14 @@ impl Router {
                 Ok(())
             }
             Ok(Enqueued::Duplicate) => Ok(()),
-            Err(StoreError::NotFound(what)) => Err(RouteError::NotFound(format!("no such {what}"))),
-            Err(StoreError::Stale(reason)) => Err(RouteError::Stale(reason)),
-            Err(StoreError::Forbidden(reason)) => Err(RouteError::Forbidden(reason)),
+            Ok(Enqueued::UnknownRecipient) => Err(Refusal::not_found("recipient device")),
+            Ok(Enqueued::NotMember) => {
+                Err(Refusal::forbidden("you are not a member of this group"))
+            }
+            Ok(Enqueued::DevicesDiffer(what)) => Err(Refusal::new(
+                ErrorCode::StaleDevices,
+                format!("{what}: fetch the device lists again, re-encrypt and retry"),
+            )),
             Err(err) => Err(err.into()),
         }
     }

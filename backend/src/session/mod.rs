@@ -5,13 +5,13 @@
 //! I/O-free [`machine::Session`], carries out requests through [`commands`]
 //! (key-directory requests in [`directory`], group requests in [`groups`],
 //! media requests in [`media`])
-//! within the [`rate_limit`], delivers the device's queue, and closes the
-//! socket with a code from [`close`] when the protocol is broken or the
-//! server stops.
+//! within the [`rate_limit`], delivers the device's queue, and ends with an
+//! [`end::End`] that names the close code (the protocol is broken, the
+//! client left, the server stops).
 
-pub mod close;
 pub mod commands;
 pub mod directory;
+pub mod end;
 pub mod groups;
 pub mod machine;
 pub mod media;

@@ -7,11 +7,13 @@
 //! messages, so tests can drive it with channels.
 
 use super::commands::{self, Me};
+use super::end::End;
 use super::machine::{Phase, Session, SignIn, Step};
-use super::{close, rate_limit::TokenBucket};
+use super::rate_limit::TokenBucket;
 use crate::bus::Event;
 use crate::clock::now_ms;
 use crate::metrics::metrics;
+use crate::refusal::Refusal;
 use crate::router::delivery_frame;
 use crate::router::registry::Handle;
 use crate::state::AppState;
@@ -44,8 +46,6 @@ pub struct SessionConfig {
 const MAX_INFLIGHT: usize = 256;
 /// How long to wait for the client's answer to our close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
-/// Close code for a connection replaced by a newer one of the same device.
-const REPLACED: u16 = 4000;
 
 /// Runs one session until the client leaves, breaks the protocol, falls
 /// silent, is replaced, or the server shuts down.
@@ -56,9 +56,11 @@ where
 {
     let span = tracing::info_span!("session", conn = conn_id, user = tracing::field::Empty);
     let mut session = Session::new(state.session_config.heartbeat_secs, random_challenge());
-    drive(socket, &state, &mut session, conn_id)
-        .instrument(span)
+    let mut socket = socket;
+    let end = drive(&mut socket, &state, &mut session, conn_id)
+        .instrument(span.clone())
         .await;
+    finish(&mut socket, &end).instrument(span).await;
     if let Phase::Ready(user, device) = session.phase() {
         Box::pin(sign_out(&state, user, device, conn_id)).await;
     }
@@ -106,7 +108,7 @@ fn random_challenge() -> Challenge {
     Challenge::new_const(bytes)
 }
 
-async fn drive<S, E>(mut socket: S, state: &AppState, session: &mut Session, conn_id: u64)
+async fn drive<S, E>(socket: &mut S, state: &AppState, session: &mut Session, conn_id: u64) -> End
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
     E: Display,
@@ -120,45 +122,35 @@ where
     loop {
         let incoming = tokio::select! {
             biased;
-            () = state.shutdown.cancelled() => {
-                close_socket(&mut socket, close::SERVICE_RESTART, "server restarting").await;
-                return;
-            }
-            () = wait_evicted(&reach) => {
-                close_socket(&mut socket, REPLACED, "signed in on a newer connection").await;
-                return;
-            }
+            () = state.shutdown.cancelled() => return End::Shutdown,
+            () = wait_evicted(&reach) => return End::Replaced,
             () = tokio::time::sleep_until(deadline) => {
-                let (code, reason) = match session.phase() {
-                    Phase::Ready(..) => (ErrorCode::IdleTimeout, "no frame within the idle timeout"),
-                    _ => (ErrorCode::HandshakeTimeout, "no sign-in before the handshake deadline"),
+                return match session.phase() {
+                    Phase::Ready(..) => End::protocol(ErrorCode::IdleTimeout, "no frame within the idle timeout"),
+                    _ => End::protocol(ErrorCode::HandshakeTimeout, "no sign-in before the handshake deadline"),
                 };
-                fail(&mut socket, code, reason).await;
-                return;
             }
             () = wait_wake(&reach) => {
                 if let Phase::Ready(_, device) = session.phase()
-                    && Box::pin(deliver(&mut socket, state, device, &mut inflight)).await.is_err()
+                    && let Err(end) = Box::pin(deliver(socket, state, device, &mut inflight)).await
                 {
-                    return;
+                    return end;
                 }
                 continue;
             }
             frame = next_signal(&reach) => {
-                if send(&mut socket, &frame).await.is_err() {
-                    return;
+                if let Err(end) = send(socket, &frame).await {
+                    return end;
                 }
                 continue;
             }
             incoming = socket.next() => incoming,
         };
         let step = match incoming {
-            None | Some(Ok(Message::Close(_))) => return,
+            None | Some(Ok(Message::Close(_))) => return End::ClientLeft,
             Some(Err(err)) => {
                 tracing::debug!(%err, "socket read failed");
-                let code = close::for_error(ErrorCode::FrameTooLarge);
-                close_socket(&mut socket, code, "read failed").await;
-                return;
+                return End::ReadFailed;
             }
             Some(Ok(Message::Binary(bytes))) => session.on_binary(&bytes),
             Some(Ok(Message::Text(_))) => session.on_text(),
@@ -170,31 +162,24 @@ where
             .inc();
         let outcome = match step {
             Step::Continue => Ok(()),
-            Step::Reply(frame) => send(&mut socket, &frame).await,
-            Step::Fail(code, reason) => {
-                tracing::info!(?code, %reason, "closing connection after a protocol error");
-                fail(&mut socket, code, &reason).await;
-                return;
-            }
-            Step::SignIn(request) => {
-                match Box::pin(sign_in(&mut socket, state, session, request, conn_id)).await {
-                    Ok(Some(handle)) => {
-                        reach = Some(handle);
-                        Ok(())
+            Step::Reply(frame) => send(socket, &frame).await,
+            Step::Fail(code, reason) => return End::Protocol(code, reason),
+            Step::SignIn(request) => Box::pin(sign_in(socket, state, session, request, conn_id))
+                .await
+                .map(|handle| {
+                    if handle.is_some() {
+                        reach = handle;
                     }
-                    Ok(None) => Ok(()),
-                    Err(()) => return,
-                }
-            }
+                }),
             Step::Request(frame) => {
                 let Phase::Ready(user, device) = session.phase() else {
-                    return;
+                    return End::protocol(ErrorCode::AuthRequired, "sign in first");
                 };
                 // Boxed, like the other heavy steps, so that the state of an idle
                 // session's task stays small: it exists only while they run.
                 let me = (user, device);
                 Box::pin(request(
-                    &mut socket,
+                    socket,
                     state,
                     me,
                     frame,
@@ -204,8 +189,8 @@ where
                 .await
             }
         };
-        if outcome.is_err() {
-            return;
+        if let Err(end) = outcome {
+            return end;
         }
         if let Phase::Ready(..) = session.phase() {
             deadline = Instant::now() + config.idle_timeout;
@@ -213,18 +198,19 @@ where
     }
 }
 
-/// Completes a sign-in. `Ok(Some)` when signed in, `Ok(None)` when refused
-/// but the client may try again, `Err` when the connection must end.
+/// Completes a sign-in: the device's handle once signed in, `None` when
+/// refused but the client may try again on this connection.
 async fn sign_in<S, E>(
     socket: &mut S,
     state: &AppState,
     session: &mut Session,
     request: SignIn,
     conn_id: u64,
-) -> Result<Option<Handle>, ()>
+) -> Result<Option<Handle>, End>
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
 {
+    let answer = request.request();
     let signature = match &request {
         SignIn::Authenticate { signature, .. } => Some(*signature),
         SignIn::Register { .. } | SignIn::Link { .. } => None,
@@ -235,14 +221,16 @@ where
     .await;
     let (user, device) = match verdict {
         Ok(me) => me,
-        Err((code @ (ErrorCode::UsernameTaken | ErrorCode::KeyInUse), reason)) => {
-            send(socket, &ServerFrame::rejected(None, code, &reason)).await?;
+        Err(
+            refusal @ Refusal {
+                code: ErrorCode::UsernameTaken | ErrorCode::KeyInUse,
+                ..
+            },
+        ) => {
+            send(socket, &refusal.frame(answer)).await?;
             return Ok(None);
         }
-        Err((code, reason)) => {
-            fail(socket, code, &reason).await;
-            return Err(());
-        }
+        Err(refusal) => return Err(End::Protocol(refusal.code, refusal.message)),
     };
     session.signed_in(user, device);
     tracing::Span::current().record("user", user.0);
@@ -263,7 +251,12 @@ where
     };
     let handle = state.registry.register(user, device, conn_id);
     state.bus.publish(Event::Evict(device));
-    send(socket, &ServerFrame::Authenticated { user, device }).await?;
+    let signed_in = ServerFrame::Authenticated {
+        request: answer,
+        user,
+        device,
+    };
+    send(socket, &signed_in).await?;
     if came_online {
         state.bus.publish(Event::Presence {
             user,
@@ -274,7 +267,8 @@ where
     Ok(Some(handle))
 }
 
-/// Carries out one request within the device's rate limit.
+/// Carries out one request within the device's rate limit: a request over
+/// it is refused `RateLimited` (a typing indicator is dropped; acks are free).
 async fn request<S, E>(
     socket: &mut S,
     state: &AppState,
@@ -282,21 +276,22 @@ async fn request<S, E>(
     frame: ClientFrame,
     inflight: &mut HashSet<MessageId>,
     bucket: &mut TokenBucket,
-) -> Result<(), ()>
+) -> Result<(), End>
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
 {
     let is_ack = matches!(frame, ClientFrame::Ack { .. });
     if !is_ack && !bucket.try_take(std::time::Instant::now()) {
-        let id = match &frame {
-            ClientFrame::Send { id, .. } | ClientFrame::SendFanout { id, .. } => Some(*id),
-            _ => None,
+        return match frame.request() {
+            Some(request) => {
+                let refusal = Refusal::new(ErrorCode::RateLimited, "rate limit; slow down");
+                send(socket, &refusal.frame(request)).await
+            }
+            None => Ok(()),
         };
-        let refusal = ServerFrame::rejected(id, ErrorCode::RateLimited, "rate limit; slow down");
-        return send(socket, &refusal).await;
     }
-    for reply in commands::handle(state, me, frame, inflight).await {
-        send(socket, &reply).await?;
+    if let Some(answer) = commands::handle(state, me, frame, inflight).await {
+        send(socket, &answer).await?;
     }
     // Refill the window in batches, not one query per acknowledgement: new
     // entries wake the session anyway; this only drains a backlog.
@@ -313,7 +308,7 @@ async fn deliver<S, E>(
     state: &AppState,
     device: courier_shared::ids::DeviceId,
     inflight: &mut HashSet<MessageId>,
-) -> Result<(), ()>
+) -> Result<(), End>
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
 {
@@ -387,23 +382,21 @@ async fn next_signal(reach: &Option<Handle>) -> ServerFrame {
 /// dropped (its queue keeps everything undelivered).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Sends one frame. Fails if the frame cannot be encoded, the socket is gone
-/// or the client does not read.
-async fn send<S: Sink<Message> + Unpin>(socket: &mut S, frame: &ServerFrame) -> Result<(), ()> {
-    let bytes = proto::encode(frame).map_err(|err| {
-        tracing::error!(%err, "cannot encode a server frame");
-    })?;
+/// Sends one frame. Fails if the socket is gone or the client does not
+/// read; a frame that cannot be encoded (a server bug) is logged and skipped.
+async fn send<S: Sink<Message> + Unpin>(socket: &mut S, frame: &ServerFrame) -> Result<(), End> {
+    let bytes = match proto::encode(frame) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            tracing::error!(%err, frame = frame.name(), "cannot encode a server frame");
+            return Ok(());
+        }
+    };
     count_out(frame);
     match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Binary(bytes.into()))).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => {
-            tracing::debug!("client went away while we were sending");
-            Err(())
-        }
-        Err(_) => {
-            tracing::info!("client does not read; dropping the connection");
-            Err(())
-        }
+        Ok(Err(_)) => Err(End::ClientLeft),
+        Err(_) => Err(End::SendFailed),
     }
 }
 
@@ -413,33 +406,8 @@ fn count_out(frame: &ServerFrame) {
     if let ServerFrame::Error { code, .. } | ServerFrame::Rejected { code, .. } = frame {
         metrics
             .errors
-            .get_or_create(&vec![("code", error_label(*code))])
+            .get_or_create(&vec![("code", code.label())])
             .inc();
-    }
-}
-
-fn error_label(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::Malformed => "malformed",
-        ErrorCode::UnknownFrame => "unknown_frame",
-        ErrorCode::FrameTooLarge => "frame_too_large",
-        ErrorCode::UnsupportedVersion => "unsupported_version",
-        ErrorCode::HandshakeRequired => "handshake_required",
-        ErrorCode::HandshakeTimeout => "handshake_timeout",
-        ErrorCode::TextNotSupported => "text_not_supported",
-        ErrorCode::IdleTimeout => "idle_timeout",
-        ErrorCode::AuthRequired => "auth_required",
-        ErrorCode::AuthFailed => "auth_failed",
-        ErrorCode::UsernameTaken => "username_taken",
-        ErrorCode::NotFound => "not_found",
-        ErrorCode::RateLimited => "rate_limited",
-        ErrorCode::InvalidRequest => "invalid_request",
-        ErrorCode::KeyInUse => "key_in_use",
-        ErrorCode::StaleDevices => "stale_devices",
-        ErrorCode::Forbidden => "forbidden",
-        ErrorCode::QuotaExceeded => "quota_exceeded",
-        ErrorCode::Internal => "internal",
-        ErrorCode::Other(_) => "other",
     }
 }
 
@@ -457,13 +425,22 @@ fn step_label(step: &Step) -> &'static str {
     }
 }
 
-/// Sends an error frame with `code`, then closes the connection.
-async fn fail<S, E>(socket: &mut S, code: ErrorCode, reason: &str)
+/// Ends the connection as `end` says: an error frame first for a protocol
+/// error, then a close frame with its code (none if the client is gone).
+async fn finish<S, E>(socket: &mut S, end: &End)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
 {
-    let _ = send(socket, &ServerFrame::error(code, reason)).await;
-    close_socket(socket, close::for_error(code), reason).await;
+    match end {
+        End::Protocol(code, reason) => {
+            tracing::info!(?code, %reason, "closing connection after a protocol error");
+            let _ = send(socket, &ServerFrame::error(*code, reason)).await;
+        }
+        other => tracing::debug!(end = ?other, "session ended"),
+    }
+    if let Some(code) = end.close_code() {
+        close_socket(socket, code, &end.reason()).await;
+    }
 }
 
 /// Sends a close frame and waits briefly for the client's answer.

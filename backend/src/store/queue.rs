@@ -72,6 +72,13 @@ pub enum Enqueued {
     Queued(Vec<DeviceId>),
     /// The same sender already sent this message id; nothing was written.
     Duplicate,
+    /// A group message whose sender is not a member; nothing was written.
+    NotMember,
+    /// The recipients are not exactly the listed devices of the users they
+    /// reach (or of the group's members); nothing was written.
+    DevicesDiffer(String),
+    /// A recipient device does not exist; nothing was written.
+    UnknownRecipient,
 }
 
 type EntryRow = (Vec<u8>, i16, i64, i64, i64, Vec<u8>);
@@ -131,11 +138,9 @@ fn route_group(
     sender: (UserId, DeviceId),
     send: &GroupSend,
     members: &[(i64, i64)],
-) -> Result<Vec<DeviceId>, StoreError> {
+) -> Result<Vec<DeviceId>, Enqueued> {
     if !members.iter().any(|(_, user)| from_db(*user) == sender.0.0) {
-        return Err(StoreError::Forbidden(
-            "you are not a member of this group".into(),
-        ));
+        return Err(Enqueued::NotMember);
     }
     let devices: Vec<DeviceId> = members
         .iter()
@@ -143,10 +148,8 @@ fn route_group(
         .filter(|device| *device != sender.1)
         .collect();
     if courier_shared::proto::device_set_digest(&devices) != send.devices {
-        return Err(StoreError::Stale(
-            "the group's members or their devices changed: fetch the group and its members' \
-             device lists"
-                .into(),
+        return Err(Enqueued::DevicesDiffer(
+            "the group's members or their devices changed".into(),
         ));
     }
     Ok(devices)
@@ -155,8 +158,8 @@ fn route_group(
 impl Store {
     /// Queues `entries` from `sender`, all or nothing. With `dedupe`, the
     /// message id is recorded for the sender's device until `expires_at`, and a
-    /// second call with the same id writes nothing. Fails with `NotFound` if a
-    /// recipient device does not exist.
+    /// second call with the same id writes nothing. Writes nothing if a
+    /// recipient device does not exist ([`Enqueued::UnknownRecipient`]).
     pub async fn enqueue(
         &self,
         sender: (UserId, DeviceId),
@@ -180,8 +183,8 @@ impl Store {
 
     /// Queues several independent sends and applies several acknowledgements
     /// in one transaction (one commit, one fsync). Each send is all or
-    /// nothing: one naming an unknown device gets `NotFound` and writes
-    /// nothing, without failing the others. Returns each send's outcome and
+    /// nothing: one naming an unknown device is `UnknownRecipient` and
+    /// writes nothing, without failing the others. Returns each send's outcome and
     /// each acknowledgement's count of deleted entries; a database failure
     /// fails them all.
     pub async fn write_batch(
@@ -208,8 +211,8 @@ impl Store {
                         .await?;
                     match route_group(job.sender, send, &members) {
                         Ok(to) => fanned = to,
-                        Err(err) => {
-                            outcomes.push(Err(err));
+                        Err(outcome) => {
+                            outcomes.push(Ok(outcome));
                             continue;
                         }
                     }
@@ -238,7 +241,7 @@ impl Store {
                         owners.build_query_as().fetch_all(&mut *tx).await?;
                     let owners: Vec<RoutedDevice> = rows.into_iter().map(RoutedDevice::from).collect();
                     if let Err(reason) = check_recipients(job.sender.1, &devices, &owners) {
-                        outcomes.push(Err(StoreError::Stale(reason)));
+                        outcomes.push(Ok(Enqueued::DevicesDiffer(reason)));
                         continue;
                     }
                 } else {
@@ -250,7 +253,7 @@ impl Store {
                     list.push_unseparated(")");
                     let found: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
                     if usize::try_from(found).ok() != Some(devices.len()) {
-                        outcomes.push(Err(StoreError::NotFound("recipient device")));
+                        outcomes.push(Ok(Enqueued::UnknownRecipient));
                         continue;
                     }
                 }

@@ -6,11 +6,11 @@ use super::GroupAction;
 use super::chat::ChatId;
 use super::worker::{Device, message_id, now_ms, text};
 use crate::crypto::history;
-use courier_shared::client::Event;
+use courier_shared::client::Api;
 use courier_shared::crypto::content::{Content, GroupEventKind, Plaintext};
 use courier_shared::crypto::group::GroupPlaintext;
 use courier_shared::crypto::{flow, group_flow};
-use courier_shared::ids::{DeviceId, GroupId, MessageId, UserId};
+use courier_shared::ids::{DeviceId, GroupId, MessageId, RequestId, UserId};
 use courier_shared::proto::{ClientFrame, ErrorCode, Text, device_set_digest};
 use leptos::prelude::*;
 
@@ -35,8 +35,11 @@ impl Device {
             self.learn_name(user, username.as_str());
             users.push(user);
         }
-        let frame = ClientFrame::CreateGroup { members: users };
-        let (group, members) = self.group_request(frame, None).await?;
+        let frame = ClientFrame::CreateGroup {
+            request: RequestId::NONE,
+            members: users,
+        };
+        let (group, members) = self.group_request(frame).await?;
         let chat = ChatId::Group(group);
         let everyone: Vec<UserId> = members.iter().map(|(user, _)| *user).collect();
         self.index.chat(chat, name).members = members;
@@ -56,13 +59,18 @@ impl Device {
                 let (user, username) = self.lookup(&name).await?;
                 self.learn_name(user, username.as_str());
                 let frame = ClientFrame::AddMembers {
+                    request: RequestId::NONE,
                     group,
                     users: vec![user],
                 };
                 (frame, GroupEventKind::Added, vec![user])
             }
             GroupAction::Remove(user) => (
-                ClientFrame::RemoveMember { group, user },
+                ClientFrame::RemoveMember {
+                    request: RequestId::NONE,
+                    group,
+                    user,
+                },
                 GroupEventKind::Removed,
                 vec![user],
             ),
@@ -73,7 +81,12 @@ impl Device {
                     GroupEventKind::DismissedAdmin
                 };
                 (
-                    ClientFrame::SetAdmin { group, user, admin },
+                    ClientFrame::SetAdmin {
+                        request: RequestId::NONE,
+                        group,
+                        user,
+                        admin,
+                    },
                     kind,
                     vec![user],
                 )
@@ -81,8 +94,12 @@ impl Device {
             GroupAction::Leave => {
                 // Told while still a member, so the others can read it.
                 self.announce(chat, GroupEventKind::Left, vec![me]).await?;
-                let frame = ClientFrame::RemoveMember { group, user: me };
-                self.group_request(frame, Some(group)).await?;
+                let frame = ClientFrame::RemoveMember {
+                    request: RequestId::NONE,
+                    group,
+                    user: me,
+                };
+                self.group_request(frame).await?;
                 self.crypto()?.groups().forget(group);
                 self.save().await?;
                 if let Some(entry) = self.index.find(chat) {
@@ -91,7 +108,7 @@ impl Device {
                 return self.save_index().await;
             }
         };
-        let (_, members) = self.group_request(frame, Some(group)).await?;
+        let (_, members) = self.group_request(frame).await?;
         if let Some(entry) = self.index.find(chat) {
             entry.members = members;
         }
@@ -112,7 +129,11 @@ impl Device {
         let plain = Plaintext(id, user, Content::Removed { group });
         let (crypto, mut directory) = self.keys()?;
         if let Ok(to) = flow::encrypt_for(crypto, &mut directory, &plain, now_ms()).await {
-            self.socket.send(ClientFrame::Send { id, to });
+            self.socket.request(ClientFrame::Send {
+                request: RequestId::NONE,
+                id,
+                to,
+            });
         }
         self.save().await
     }
@@ -124,12 +145,9 @@ impl Device {
         if self.index.get(chat).is_none() {
             return Ok(());
         }
-        match self
-            .group_request(ClientFrame::FetchGroup { group }, Some(group))
-            .await
-        {
+        match self.server().fetch_group(group).await {
             // Only the server's "no such group" counts (not a lost answer).
-            Err(reason) if reason.contains("no such group") => {}
+            Err(refusal) if refusal.code == ErrorCode::NotFound => {}
             _ => return Ok(()),
         }
         if let Some(entry) = self.index.find(chat) {
@@ -151,18 +169,9 @@ impl Device {
     async fn group_request(
         &mut self,
         frame: ClientFrame,
-        group: Option<GroupId>,
     ) -> Result<(GroupId, Vec<(UserId, bool)>), String> {
-        let pick = move |e: &Event| matches!(e, Event::Group { group: g, .. } if group.is_none_or(|w| w == *g));
-        match self
-            .requests
-            .ask(&self.socket, frame, pick)
-            .await
-            .map_err(text)?
-        {
-            Event::Group { group, members, .. } => Ok((group, members)),
-            _ => Err("unexpected answer".into()),
-        }
+        let answer = self.server().group_request(frame).await.map_err(text)?;
+        Ok((answer.group, answer.members))
     }
 
     /// Tells the group about a change this user made, as a line of its own.
@@ -232,10 +241,11 @@ impl Device {
     /// member's device list again.
     pub(super) async fn refresh_group(&mut self, group: GroupId) -> Result<(), String> {
         let chat = ChatId::Group(group);
-        let members = match self
-            .group_request(ClientFrame::FetchGroup { group }, Some(group))
-            .await
-        {
+        let fetch = ClientFrame::FetchGroup {
+            request: RequestId::NONE,
+            group,
+        };
+        let members = match self.group_request(fetch).await {
             Ok((_, members)) => members,
             Err(err) => {
                 if let Some(entry) = self.index.find(chat) {
@@ -282,13 +292,14 @@ impl Device {
             let crypto = self.crypto()?;
             let payload = group_flow::encrypt_group(crypto, group, id, content).map_err(text)?;
             self.save().await?;
-            self.in_flight.insert(id);
-            self.socket.send(ClientFrame::SendGroup {
+            let request = self.socket.request(ClientFrame::SendGroup {
+                request: RequestId::NONE,
                 id,
                 group,
                 devices: device_set_digest(&devices),
                 payload,
             });
+            self.in_flight.insert(request, id);
             return Ok(());
         }
         Err("The group's members keep changing; try again.".into())
@@ -322,33 +333,16 @@ impl Device {
         .map_err(text)?;
         self.save().await?;
         for batch in plan.shares {
-            let (batch_id, devices) = (batch.id, batch.devices());
-            let pick = move |e: &Event| match e {
-                Event::Accepted(a) => *a == batch_id,
-                Event::Rejected {
-                    id: Some(r), code, ..
-                } => {
-                    *r == batch_id && !matches!(code, ErrorCode::RateLimited | ErrorCode::Internal)
-                }
-                _ => false,
-            };
+            let devices = batch.devices();
             let frame = ClientFrame::Send {
-                id: batch_id,
+                request: RequestId::NONE,
+                id: batch.id,
                 to: batch.to,
             };
-            match self
-                .requests
-                .ask(&self.socket, frame, pick)
-                .await
-                .map_err(text)?
-            {
-                Event::Accepted(_) => self.crypto()?.groups().shared(group, &devices),
-                Event::Rejected {
-                    code: ErrorCode::StaleDevices,
-                    ..
-                } => return Ok(None),
-                Event::Rejected { message, .. } => return Err(message),
-                _ => {}
+            match self.server().deliver(frame).await {
+                Ok(()) => self.crypto()?.groups().shared(group, &devices),
+                Err(refusal) if refusal.code == ErrorCode::StaleDevices => return Ok(None),
+                Err(refusal) => return Err(refusal.message),
             }
         }
         self.save().await?;

@@ -11,11 +11,11 @@ use crate::crypto::history;
 use crate::crypto::vault::random_bytes;
 use crate::media::{self, image, voice};
 use crate::net::transfer;
-use courier_shared::client::Event;
+use courier_shared::client::Api;
 use courier_shared::crypto::content::Content;
 use courier_shared::crypto::media as sealing;
 use courier_shared::ids::{Blob, MessageId};
-use courier_shared::proto::{ClientFrame, Text};
+use courier_shared::proto::Text;
 use leptos::prelude::*;
 
 /// Photos up to this size download as soon as they arrive.
@@ -120,19 +120,12 @@ impl Device {
         let nonce = random_bytes::<12>().map_err(js_text)?;
         let sealed = sealing::seal(&plain, key, nonce);
         let size = sealed.ciphertext.len() as u64;
-        let frame = ClientFrame::RequestUpload {
-            size,
-            hash: sealed.hash,
-        };
-        let pick = |e: &Event| matches!(e, Event::UploadSlot { .. });
-        let Event::UploadSlot { media, url, .. } = self
-            .requests
-            .ask(&self.socket, frame, pick)
+        let slot = self
+            .server()
+            .request_upload(size, sealed.hash)
             .await
-            .map_err(text)?
-        else {
-            return Ok(());
-        };
+            .map_err(text)?;
+        let (media, url) = (slot.media, slot.url);
         let content = Content::Media {
             media,
             key: sealed.key,
@@ -199,15 +192,7 @@ impl Device {
             return Ok(());
         };
         let checked = match outcome {
-            Ok(()) => {
-                let pick = move |e: &Event| matches!(e, Event::MediaReady(m) if *m == media);
-                let frame = ClientFrame::CompleteUpload { media };
-                self.requests
-                    .ask(&self.socket, frame, pick)
-                    .await
-                    .map(|_| ())
-                    .map_err(text)
-            }
+            Ok(()) => self.server().complete_upload(media).await.map_err(text),
             Err(reason) => Err(reason),
         };
         match checked {
@@ -285,11 +270,8 @@ impl Device {
             });
         };
         set(MediaView::Loading(0.0));
-        let pick = move |e: &Event| matches!(e, Event::DownloadUrl { media: m, .. } if *m == media);
-        let frame = ClientFrame::RequestDownload { media };
-        let url = match self.requests.ask(&self.socket, frame, pick).await {
-            Ok(Event::DownloadUrl { url, .. }) => url,
-            Ok(_) => return Ok(()),
+        let url = match self.server().request_download(media).await {
+            Ok(download) => download.url,
             Err(err) => {
                 set(MediaView::Failed(format!("Cannot download: {err}")));
                 return Ok(());

@@ -6,11 +6,11 @@ use super::chat::{ChatId, Mark, Message};
 use super::notify;
 use super::worker::{Device, js_text, message_id, now_ms, text};
 use crate::crypto::history;
-use courier_shared::client::Event;
+use courier_shared::client::Api;
 use courier_shared::crypto::content::{Content, Plaintext};
 use courier_shared::crypto::flow;
 use courier_shared::crypto::group_flow::Incoming;
-use courier_shared::ids::{MessageId, UserId};
+use courier_shared::ids::{MessageId, RequestId, UserId};
 use courier_shared::proto::{ClientFrame, ErrorCode, ReceiptKind, Text};
 use leptos::prelude::*;
 
@@ -41,7 +41,11 @@ impl Device {
             .filter_map(|c| c.chat.user())
             .collect();
         if !peers.is_empty() {
-            self.socket.send(ClientFrame::Subscribe { users: peers });
+            // The answer (their presence now) comes as an event.
+            self.socket.request(ClientFrame::Subscribe {
+                request: RequestId::NONE,
+                users: peers,
+            });
         }
     }
 
@@ -72,29 +76,19 @@ impl Device {
 
     /// Lets `peer` see this user's presence and typing, and follows theirs.
     async fn befriend(&mut self, peer: UserId) -> Result<(), String> {
-        let pick =
-            move |e: &Event| matches!(e, Event::ContactUpdated { user, .. } if *user == peer);
-        self.requests
-            .ask(&self.socket, ClientFrame::AddContact { user: peer }, pick)
-            .await
-            .map_err(text)?;
-        self.socket
-            .send(ClientFrame::Subscribe { users: vec![peer] });
+        self.server().set_contact(peer, true).await.map_err(text)?;
+        self.socket.request(ClientFrame::Subscribe {
+            request: RequestId::NONE,
+            users: vec![peer],
+        });
         Ok(())
     }
 
     /// Adds `peer` to this user's contacts or removes them: a contact sees
     /// this user's presence and typing. Recorded once the server confirms.
     pub(super) async fn set_contact(&mut self, peer: UserId, contact: bool) -> Result<(), String> {
-        let frame = if contact {
-            ClientFrame::AddContact { user: peer }
-        } else {
-            ClientFrame::RemoveContact { user: peer }
-        };
-        let pick =
-            move |e: &Event| matches!(e, Event::ContactUpdated { user, .. } if *user == peer);
-        self.requests
-            .ask(&self.socket, frame, pick)
+        self.server()
+            .set_contact(peer, contact)
             .await
             .map_err(text)?;
         if let Some(chat) = self
@@ -173,7 +167,8 @@ impl Device {
                 .map(|m| m.id)
                 .collect();
             for chunk in ids.chunks(512) {
-                self.socket.send(ClientFrame::Receipt {
+                self.socket.request(ClientFrame::Receipt {
+                    request: RequestId::NONE,
                     to,
                     kind: ReceiptKind::Read,
                     ids: chunk.to_vec(),
@@ -226,7 +221,8 @@ impl Device {
         let mut message = self.outgoing(peer, body.to_owned())?;
         message.reply_to = quoted;
         if let ChatId::User(to) = peer {
-            self.socket.send(ClientFrame::Typing { to, typing: false });
+            self.socket
+                .notify(ClientFrame::Typing { to, typing: false });
         }
         self.queue(message).await
     }
@@ -297,7 +293,7 @@ impl Device {
     pub(super) async fn flush(&mut self) -> Result<(), String> {
         let pending: Vec<(MessageId, ChatId)> = self.index.pending.clone();
         for (id, peer) in pending {
-            if !self.in_flight.contains(&id) {
+            if !self.in_flight.values().any(|m| *m == id) {
                 self.transmit(id, peer).await?;
             }
         }
@@ -336,8 +332,12 @@ impl Device {
         match flow::encrypt_for(crypto, &mut directory, &plain, now_ms()).await {
             Ok(to) => {
                 self.save().await?;
-                self.in_flight.insert(id);
-                self.socket.send(ClientFrame::Send { id, to });
+                let request = self.socket.request(ClientFrame::Send {
+                    request: RequestId::NONE,
+                    id,
+                    to,
+                });
+                self.in_flight.insert(request, id);
                 Ok(())
             }
             Err(err) => {
@@ -362,7 +362,6 @@ impl Device {
         else {
             return Ok(());
         };
-        self.in_flight.remove(&id);
         match (refused, chat) {
             (Some((ErrorCode::StaleDevices, _)), ChatId::Group(group)) => {
                 self.refresh_group(group).await?;
@@ -376,7 +375,16 @@ impl Device {
                 self.save().await?;
                 self.transmit(id, chat).await
             }
-            (Some((ErrorCode::RateLimited | ErrorCode::Internal, _)), _) => Ok(()),
+            (Some((code, _)), _) if code.is_transient() => {
+                // Not this message's fault (or the connection dropped with
+                // it): the outbox sends it again after a pause.
+                let jobs = self.jobs.clone();
+                leptos::task::spawn_local(async move {
+                    sleep(2_000).await;
+                    let _ = jobs.unbounded_send(super::Job::Flush);
+                });
+                Ok(())
+            }
             (outcome, _) => {
                 self.index.pending.retain(|(m, _)| *m != id);
                 if let (Some((ErrorCode::Forbidden, _)), Some(entry)) =
@@ -518,7 +526,8 @@ impl Device {
             chat.unread += 1;
             let name = chat.name.clone();
             if let Some(to) = sender(&message) {
-                self.socket.send(ClientFrame::Receipt {
+                self.socket.request(ClientFrame::Receipt {
+                    request: RequestId::NONE,
                     to,
                     kind: ReceiptKind::Delivered,
                     ids: vec![message.id],
@@ -535,16 +544,8 @@ impl Device {
 
     /// `user`'s username, from the server.
     pub(super) async fn name_of(&mut self, user: UserId) -> Result<String, String> {
-        let pick = move |e: &Event| matches!(e, Event::UserInfo { user: u, .. } if *u == user);
-        match self
-            .requests
-            .ask(&self.socket, ClientFrame::LookupUserId { user }, pick)
-            .await
-            .map_err(text)?
-        {
-            Event::UserInfo { username, .. } => Ok(username.as_str().to_owned()),
-            _ => Err("no such user".into()),
-        }
+        let info = self.server().lookup_user_id(user).await.map_err(text)?;
+        Ok(info.username.as_str().to_owned())
     }
 
     /// Receipts: check marks for our messages, or read state from this
@@ -633,7 +634,7 @@ impl Device {
     /// This user is typing (or stopped) in the open conversation.
     pub(super) fn typing(&self, typing: bool) {
         if let Some(ChatId::User(to)) = self.ui.open.get_untracked() {
-            self.socket.send(ClientFrame::Typing { to, typing });
+            self.socket.notify(ClientFrame::Typing { to, typing });
         }
     }
 

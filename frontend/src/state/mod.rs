@@ -206,6 +206,9 @@ pub enum Job {
     Typing(bool),
     /// The page became visible or hidden.
     Visible(bool),
+    /// Send what the outbox holds that is not on its way (after a pause
+    /// that a transient refusal asked for).
+    Flush,
     /// The connection reported this.
     Event(Event),
 }
@@ -264,7 +267,7 @@ impl Account {
         let answers = requests.clone();
         let events = jobs.clone();
         let on_event: Rc<dyn Fn(Event)> = Rc::new(move |event| {
-            if !answers.offer(&event) {
+            if let Some(event) = answers.offer(event) {
                 let _ = events.unbounded_send(Job::Event(event));
             }
         });

@@ -7,19 +7,20 @@ use super::key_changes;
 use super::{Job, LinkView, Phase, SafetyView, Ui, saved};
 use crate::crypto::lock;
 use crate::crypto::vault::{Vault, random_bytes};
-use crate::net::requests::{Directory, Requests};
+use crate::net::requests::{Link, Requests};
 use crate::net::socket::SocketHandle;
-use courier_shared::client::{ConnectionState, Event};
+use courier_shared::client::api::Directory;
+use courier_shared::client::{Api, ConnectionState, Event};
 use courier_shared::crypto::device::KeyChangeNotice;
 use courier_shared::crypto::envelope::{Envelope, Sealed};
 use courier_shared::crypto::link::{LinkHello, LinkSecret};
 use courier_shared::crypto::{DeviceCrypto, flow, group_flow, safety};
-use courier_shared::ids::{DeviceId, MessageId, UserId, Username};
-use courier_shared::proto::ClientFrame;
+use courier_shared::ids::{DeviceId, MessageId, RequestId, UserId, Username};
+use courier_shared::proto::{ClientFrame, ServerFrame};
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
 use leptos::prelude::*;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use wasm_bindgen::JsValue;
 
 /// A browser error as text.
@@ -94,8 +95,9 @@ pub(super) struct Device {
     pub(super) joining: Option<LinkSecret>,
     /// The chats, recent message ids and the outbox.
     pub(super) index: Index,
-    /// Outbox messages handed to the current connection.
-    pub(super) in_flight: HashSet<MessageId>,
+    /// Outbox messages handed to the current connection, by the request
+    /// they went as.
+    pub(super) in_flight: HashMap<RequestId, MessageId>,
     /// Signed in on the current connection.
     pub(super) online: bool,
     /// Where work finished elsewhere (a media transfer) comes back as a job.
@@ -125,7 +127,7 @@ impl Device {
             showing: None,
             joining: None,
             index: Index::default(),
-            in_flight: HashSet::new(),
+            in_flight: HashMap::new(),
             online: false,
             jobs,
             uploads: std::collections::HashMap::new(),
@@ -162,35 +164,27 @@ impl Device {
     /// The id of the user named `name` (trimmed and validated), and the name.
     pub(super) async fn lookup(&mut self, name: &str) -> Result<(UserId, Username), String> {
         let username = Username::parse(name.trim()).map_err(text)?;
-        let wanted = username.clone();
-        let frame = ClientFrame::LookupUser {
-            username: username.clone(),
-        };
-        let pick =
-            move |e: &Event| matches!(e, Event::UserInfo { username: u, .. } if *u == wanted);
-        match self
-            .requests
-            .ask(&self.socket, frame, pick)
-            .await
-            .map_err(text)?
-        {
-            Event::UserInfo { user, .. } => Ok((user, username)),
-            _ => Err(format!("no user named {username}")),
+        let info = self.server().lookup_user(username).await.map_err(text)?;
+        Ok((info.user, info.username))
+    }
+
+    /// The server, with typed requests.
+    pub(super) fn server(&self) -> Link {
+        Link {
+            socket: self.socket.clone(),
+            requests: self.requests.clone(),
         }
     }
 
     /// The crypto state with the key directory it talks to, borrowed
     /// together for the crypto core's flows.
-    pub(super) fn keys(&mut self) -> Result<(&mut DeviceCrypto, Directory<'_>), String> {
+    pub(super) fn keys(&mut self) -> Result<(&mut DeviceCrypto, Directory<Link>), String> {
+        let server = self.server();
         let crypto = self
             .crypto
             .as_mut()
             .ok_or("no account on this device yet")?;
-        let directory = Directory {
-            socket: &self.socket,
-            requests: &self.requests,
-        };
-        Ok((crypto, directory))
+        Ok((crypto, Directory(server)))
     }
 
     pub(super) fn crypto(&mut self) -> Result<&mut DeviceCrypto, String> {
@@ -253,26 +247,16 @@ impl Device {
                 Ok(())
             }
             Job::Visible(visible) => self.visible(visible).await,
+            Job::Flush => self.flush().await,
             Job::Event(event) => self.on_event(event).await,
         }
     }
 
     /// Waits for the sign-in that the last identity change started.
     async fn signed_in(&mut self) -> Result<(UserId, DeviceId), String> {
-        let answer = self
-            .requests
-            .wait(|e| {
-                matches!(
-                    e,
-                    Event::SignedIn { .. }
-                        | Event::Rejected { id: None, .. }
-                        | Event::Failed { .. }
-                )
-            })
-            .await;
-        match answer {
+        match self.requests.next_sign_in().await {
             Some(Event::SignedIn { user, device }) => Ok((user, device)),
-            Some(Event::Rejected { message, .. } | Event::Failed { message, .. }) => Err(message),
+            Some(Event::SignInRefused(refusal) | Event::Failed(refusal)) => Err(refusal.message),
             _ => Err("the server did not answer".into()),
         }
     }
@@ -319,15 +303,12 @@ impl Device {
     }
 
     async fn fetch_list(&mut self, user: UserId) -> Result<Vec<DeviceId>, String> {
-        let mut directory = Directory {
-            socket: &self.socket,
-            requests: &self.requests,
-        };
-        use courier_shared::crypto::flow::KeyServer;
-        let list = directory
-            .fetch_list(user)
+        let list = self
+            .server()
+            .fetch_device_list(user)
             .await
             .map_err(text)?
+            .list
             .ok_or("the account has no devices")?;
         Ok(list
             .open()
@@ -341,7 +322,8 @@ impl Device {
     fn send_sealed(&mut self, to: Vec<DeviceId>, sealed: Vec<u8>) -> Result<(), String> {
         let body = Sealed::new(sealed).ok_or("too large")?;
         let payload = Envelope::Link { body }.to_payload().map_err(text)?;
-        self.socket.send(ClientFrame::SendFanout {
+        self.socket.request(ClientFrame::SendFanout {
+            request: RequestId::NONE,
             id: message_id()?,
             to,
             payload,
@@ -350,26 +332,17 @@ impl Device {
     }
 
     async fn top_up_prekeys(&mut self) -> Result<(), String> {
-        let ask = ClientFrame::PublishKeys {
-            one_time: Vec::new(),
-            fallback: None,
-        };
-        let is_count = |e: &Event| matches!(e, Event::KeyCount(_));
-        let Event::KeyCount(count) = self
-            .requests
-            .ask(&self.socket, ask, is_count)
+        let count = self
+            .server()
+            .publish_keys(Vec::new(), None)
             .await
-            .map_err(text)?
-        else {
-            return Ok(());
-        };
+            .map_err(text)?;
         let (one_time, fallback) = self.crypto()?.prekeys_to_publish(count);
         if one_time.is_empty() && fallback.is_none() {
             return Ok(());
         }
-        let publish = ClientFrame::PublishKeys { one_time, fallback };
-        self.requests
-            .ask(&self.socket, publish, is_count)
+        self.server()
+            .publish_keys(one_time, fallback)
             .await
             .map_err(text)?;
         self.save().await
@@ -380,10 +353,8 @@ impl Device {
         list: courier_shared::crypto::device_list::SignedDeviceList,
     ) -> Result<(), String> {
         let (user, _) = self.crypto()?.require_me().map_err(text)?;
-        let frame = ClientFrame::PublishDeviceList { list: list.clone() };
-        let pick = move |e: &Event| matches!(e, Event::DeviceList { user: u, .. } if *u == user);
-        self.requests
-            .ask(&self.socket, frame, pick)
+        self.server()
+            .publish_device_list(list.clone())
             .await
             .map_err(text)?;
         self.crypto()?.accept_list(user, &list).map_err(text)?;
@@ -394,12 +365,7 @@ impl Device {
 
     async fn show_link(&mut self) -> Result<(), String> {
         let secret = LinkSecret::from_random(random_bytes::<16>().map_err(js_text)?);
-        let link = secret.id();
-        let pick = move |e: &Event| matches!(e, Event::LinkCreated { link: l, .. } if *l == link);
-        self.requests
-            .ask(&self.socket, ClientFrame::CreateLink { link }, pick)
-            .await
-            .map_err(text)?;
+        self.server().create_link(secret.id()).await.map_err(text)?;
         self.ui.link.set(Some(LinkView {
             code: secret.code(),
             qr: safety::qr_svg(&secret.link_url(&origin())).unwrap_or_default(),
@@ -472,18 +438,36 @@ impl Device {
                 // Stored (or known already): the server may drop it now. Had
                 // anything failed, no ack: it comes again on the next
                 // connection.
-                self.socket.send(ClientFrame::Ack { ids: vec![id] });
+                self.socket.notify(ClientFrame::Ack { ids: vec![id] });
                 Ok(())
             }
-            Event::Accepted(id) => self.on_outcome(id, None).await,
-            Event::Rejected {
-                id: Some(id),
-                code,
-                message,
-            } => self.on_outcome(id, Some((code, message))).await,
+            Event::Answer { request, answer } => match self.in_flight.remove(&request) {
+                Some(id) => {
+                    let refused = answer.err().map(|r| (r.code, r.message));
+                    self.on_outcome(id, refused).await
+                }
+                None => {
+                    if let Ok(ServerFrame::PresenceList { users, .. }) = answer {
+                        self.ui.presence.update(|p| {
+                            for (user, online, last_seen) in users {
+                                p.insert(user, (online, last_seen));
+                            }
+                        });
+                    }
+                    Ok(())
+                }
+            },
             Event::Receipt {
-                from, kind, ids, ..
-            } => self.on_receipt(from, kind, ids).await,
+                id,
+                from,
+                kind,
+                ids,
+                ..
+            } => {
+                self.on_receipt(from, kind, ids).await?;
+                self.socket.notify(ClientFrame::Ack { ids: vec![id] });
+                Ok(())
+            }
             Event::Presence {
                 user,
                 online,
@@ -498,8 +482,11 @@ impl Device {
                 self.on_typing(from, typing);
                 Ok(())
             }
-            Event::Failed { message, .. } => {
-                self.ui.notice.set(Some(message));
+            Event::Failed(refusal) => {
+                if refusal.code == courier_shared::proto::ErrorCode::UnsupportedVersion {
+                    crate::pwa::reload_into_new_build();
+                }
+                self.ui.notice.set(Some(refusal.message));
                 Ok(())
             }
             _ => Ok(()),
@@ -567,16 +554,12 @@ impl Device {
 
     async fn approve(&mut self, secret: &LinkSecret, hello: &LinkHello) -> Result<(), String> {
         let (user, _) = self.crypto()?.require_me().map_err(text)?;
-        let frame = ClientFrame::FetchDeviceList { user };
-        let pick = move |e: &Event| matches!(e, Event::DeviceList { user: u, .. } if *u == user);
-        let Event::DeviceList { registered, .. } = self
-            .requests
-            .ask(&self.socket, frame, pick)
+        let registered = self
+            .server()
+            .fetch_device_list(user)
             .await
             .map_err(text)?
-        else {
-            return Ok(());
-        };
+            .registered;
         let key = registered
             .iter()
             .find(|(d, _)| *d == hello.0)

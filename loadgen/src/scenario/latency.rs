@@ -5,10 +5,8 @@ use super::devices;
 use crate::device::Device;
 use crate::results::Figures;
 use crate::server::Server;
-use anyhow::Context;
 use courier_shared::client::Event;
 use courier_shared::ids::DeviceId;
-use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -51,10 +49,10 @@ async fn send_on_timer(
                 device.send(vec![to], payload).await?;
                 sent += 1;
             }
-            message = device.ws.next() => {
-                device.handle(message.context("connection closed")??).await?;
+            message = device.recv() => {
+                device.handle(message?).await;
                 while let Some(event) = device.take_event() {
-                    if let Event::Accepted(_) = event {
+                    if let Some(Ok(())) = crate::device::accepted(&event) {
                         accepted += 1;
                     }
                 }

@@ -42,10 +42,10 @@ pub async fn send_all(
             device.send(to.clone(), vec![0x5a; payload_bytes]).await?;
             sent += 1;
         }
-        match device.next_event().await? {
-            Event::Accepted(_) => accepted += 1,
-            Event::Rejected { message, .. } => bail!("a send was refused: {message}"),
-            _ => {}
+        match crate::device::accepted(&device.next_event().await?) {
+            Some(Ok(())) => accepted += 1,
+            Some(Err(reason)) => bail!("a send was refused: {reason}"),
+            None => {}
         }
     }
     Ok(device)

@@ -1,19 +1,25 @@
 //! The I/O-free client core.
 //!
-//! The web client (and, later, the load generator and native tests) owns the
+//! The web client, the native test client and the load generator own the
 //! socket and the clock; these types decide what to do with each event:
-//! [`Connection`] tracks the handshake, sign-in, heartbeats and reconnects,
-//! sends through the [`Outbox`] until the server accepts, acknowledges what it
-//! receives and drops repeats with [`SeenIds`]; [`Backoff`] spaces reconnects.
+//! - [`Connection`]: the handshake, sign-in, heartbeats, reconnects and the
+//!   request ids that pair each answer with its request;
+//! - [`Server`] and [`Api`]: requests out, typed answers in, over any driver;
+//! - [`Outbox`]: every durable send until the server accepts it, with its
+//!   retries;
+//! - [`SeenIds`]: drops repeats; [`Backoff`] spaces reconnects;
+//!   [`GroupMarks`]: a group message's progress per member.
 
+pub mod api;
 mod backoff;
 mod connection;
 mod dedupe;
 mod group_marks;
-mod outbox;
+pub mod outbox;
 
+pub use api::{Api, Server};
 pub use backoff::Backoff;
-pub use connection::{Action, Connection, ConnectionState, Event};
+pub use connection::{ANSWER_TIMEOUT_MS, Action, Connection, ConnectionState, Event};
 pub use dedupe::SeenIds;
 pub use group_marks::GroupMarks;
-pub use outbox::Outbox;
+pub use outbox::{Outbox, Outcome};
