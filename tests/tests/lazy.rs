@@ -3,7 +3,9 @@
 //! service worker keeps every module of the build), and a deployment while
 //! a page is open never makes that page load a module of another build —
 //! with a service worker it keeps its own build's modules until it switches
-//! to the new build, without one it reloads into the new build.
+//! to the new build, without one it reloads into the new build. A feature
+//! whose module is still loading shows a progress bar; one that failed to
+//! load says so, with a retry.
 
 use courier_tests::browser::{Browser, close_all};
 use courier_tests::process::{WebServer, browser_setup};
@@ -371,4 +373,42 @@ async fn without_a_service_worker_a_page_reloads_into_the_deployed_build() {
     close_all([("page", page)], outcome.is_err()).await;
     drop(courier);
     outcome.expect("a deployment under an open page, without a service worker");
+}
+
+#[tokio::test]
+async fn a_feature_still_loading_shows_progress_and_a_failed_one_a_retry() {
+    let Some((bin, dist, driver)) = browser_setup() else {
+        return;
+    };
+    let build = Build::read(&dist);
+    let courier = WebServer::start(&bin, &dist).await;
+    let page = Browser::start(&driver).await;
+    let outcome: Result<(), String> = async {
+        // No service worker: the modules come from the network, which
+        // first refuses them, then is slow.
+        probe(&page, "delete Navigator.prototype.serviceWorker;").await?;
+        block_modules(&page, true).await?;
+        page.register(&courier.url(), "ana").await?;
+        page.tab("#devices-tab").await?;
+        page.wait_text("[data-load-failed='devices']", "could not be loaded", 30)
+            .await?;
+        block_modules(&page, false).await?;
+        let slow = serde_json::json!({
+            "offline": false,
+            "latency": 2_000.0,
+            "downloadThroughput": 4_000.0,
+            "uploadThroughput": 4_000.0,
+        });
+        page.cdp("Network.emulateNetworkConditions", slow).await?;
+        page.click("[data-load-failed='devices'] button").await?;
+        page.wait_text("[data-loading='devices']", "Loading your devices", 10)
+            .await?;
+        page.text_of("[data-loading='devices'] progress", 1).await?;
+        page.wait_text("[data-username]", "ana", 60).await?;
+        only_own_modules(&page, &[&build]).await
+    }
+    .await;
+    close_all([("page", page)], outcome.is_err()).await;
+    drop(courier);
+    outcome.expect("progress while a feature loads, and a retry after it failed");
 }
