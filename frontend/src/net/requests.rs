@@ -10,7 +10,6 @@ use courier_shared::ids::RequestId;
 use courier_shared::proto::{ClientFrame, Refusal, ServerFrame};
 use futures_channel::oneshot;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 type Answer = Result<ServerFrame, Refusal>;
@@ -21,7 +20,8 @@ pub struct Requests(Rc<RefCell<Waiters>>);
 
 #[derive(Default)]
 struct Waiters {
-    answers: HashMap<RequestId, oneshot::Sender<Answer>>,
+    /// Few wait at once: a list (smaller code than a map).
+    answers: Vec<(RequestId, oneshot::Sender<Answer>)>,
     sign_in: Option<oneshot::Sender<Event>>,
 }
 
@@ -32,13 +32,16 @@ impl Requests {
     pub fn offer(&self, event: Event) -> Option<Event> {
         let mut waiters = self.0.borrow_mut();
         match event {
-            Event::Answer { request, answer } => match waiters.answers.remove(&request) {
-                Some(waiter) => {
-                    let _ = waiter.send(answer);
-                    None
+            Event::Answer { request, answer } => {
+                match waiters.answers.iter().position(|(r, _)| *r == request) {
+                    Some(index) => {
+                        let (_, waiter) = waiters.answers.swap_remove(index);
+                        let _ = waiter.send(answer);
+                        None
+                    }
+                    None => Some(Event::Answer { request, answer }),
                 }
-                None => Some(Event::Answer { request, answer }),
-            },
+            }
             event @ (Event::SignedIn { .. } | Event::SignInRefused(_) | Event::Failed(_)) => {
                 match waiters.sign_in.take() {
                     Some(waiter) => {
@@ -59,7 +62,7 @@ impl Requests {
     pub async fn call(&self, socket: &SocketHandle, frame: ClientFrame) -> Answer {
         let (answer, answered) = oneshot::channel();
         let request = socket.request(frame);
-        self.0.borrow_mut().answers.insert(request, answer);
+        self.0.borrow_mut().answers.push((request, answer));
         answered
             .await
             .unwrap_or_else(|_| Err(Refusal::unanswered()))

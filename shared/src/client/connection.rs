@@ -21,7 +21,6 @@ use crate::proto::{
     self, ClientFrame, ErrorCode, MAX_AGENT_BYTES, PROTOCOL_VERSION, Payload, ReceiptKind, Refusal,
     ServerFrame, Text, auth,
 };
-use std::collections::{BTreeMap, BTreeSet};
 
 /// How long a request may wait for its answer before it counts as lost.
 pub const ANSWER_TIMEOUT_MS: f64 = 30_000.0;
@@ -148,9 +147,11 @@ enum Identity {
     Link(LinkId, DeviceKey),
 }
 
-/// A request sent on this connection, waiting for its answer.
+/// A request sent on this connection, waiting for its answer since
+/// `sent_ms`. (Few wait at once, so a list beats a map, in code size too.)
 #[derive(Debug, Clone, Copy)]
 struct Waiting {
+    request: RequestId,
     sent_ms: f64,
 }
 
@@ -169,8 +170,8 @@ pub struct Connection {
     challenge: Option<crate::ids::Challenge>,
     sign_in_request: Option<RequestId>,
     signed_in: Option<(UserId, DeviceId)>,
-    waiting: BTreeMap<RequestId, Waiting>,
-    expired: BTreeSet<RequestId>,
+    waiting: Vec<Waiting>,
+    expired: Vec<RequestId>,
     deferred: Vec<ClientFrame>,
     seen: SeenIds,
     acks_on_arrival: bool,
@@ -193,8 +194,8 @@ impl Connection {
             challenge: None,
             sign_in_request: None,
             signed_in: None,
-            waiting: BTreeMap::new(),
-            expired: BTreeSet::new(),
+            waiting: Vec::new(),
+            expired: Vec::new(),
             deferred: Vec::new(),
             seen: SeenIds::default(),
             acks_on_arrival: false,
@@ -255,7 +256,10 @@ impl Connection {
         let id = self.free_id();
         frame.set_request(id);
         if self.signed_in.is_some() {
-            self.waiting.insert(id, Waiting { sent_ms: now_ms });
+            self.waiting.push(Waiting {
+                request: id,
+                sent_ms: now_ms,
+            });
             (id, vec![Action::Send(frame)])
         } else {
             self.deferred.push(frame);
@@ -279,17 +283,12 @@ impl Connection {
     /// The lowest id not waiting, deferred or reserved: ids stay small, so
     /// they cost one byte on the wire.
     fn free_id(&self) -> RequestId {
-        let deferred: BTreeSet<RequestId> = self
-            .deferred
-            .iter()
-            .filter_map(ClientFrame::request)
-            .collect();
         (1..=u32::MAX)
             .map(RequestId)
             .find(|id| {
-                !self.waiting.contains_key(id)
+                !self.waiting.iter().any(|w| w.request == *id)
                     && !self.expired.contains(id)
-                    && !deferred.contains(id)
+                    && !self.deferred.iter().any(|f| f.request() == Some(*id))
                     && Some(*id) != self.sign_in_request
             })
             .unwrap_or(RequestId(u32::MAX))
@@ -427,10 +426,11 @@ impl Connection {
                 }
             };
         }
-        if self.waiting.remove(&request).is_none() {
+        let Some(index) = self.waiting.iter().position(|w| w.request == request) else {
             // An answer to a request given up on (or never made).
             return Vec::new();
-        }
+        };
+        self.waiting.swap_remove(index);
         let answer = match frame {
             ServerFrame::Rejected { code, message, .. } => {
                 Err(Refusal::new(code, message.as_str()))
@@ -484,8 +484,11 @@ impl Connection {
         let mut actions = vec![Action::Emit(Event::SignedIn { user, device })];
         let now = self.last_heard_ms;
         for frame in std::mem::take(&mut self.deferred) {
-            if let Some(id) = frame.request() {
-                self.waiting.insert(id, Waiting { sent_ms: now });
+            if let Some(request) = frame.request() {
+                self.waiting.push(Waiting {
+                    request,
+                    sent_ms: now,
+                });
             }
             actions.push(Action::Send(frame));
         }
@@ -501,10 +504,10 @@ impl Connection {
         self.sign_in_request = None;
         self.expired.clear();
         let mut actions: Vec<Action> = std::mem::take(&mut self.waiting)
-            .into_keys()
-            .map(|request| {
+            .into_iter()
+            .map(|waiting| {
                 Action::Emit(Event::Answer {
-                    request,
+                    request: waiting.request,
                     answer: Err(Refusal::unanswered()),
                 })
             })
@@ -527,16 +530,13 @@ impl Connection {
         if now_ms - self.last_heard_ms > 2.0 * self.heartbeat_ms {
             return vec![Action::Close];
         }
-        let overdue: Vec<RequestId> = self
-            .waiting
-            .iter()
-            .filter(|(_, w)| now_ms - w.sent_ms > ANSWER_TIMEOUT_MS)
-            .map(|(id, _)| *id)
-            .collect();
         let mut actions = Vec::new();
-        for request in overdue {
-            self.waiting.remove(&request);
-            self.expired.insert(request);
+        let (overdue, waiting): (Vec<Waiting>, Vec<Waiting>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|w| now_ms - w.sent_ms > ANSWER_TIMEOUT_MS);
+        self.waiting = waiting;
+        for Waiting { request, .. } in overdue {
+            self.expired.push(request);
             actions.push(Action::Emit(Event::Answer {
                 request,
                 answer: Err(Refusal::unanswered()),

@@ -144,3 +144,59 @@ macro_rules! wire_enum {
 }
 
 pub(crate) use wire_enum;
+
+/// Defines a struct with named fields that travels as a CBOR array of its
+/// fields, in order (no field names on the wire, as a tuple struct would),
+/// and rejects arrays with missing or extra fields.
+macro_rules! wire_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $ty ),*
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeTuple;
+                let fields: &[&str] = &[$(stringify!($field)),*];
+                let mut tuple = serializer.serialize_tuple(fields.len())?;
+                $( tuple.serialize_element(&self.$field)?; )*
+                tuple.end()
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct StructVisitor;
+
+                impl<'de> serde::de::Visitor<'de> for StructVisitor {
+                    type Value = $name;
+
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str(concat!("a ", stringify!($name), " array"))
+                    }
+
+                    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<$name, A::Error> {
+                        #[allow(unused_mut, unused_variables)]
+                        let mut index = 0usize;
+                        $(
+                            let $field: $ty = $crate::proto::tuple::next(&mut seq, index)?;
+                            index += 1;
+                        )*
+                        $crate::proto::tuple::end(&mut seq)?;
+                        Ok($name { $($field),* })
+                    }
+                }
+
+                deserializer.deserialize_seq(StructVisitor)
+            }
+        }
+    };
+}
+
+pub(crate) use wire_struct;
