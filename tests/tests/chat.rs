@@ -2,14 +2,13 @@
 //! two people chat both ways with check marks and typing; messages wait for
 //! a closed page; a reload keeps history and the outbox (served offline by
 //! the service worker); a linked second device shares the conversation and
-//! its read state; and the page loads on an emulated slow phone over 3G.
+//! its read state. (The first load on a slow phone: `first_load.rs`.)
 
 use courier_shared::crypto::content::Plaintext;
 use courier_shared::ids::{MessageId, RequestId};
 use courier_shared::proto::{ClientFrame, Payload};
 use courier_tests::browser::{Browser, close_all};
 use courier_tests::process::{WebServer, browser_setup};
-use std::time::Instant;
 
 #[tokio::test]
 async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_device() {
@@ -172,78 +171,6 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
 }
 
 #[tokio::test]
-async fn the_page_is_usable_on_a_slow_phone_over_3g() {
-    let Some((bin, dist, driver)) = browser_setup() else {
-        return;
-    };
-    let courier = WebServer::start(&bin, &dist).await;
-
-    let phone = Browser::start(&driver).await;
-    let outcome: Result<f64, String> = async {
-        phone.cdp("Network.enable", serde_json::json!({})).await?;
-        // Chrome DevTools' "3G" preset, and a CPU four times slower.
-        let three_g = serde_json::json!({
-            "offline": false,
-            "latency": 562.5,
-            "downloadThroughput": 1_440_000.0 / 8.0,
-            "uploadThroughput": 675_000.0 / 8.0,
-        });
-        phone
-            .cdp("Network.emulateNetworkConditions", three_g)
-            .await?;
-        phone
-            .cdp(
-                "Emulation.setCPUThrottlingRate",
-                serde_json::json!({ "rate": 4 }),
-            )
-            .await?;
-        let seconds = usable_after(&phone, &courier.url()).await?;
-        // Where the time went, from the page's own clock.
-        let timing = phone
-            .js("const r = performance.getEntriesByType('resource'); \
-                 const end = (s) => Math.round(Math.max(0, ...r.filter((e) => e.name.endsWith(s)) \
-                     .map((e) => e.responseEnd))); \
-                 const nav = performance.getEntriesByType('navigation')[0]; \
-                 return `html ${Math.round(nav.responseEnd)} ms, js ${end('.js')} ms, \
-                     wasm ${end('.wasm')} ms, form ${Math.round(performance.now())} ms`;")
-            .await?;
-        println!("3G page timeline: {}", timing.as_str().unwrap_or_default());
-
-        // Installable: Chromium finds nothing missing (manifest, icons,
-        // service worker).
-        let installable = phone
-            .cdp("Page.getInstallabilityErrors", serde_json::json!({}))
-            .await?;
-        if installable["installabilityErrors"] != serde_json::json!([]) {
-            return Err(format!("not installable: {installable}"));
-        }
-        // A repeat visit, still on 3G, comes from the service worker's cache.
-        let ready = "const done = arguments[arguments.length - 1]; \
-                     navigator.serviceWorker.ready.then(() => done(true));";
-        phone
-            .client
-            .execute_async(ready, vec![])
-            .await
-            .map_err(|e| e.to_string())?;
-        let repeat = usable_after(&phone, &courier.url()).await?;
-        let controlled = phone
-            .js("return navigator.serviceWorker.controller !== null;")
-            .await?;
-        if controlled.as_bool() != Some(true) {
-            return Err("the service worker does not serve the repeat visit".into());
-        }
-        println!("repeat visit usable after {repeat:.2} s on the same 3G and CPU");
-        Ok(seconds)
-    }
-    .await;
-    phone.close().await;
-    drop(courier);
-    let seconds = outcome.expect("the page loads");
-    println!("usable after {seconds:.2} s on 3G with a 4x CPU slowdown (target: 3 s)");
-    assert!(seconds < 30.0, "usable after {seconds:.2} s");
-}
-
-#[tokio::test]
 async fn older_history_loads_on_demand_and_replies_quote_their_message() {
     let Some((bin, dist, driver)) = browser_setup() else {
         return;
@@ -356,14 +283,6 @@ Object.defineProperty(Document.prototype, 'visibilityState', {
   get: () => (window.__hidden ? 'hidden' : 'visible'),
 });
 ";
-
-/// Seconds from opening `url` until the welcome form can be typed into.
-async fn usable_after(phone: &Browser, url: &str) -> Result<f64, String> {
-    let started = Instant::now();
-    phone.goto(url).await?;
-    phone.text_of("#register-name", 60).await?;
-    Ok(started.elapsed().as_secs_f64())
-}
 
 /// Waits up to 30 s for the server's `courier_queue_depth` to reach zero.
 async fn wait_for_empty_queues(url: &str) -> Result<(), String> {

@@ -130,6 +130,18 @@ impl Summary {
         }
     }
 
+    /// Counts a check that is not a test (a size budget, say) as one test
+    /// that passed, or failed with `problem` (kept for the end).
+    pub fn check(&mut self, name: &str, problem: Option<String>) {
+        match problem {
+            None => self.passed += 1,
+            Some(problem) => {
+                self.failed += 1;
+                self.failures.push(format!("{name}: {problem}"));
+            }
+        }
+    }
+
     /// At most this many lines of failure reports are kept for the end.
     const MAX_FAILURE_LINES: usize = 400;
 

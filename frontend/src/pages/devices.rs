@@ -1,13 +1,27 @@
 //! The devices panel: the account and its devices (link a new one with a
 //! code and QR code, remove one), safety numbers, and this browser's media
-//! setting.
+//! setting. A lazily loaded feature (`devices`, see [`crate::lazy`]): the
+//! home page shows it through [`panel`].
 
 use crate::state::{Account, Job};
 use leptos::prelude::*;
 
+crate::lazy! { devices, preload_devices:
+    /// The devices panel, from the devices module.
+    pub fn panel(account: Account) -> AnyView {
+        view! { <Devices account /> }.into_any()
+    }
+}
+
+/// What the progress line calls this feature.
+pub const FEATURE: crate::lazy::Feature = crate::lazy::Feature {
+    id: "devices",
+    label: "your devices",
+};
+
 /// The devices panel.
 #[component]
-pub fn Devices(account: Account) -> impl IntoView {
+fn Devices(account: Account) -> impl IntoView {
     let ui = account.ui;
     let show_link = account.clone();
     let verifier = account.clone();
