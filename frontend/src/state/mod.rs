@@ -210,6 +210,8 @@ pub enum Job {
     Older,
     /// Send a text to the open conversation, maybe replying to a message.
     Send(String, Option<MessageId>),
+    /// Keep this chat so: pinned, muted, archived, marked unread.
+    Organise(ChatId, courier_shared::client::chat::ChatSettings),
     /// React to, edit or delete this message of the open conversation.
     Change(MessageId, Change),
     /// This user started or stopped typing in the open conversation.

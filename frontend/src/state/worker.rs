@@ -184,6 +184,7 @@ impl Device {
                     .map_err(text)
             }
             Job::Change(id, change) => changes::apply(self, id, change).await,
+            Job::Organise(chat, settings) => self.core.organise(chat, settings).await.map_err(text),
             Job::Typing(typing) => {
                 self.core.typing(typing).await;
                 Ok(())
