@@ -96,6 +96,7 @@ impl Bus {
                     .bind(&payload)
                     .execute(&pool)
                     .await;
+                crate::store::statement();
                 if let Err(err) = sent {
                     tracing::warn!(%err, "cannot notify the other nodes");
                 }

@@ -33,6 +33,11 @@ pub struct Metrics {
     pub delivery_latency: Histogram,
     /// Entries waiting in all queues (read at scrape time).
     pub queue_depth: Gauge,
+    /// SQL statements the message path ran (queue writes and reads, the
+    /// device check; transaction control excluded).
+    pub db_statements: Counter,
+    /// Transactions the message path committed.
+    pub db_commits: Counter,
 }
 
 impl Metrics {
@@ -46,6 +51,8 @@ impl Metrics {
             accepted: Counter::default(),
             delivery_latency: Histogram::new(exponential_buckets(0.000_5, 2.0, 16)),
             queue_depth: Gauge::default(),
+            db_statements: Counter::default(),
+            db_commits: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -78,6 +85,16 @@ impl Metrics {
             "queue_depth",
             "Entries waiting in all queues",
             metrics.queue_depth.clone(),
+        );
+        registry.register(
+            "db_statements",
+            "SQL statements run by the message path",
+            metrics.db_statements.clone(),
+        );
+        registry.register(
+            "db_commits",
+            "Transactions committed by the message path",
+            metrics.db_commits.clone(),
         );
         Self {
             registry,

@@ -124,6 +124,16 @@ pub(crate) fn builder<'a, DB: sqlx::Database>(_pool: &Pool<DB>, sql: &str) -> Qu
     QueryBuilder::new(sql)
 }
 
+/// Counts one SQL statement of the message path (the `db_statements` metric).
+pub(crate) fn statement() {
+    crate::metrics::metrics().db_statements.inc();
+}
+
+/// Counts one committed transaction of the message path (`db_commits`).
+pub(crate) fn committed() {
+    crate::metrics::metrics().db_commits.inc();
+}
+
 /// A database id as the wire's unsigned number.
 pub(crate) fn from_db(value: i64) -> u64 {
     u64::try_from(value).unwrap_or_default()

@@ -6,7 +6,7 @@
 //! a marker that makes a retried send a no-op.
 
 use super::directory::{RoutedDevice, check_recipients};
-use super::{Store, StoreError, builder, from_db, to_db, with_pool};
+use super::{Store, StoreError, builder, committed, from_db, statement, to_db, with_pool};
 use courier_shared::ids::{DeviceId, DeviceSetDigest, GroupId, MessageId, UserId};
 
 /// What a queued entry carries.
@@ -206,6 +206,7 @@ impl Store {
                         .bind(to_db(send.group.0))
                         .fetch_all(&mut *tx)
                         .await?;
+                    statement();
                     match route_group(job.sender, send, &members) {
                         Ok(to) => fanned = to,
                         Err(err) => {
@@ -236,6 +237,7 @@ impl Store {
                     list.push_unseparated("))");
                     let rows: Vec<(i64, i64, bool)> =
                         owners.build_query_as().fetch_all(&mut *tx).await?;
+                    statement();
                     let owners: Vec<RoutedDevice> = rows.into_iter().map(RoutedDevice::from).collect();
                     if let Err(reason) = check_recipients(job.sender.1, &devices, &owners) {
                         outcomes.push(Err(StoreError::Stale(reason)));
@@ -249,6 +251,7 @@ impl Store {
                     }
                     list.push_unseparated(")");
                     let found: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+                    statement();
                     if usize::try_from(found).ok() != Some(devices.len()) {
                         outcomes.push(Err(StoreError::NotFound("recipient device")));
                         continue;
@@ -261,6 +264,7 @@ impl Store {
                         .bind(job.expires_at)
                         .execute(&mut *tx)
                         .await?;
+                    statement();
                     if marked.rows_affected() == 0 {
                         outcomes.push(Ok(Enqueued::Duplicate));
                         continue;
@@ -303,6 +307,7 @@ impl Store {
                 });
                 insert.push(" ON CONFLICT (device_id, entry_id) DO NOTHING");
                 insert.build().execute(&mut *tx).await?;
+                statement();
             }
             for (device, ids) in acks {
                 if ids.is_empty() {
@@ -317,8 +322,10 @@ impl Store {
                 }
                 list.push_unseparated(")");
                 deleted.push(delete.build().execute(&mut *tx).await?.rows_affected());
+                statement();
             }
             tx.commit().await?;
+            committed();
         });
         Ok((outcomes, deleted))
     }
@@ -340,6 +347,7 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
+        statement();
         Ok(rows
             .into_iter()
             .filter_map(|(id, kind, from, from_device, created_at, payload)| {
