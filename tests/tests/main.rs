@@ -1,6 +1,7 @@
 //! Courier's end-to-end tests: one binary, a module per capability.
 
 mod abuse;
+mod amplification;
 mod binary;
 mod browser;
 mod chaos;

@@ -68,6 +68,11 @@ impl Bus {
             .store(on, std::sync::atomic::Ordering::Release);
     }
 
+    /// The devices connected to this node.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// This node's id.
     pub fn node(&self) -> i64 {
         self.node

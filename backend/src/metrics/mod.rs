@@ -102,6 +102,24 @@ impl Metrics {
         }
     }
 
+    /// Counts one incoming frame of type `name`, without building a label
+    /// set each time.
+    pub fn frame_in(&self, name: &'static str) {
+        thread_local! {
+            static COUNTERS: std::cell::RefCell<Vec<(&'static str, Counter)>> =
+                const { std::cell::RefCell::new(Vec::new()) };
+        }
+        COUNTERS.with_borrow_mut(|counters| {
+            if let Some((_, counter)) = counters.iter().find(|(n, _)| std::ptr::eq(*n, name)) {
+                counter.inc();
+                return;
+            }
+            let counter = self.frames_in.get_or_create(&vec![("type", name)]).clone();
+            counter.inc();
+            counters.push((name, counter));
+        });
+    }
+
     /// The metrics in the OpenMetrics text format.
     pub fn render(&self) -> String {
         let mut text = String::new();

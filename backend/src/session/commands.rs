@@ -91,6 +91,7 @@ pub(super) fn rejected(id: Option<MessageId>, err: RouteError) -> ServerFrame {
         RouteError::Invalid(reason) => {
             ServerFrame::rejected(id, ErrorCode::InvalidRequest, &reason)
         }
+        RouteError::Full(reason) => ServerFrame::rejected(id, ErrorCode::QuotaExceeded, &reason),
         RouteError::Store(err) => {
             let (code, message) = internal(&err);
             ServerFrame::rejected(id, code, &message)
@@ -115,9 +116,11 @@ pub async fn handle(
             vec![accepted(id, state.router.send(me, id, to).await)]
         }
         ClientFrame::SendFanout { id, to, payload } => {
-            let payload = payload.into_bytes();
-            let to = to.into_iter().map(|d| (d, payload.clone())).collect();
-            vec![accepted(id, state.router.send(me, id, to).await)]
+            let payload = bytes::Bytes::from(payload.into_bytes());
+            vec![accepted(
+                id,
+                state.router.send_fanout(me, id, to, payload).await,
+            )]
         }
         ClientFrame::Ack { ids } => ack(state, me, ids, inflight).await,
         ClientFrame::Receipt { to, kind, ids } => {
@@ -249,10 +252,7 @@ async fn lookup(state: &AppState, username: &Username) -> Vec<ServerFrame> {
 
 fn accepted(id: MessageId, result: Result<(), RouteError>) -> ServerFrame {
     match result {
-        Ok(()) => {
-            crate::metrics::metrics().accepted.inc();
-            ServerFrame::Accepted { id }
-        }
+        Ok(()) => ServerFrame::Accepted { id },
         Err(err) => rejected(Some(id), err),
     }
 }

@@ -5,12 +5,14 @@
 //! I/O-free [`machine::Session`], carries out requests through [`commands`]
 //! (key-directory requests in [`directory`], group requests in [`groups`],
 //! media requests in [`media`])
-//! within the [`rate_limit`], delivers the device's queue, and closes the
+//! within the [`rate_limit`], delivers the device's queue and what the router
+//! pushes ([`delivery`]), and closes the
 //! socket with a code from [`close`] when the protocol is broken or the
 //! server stops.
 
 pub mod close;
 pub mod commands;
+pub mod delivery;
 pub mod directory;
 pub mod groups;
 pub mod machine;

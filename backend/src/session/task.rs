@@ -7,20 +7,21 @@
 //! messages, so tests can drive it with channels.
 
 use super::commands::{self, Me};
+use super::delivery::Window;
 use super::machine::{Phase, Session, SignIn, Step};
 use super::{close, rate_limit::TokenBucket};
 use crate::bus::Event;
 use crate::clock::now_ms;
 use crate::metrics::metrics;
-use crate::router::delivery_frame;
-use crate::router::registry::Handle;
+use crate::router::registry::{Arrival, Inbox};
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message};
-use courier_shared::ids::{Challenge, MessageId};
+use courier_shared::ids::Challenge;
 use courier_shared::proto::{self, ClientFrame, ErrorCode, ServerFrame, Text};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::collections::HashSet;
 use std::fmt::Display;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -40,8 +41,6 @@ pub struct SessionConfig {
     pub rate_burst: u32,
 }
 
-/// How many delivered entries may await acknowledgement at once.
-const MAX_INFLIGHT: usize = 256;
 /// How long to wait for the client's answer to our close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 /// Close code for a connection replaced by a newer one of the same device.
@@ -114,18 +113,18 @@ where
     let config = state.session_config;
     let mut deadline = Instant::now() + config.handshake_timeout;
     // How other tasks reach this session, once it is signed in.
-    let mut reach: Option<Handle> = None;
-    let mut inflight: HashSet<MessageId> = HashSet::new();
+    let mut reach: Option<Arc<Inbox>> = None;
+    let mut window = Window::default();
     let mut bucket = TokenBucket::new(config.rate_per_sec, config.rate_burst);
+    // Frames are fed to the socket as they come and flushed together once
+    // nothing else is ready: one write for many frames under load.
+    let mut unflushed = false;
     loop {
+        let reading = window.reading();
         let incoming = tokio::select! {
             biased;
             () = state.shutdown.cancelled() => {
                 close_socket(&mut socket, close::SERVICE_RESTART, "server restarting").await;
-                return;
-            }
-            () = wait_evicted(&reach) => {
-                close_socket(&mut socket, REPLACED, "signed in on a newer connection").await;
                 return;
             }
             () = tokio::time::sleep_until(deadline) => {
@@ -136,22 +135,34 @@ where
                 fail(&mut socket, code, reason).await;
                 return;
             }
-            () = wait_wake(&reach) => {
-                if let Phase::Ready(_, device) = session.phase()
-                    && Box::pin(deliver(&mut socket, state, device, &mut inflight)).await.is_err()
-                {
+            arrival = next_arrival(&reach) => {
+                let (Some(inbox), Phase::Ready(user, device)) = (&reach, session.phase()) else {
+                    continue;
+                };
+                if let Arrival::Evicted = arrival {
+                    close_socket(&mut socket, REPLACED, "signed in on a newer connection").await;
+                    return;
+                }
+                unflushed = true;
+                let me = (user, device);
+                if Box::pin(arrive(&mut socket, state, me, inbox, &mut window, arrival)).await.is_err() {
                     return;
                 }
                 continue;
             }
-            frame = next_signal(&reach) => {
-                if send(&mut socket, &frame).await.is_err() {
-                    return;
+            io = std::future::poll_fn(|cx| read_or_flush(&mut socket, cx, reading, unflushed)),
+                if reading || unflushed => match io {
+                Io::Read(incoming) => incoming,
+                Io::Flushed(ok) => {
+                    unflushed = false;
+                    if !ok {
+                        return;
+                    }
+                    continue;
                 }
-                continue;
-            }
-            incoming = socket.next() => incoming,
+            },
         };
+        unflushed = true;
         let step = match incoming {
             None | Some(Ok(Message::Close(_))) => return,
             Some(Err(err)) => {
@@ -164,10 +175,7 @@ where
             Some(Ok(Message::Text(_))) => session.on_text(),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => Step::Continue,
         };
-        metrics()
-            .frames_in
-            .get_or_create(&vec![("type", step_label(&step))])
-            .inc();
+        metrics().frame_in(step_label(&step));
         let outcome = match step {
             Step::Continue => Ok(()),
             Step::Reply(frame) => send(&mut socket, &frame).await,
@@ -178,8 +186,8 @@ where
             }
             Step::SignIn(request) => {
                 match Box::pin(sign_in(&mut socket, state, session, request, conn_id)).await {
-                    Ok(Some(handle)) => {
-                        reach = Some(handle);
+                    Ok(Some(inbox)) => {
+                        reach = Some(inbox);
                         Ok(())
                     }
                     Ok(None) => Ok(()),
@@ -187,7 +195,7 @@ where
                 }
             }
             Step::Request(frame) => {
-                let Phase::Ready(user, device) = session.phase() else {
+                let (Phase::Ready(user, device), Some(inbox)) = (session.phase(), &reach) else {
                     return;
                 };
                 // Boxed, like the other heavy steps, so that the state of an idle
@@ -197,8 +205,9 @@ where
                     &mut socket,
                     state,
                     me,
+                    inbox,
                     frame,
-                    &mut inflight,
+                    &mut window,
                     &mut bucket,
                 ))
                 .await
@@ -213,6 +222,61 @@ where
     }
 }
 
+/// What the socket had: a message, or the end of a flush.
+enum Io<T> {
+    /// The next message (`None`: the stream ended).
+    Read(Option<T>),
+    /// Everything fed so far was written out (or the write failed).
+    Flushed(bool),
+}
+
+/// Reads the next message if `read`; otherwise, or if none is there yet,
+/// flushes what was fed if `flush`: the socket is flushed only when there is
+/// nothing to read.
+fn read_or_flush<S, T>(
+    socket: &mut S,
+    cx: &mut std::task::Context<'_>,
+    read: bool,
+    flush: bool,
+) -> std::task::Poll<Io<T>>
+where
+    S: Stream<Item = T> + Sink<Message> + Unpin,
+{
+    use std::task::Poll;
+    if read && let Poll::Ready(item) = socket.poll_next_unpin(cx) {
+        return Poll::Ready(Io::Read(item));
+    }
+    if flush && let Poll::Ready(result) = socket.poll_flush_unpin(cx) {
+        return Poll::Ready(Io::Flushed(result.is_ok()));
+    }
+    Poll::Pending
+}
+
+/// Acts on one arrival in the session's inbox (eviction aside).
+async fn arrive<S>(
+    socket: &mut S,
+    state: &AppState,
+    me: Me,
+    inbox: &Inbox,
+    window: &mut Window,
+    arrival: Arrival,
+) -> Result<(), ()>
+where
+    S: Sink<Message> + Unpin,
+{
+    match arrival {
+        Arrival::Evicted => Ok(()),
+        Arrival::Woken => window.woken(socket, state, me, inbox).await,
+        Arrival::Push(pushed) => window.pushed(socket, inbox, &pushed).await,
+        Arrival::Answer(frame) => {
+            window.answered(&frame);
+            send(socket, &frame).await
+        }
+        Arrival::Acked(ids) => window.gone(socket, state, me, inbox, &ids).await,
+        Arrival::Signal(frame) => send(socket, &frame).await,
+    }
+}
+
 /// Completes a sign-in. `Ok(Some)` when signed in, `Ok(None)` when refused
 /// but the client may try again, `Err` when the connection must end.
 async fn sign_in<S, E>(
@@ -221,7 +285,7 @@ async fn sign_in<S, E>(
     session: &mut Session,
     request: SignIn,
     conn_id: u64,
-) -> Result<Option<Handle>, ()>
+) -> Result<Option<Arc<Inbox>>, ()>
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
 {
@@ -274,13 +338,16 @@ where
     Ok(Some(handle))
 }
 
-/// Carries out one request within the device's rate limit.
+/// Carries out one request within the device's rate limit: message sends,
+/// receipts and acknowledgements go to the router without waiting (their
+/// answers come back through the inbox), the rest through the commands.
 async fn request<S, E>(
     socket: &mut S,
     state: &AppState,
     me: Me,
+    inbox: &Arc<Inbox>,
     frame: ClientFrame,
-    inflight: &mut HashSet<MessageId>,
+    window: &mut Window,
     bucket: &mut TokenBucket,
 ) -> Result<(), ()>
 where
@@ -295,90 +362,20 @@ where
         let refusal = ServerFrame::rejected(id, ErrorCode::RateLimited, "rate limit; slow down");
         return send(socket, &refusal).await;
     }
-    for reply in commands::handle(state, me, frame, inflight).await {
+    let frame = match window.hand_on(state, me, inbox, frame).await {
+        Ok(Some(frame)) => frame,
+        Ok(None) => return Ok(()),
+        Err(refusal) => return send(socket, &refusal).await,
+    };
+    for reply in commands::handle(state, me, frame, &mut HashSet::new()).await {
         send(socket, &reply).await?;
     }
-    // Refill the window in batches, not one query per acknowledgement: new
-    // entries wake the session anyway; this only drains a backlog.
-    if is_ack && inflight.len() <= MAX_INFLIGHT / 2 {
-        deliver(socket, state, me.1, inflight).await?;
-    }
     Ok(())
 }
 
-/// Sends the device the entries waiting in its queue that are not already
-/// awaiting acknowledgement, up to [`MAX_INFLIGHT`] at a time.
-async fn deliver<S, E>(
-    socket: &mut S,
-    state: &AppState,
-    device: courier_shared::ids::DeviceId,
-    inflight: &mut HashSet<MessageId>,
-) -> Result<(), ()>
-where
-    S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
-{
-    if inflight.len() >= MAX_INFLIGHT {
-        return Ok(());
-    }
-    let now = now_ms();
-    let entries = match state.store.pending(device, MAX_INFLIGHT as u32, now).await {
-        Ok(entries) => entries,
-        Err(err) => {
-            tracing::warn!(%err, "cannot read the queue; will retry on the next wake-up");
-            return Ok(());
-        }
-    };
-    let mut unreadable = Vec::new();
-    for entry in entries {
-        if inflight.len() >= MAX_INFLIGHT {
-            break;
-        }
-        let id = entry.id;
-        if inflight.contains(&id) {
-            continue;
-        }
-        let age_ms = now.saturating_sub(i64::try_from(entry.created_at).unwrap_or(0));
-        let is_message = entry.kind == crate::store::queue::EntryKind::Message;
-        match delivery_frame(entry) {
-            Some(frame) => {
-                if is_message {
-                    metrics()
-                        .delivery_latency
-                        .observe(age_ms.max(0) as f64 / 1_000.0);
-                }
-                send(socket, &frame).await?;
-                inflight.insert(id);
-            }
-            None => unreadable.push(id),
-        }
-    }
-    if !unreadable.is_empty() {
-        tracing::warn!(
-            count = unreadable.len(),
-            "dropping unreadable queue entries"
-        );
-        let _ = state.store.ack(device, &unreadable).await;
-    }
-    Ok(())
-}
-
-async fn wait_wake(reach: &Option<Handle>) {
+async fn next_arrival(reach: &Option<Arc<Inbox>>) -> Arrival {
     match reach {
-        Some(handle) => handle.wake.notified().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn wait_evicted(reach: &Option<Handle>) {
-    match reach {
-        Some(handle) => handle.evicted.cancelled().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn next_signal(reach: &Option<Handle>) -> ServerFrame {
-    match reach {
-        Some(handle) => handle.signals.pop().await,
+        Some(inbox) => inbox.next().await,
         None => std::future::pending().await,
     }
 }
@@ -387,14 +384,19 @@ async fn next_signal(reach: &Option<Handle>) -> ServerFrame {
 /// dropped (its queue keeps everything undelivered).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Sends one frame. Fails if the frame cannot be encoded, the socket is gone
-/// or the client does not read.
-async fn send<S: Sink<Message> + Unpin>(socket: &mut S, frame: &ServerFrame) -> Result<(), ()> {
+/// Sends one frame: feeds it to the socket, which writes it out with the
+/// next flush (the session loop flushes once nothing else is ready). Fails
+/// if the frame cannot be encoded, the socket is gone or the client does not
+/// read.
+pub(super) async fn send<S: Sink<Message> + Unpin>(
+    socket: &mut S,
+    frame: &ServerFrame,
+) -> Result<(), ()> {
     let bytes = proto::encode(frame).map_err(|err| {
         tracing::error!(%err, "cannot encode a server frame");
     })?;
     count_out(frame);
-    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Binary(bytes.into()))).await {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.feed(Message::Binary(bytes.into()))).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => {
             tracing::debug!("client went away while we were sending");

@@ -12,7 +12,9 @@
 //!   device check every message passes.
 //! - [`groups`]: group membership, for routing group messages.
 //! - [`media`]: media objects' owners, sizes and expiry; the quota.
-//! - [`queue`]: the per-device queues of undelivered entries.
+//! - [`queue`]: the per-device queues of undelivered entries, written in
+//!   batches; [`queue_read`]: reading them, and the expiry sweep.
+//! - [`routing`]: what routing a batch of sends needs to know, in one read.
 //! - [`nodes`]: the nodes of a deployment and the devices connected to them.
 
 pub mod accounts;
@@ -23,6 +25,10 @@ pub mod nodes;
 mod postgres;
 pub mod prekeys;
 pub mod queue;
+mod queue_postgres;
+pub mod queue_read;
+mod queue_sqlite;
+pub mod routing;
 mod sqlite;
 
 use secrecy::{ExposeSecret, SecretString};
