@@ -116,7 +116,7 @@ pub struct Settings {
     /// Milliseconds a message pushed to an online device may wait for the
     /// device's acknowledgement before it is stored in the device's queue
     /// anyway (acknowledged in time, it is never stored).
-    #[arg(long, env = "COURIER_PERSIST_AFTER_MS", default_value_t = 20)]
+    #[arg(long, env = "COURIER_PERSIST_AFTER_MS", default_value_t = 100)]
     pub persist_after_ms: u64,
 
     /// Seconds between sweeps for expired queue entries.

@@ -24,7 +24,12 @@ struct Reading {
 /// Postgres's own counters for the benchmark database (WAL: the cluster's).
 #[derive(Debug, Default, Clone)]
 struct PgReading {
+    /// CPU time of the cluster's processes (backends, background workers
+    /// and the postmaster), in µs.
+    cpu_us: u64,
     statements: i64,
+    /// Statements run inside others (foreign-key checks, triggers).
+    nested: i64,
     commits: i64,
     wal_bytes: i64,
     wal_syncs: i64,
@@ -59,6 +64,10 @@ impl Cost {
         values["loadgen_cpu_us_per_msg"] = json!(loadgen / work);
         values["server_cores"] = json!(self.server_cpu_us / 1e6 / self.seconds);
         values["loadgen_cores"] = json!(loadgen / 1e6 / self.seconds);
+        if let Some(db) = values["db_cpu_us"].as_f64() {
+            values["db_cpu_us_per_msg"] = json!(db / work);
+            values["db_cores"] = json!(db / 1e6 / self.seconds);
+        }
         for (total, each) in [
             ("db_statements", "db_statements_per_msg"),
             ("db_commits", "db_commits_per_msg"),
@@ -112,8 +121,11 @@ impl<'a> Meter<'a> {
             values["fsyncs"] = json!(pa.wal_syncs - pb.wal_syncs);
             values["db_bytes_written"] = json!(pa.wal_bytes - pb.wal_bytes);
             values["server_counted_statements"] = json!(after.statements - b.statements);
+            values["db_cpu_us"] = json!(pa.cpu_us.saturating_sub(pb.cpu_us));
+            values["db_nested_statements"] = json!(pa.nested - pb.nested);
             values["counted_by"] = json!(
-                "server /proc (CPU); Postgres: pg_stat_statements (statements), \
+                "server /proc (CPU); Postgres: its processes' /proc (db CPU), \
+                 pg_stat_statements (top-level statements; nested ones apart), \
                  pg_stat_database (commits), pg_stat_wal (WAL fsyncs, WAL bytes)"
             );
         }
@@ -155,8 +167,10 @@ async fn pg_reading(admin_url: &str, name: &str) -> anyhow::Result<PgReading> {
     sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         .execute(&mut conn)
         .await?;
-    let statements: Option<i64> = sqlx::query_scalar(
-        "SELECT sum(calls)::bigint FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid \
+    let (statements, nested): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT sum(calls) FILTER (WHERE toplevel)::bigint, \
+                sum(calls) FILTER (WHERE NOT toplevel)::bigint \
+         FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid \
          WHERE d.datname = $1 AND upper(s.query) NOT IN ('BEGIN', 'COMMIT', 'ROLLBACK')",
     )
     .bind(name)
@@ -167,16 +181,38 @@ async fn pg_reading(admin_url: &str, name: &str) -> anyhow::Result<PgReading> {
             .bind(name)
             .fetch_one(&mut conn)
             .await?;
+    let pids: Vec<i32> = sqlx::query_scalar("SELECT pid FROM pg_stat_activity")
+        .fetch_all(&mut conn)
+        .await?;
+    let mut pids: Vec<u32> = pids
+        .into_iter()
+        .filter_map(|p| u32::try_from(p).ok())
+        .collect();
+    pids.extend(pids.first().and_then(|pid| parent(*pid)));
+    let cpu_us = pids.iter().map(|pid| cpu_us(pid)).sum();
     let (wal_bytes, wal_syncs): (i64, i64) =
         sqlx::query_as("SELECT wal_bytes::bigint, wal_sync FROM pg_stat_wal")
             .fetch_one(&mut conn)
             .await?;
     Ok(PgReading {
+        cpu_us,
         statements: statements.unwrap_or(0),
+        nested: nested.unwrap_or(0),
         commits,
         wal_bytes,
         wal_syncs,
     })
+}
+
+/// The parent of process `pid` (a Postgres backend's is the postmaster).
+fn parent(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// Counts the fsync and fdatasync calls of process `pid` with `perf stat`,

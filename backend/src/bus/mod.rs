@@ -130,6 +130,7 @@ impl Bus {
                 }
             }
             Event::Evict(device) | Event::Removed(device) => self.registry.evict(*device),
+            Event::Directory => crate::store::routing::changed(),
         }
     }
 

@@ -1,7 +1,9 @@
 //! The dispatcher: one task per node that owns every message in flight.
 //!
 //! Sessions hand it jobs and acknowledgements ([`Command`]). New jobs are
-//! checked together (one or two reads for the whole batch, [`super::check`]).
+//! checked together against the facts it keeps from earlier checks, or read
+//! for the batch (one or two reads, [`super::check`]); the facts are dropped
+//! whenever devices, device lists or groups change, here or on another node.
 //! A recipient device connected to this node, caught up with its queue and
 //! with room in its window, gets the entry pushed at once; every other
 //! device's entry is stored (through a queue writer, [`super::writer`]).
@@ -20,6 +22,7 @@ use super::{MAX_INFLIGHT, RouteError};
 use crate::bus::Bus;
 use crate::clock::now_ms;
 use crate::store::queue::{AckDelete, SendWrite};
+use crate::store::routing::{self, RoutingFacts};
 use crate::store::{Store, StoreError};
 use courier_shared::ids::{DeviceId, MessageId};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -56,12 +59,47 @@ pub struct Limits {
     pub queue_cap: u64,
 }
 
+/// A check of new jobs' recipients under way.
+pub(super) type Checking = std::pin::Pin<
+    Box<dyn std::future::Future<Output = (Vec<Job>, Result<RoutingFacts, StoreError>, u64)> + Send>,
+>;
+
+/// Devices whose routing facts a dispatcher keeps at most (then it starts
+/// over).
+const MAX_CACHED_DEVICES: usize = 200_000;
+
 /// The next transaction, being gathered while the writers are busy.
 #[derive(Debug, Default)]
 pub(super) struct Next {
     pub sends: Vec<SendWrite>,
     pub deletes: Vec<AckDelete>,
     pub items: Vec<Item>,
+    /// Marks of settled messages, which only guard against repeats: they
+    /// wait for other work, for [`MARKS_AT_ONCE`] of them or for
+    /// [`MARKS_WAIT`], so that a quiet node commits a few times a second
+    /// rather than once per message.
+    pub marks: Vec<(SendWrite, (DeviceId, MessageId))>,
+    /// When the oldest waiting mark was made.
+    pub marks_since: Option<Instant>,
+}
+
+/// Marks that go to a writer even without other work.
+const MARKS_AT_ONCE: usize = 4_096;
+/// Longest a mark waits for other work.
+const MARKS_WAIT: Duration = Duration::from_millis(200);
+
+impl Next {
+    /// When the waiting marks must go to a writer.
+    fn marks_due(&self) -> Option<Instant> {
+        self.marks_since.map(|since| since + MARKS_WAIT)
+    }
+
+    /// Whether there is work for a writer now.
+    fn ready(&self, now: Instant) -> bool {
+        !self.items.is_empty()
+            || self.marks.len() >= MARKS_AT_ONCE
+            || self.marks_due().is_some_and(|due| due <= now)
+    }
 }
 
 /// The dispatcher's state.
@@ -81,6 +119,10 @@ pub(super) struct Dispatcher {
     deadlines: VecDeque<(Instant, u64)>,
     fresh: Vec<Job>,
     pub next: Next,
+    /// What recent checks read (devices, users' devices, groups), valid
+    /// while the directory's epoch stays `cache_epoch`.
+    cache: RoutingFacts,
+    cache_epoch: u64,
 }
 
 impl Dispatcher {
@@ -98,17 +140,34 @@ impl Dispatcher {
             deadlines: VecDeque::new(),
             fresh: Vec::new(),
             next: Next::default(),
+            cache: RoutingFacts::default(),
+            cache_epoch: routing::epoch(),
         }
     }
 
     /// Whether nothing is in flight.
     pub fn idle(&self) -> bool {
-        self.jobs.is_empty() && self.fresh.is_empty() && self.next.items.is_empty()
+        self.jobs.is_empty()
+            && self.fresh.is_empty()
+            && self.next.items.is_empty()
+            && self.next.marks.is_empty()
     }
 
-    /// When the oldest pushed job must be stored if still unacknowledged.
+    /// When something is due: the oldest pushed job must be stored if still
+    /// unacknowledged, or the waiting marks must be written.
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadlines.front().map(|(at, _)| *at)
+        let pushed = self.deadlines.front().map(|(at, _)| *at);
+        // Marks already due wait for a free writer, not for a timer.
+        let marks = self.next.marks_due().filter(|due| *due > Instant::now());
+        match (pushed, marks) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether a writer has work now.
+    pub fn work(&self) -> bool {
+        self.next.ready(Instant::now())
     }
 
     /// Takes one command.
@@ -143,19 +202,44 @@ impl Dispatcher {
         }
     }
 
-    /// Checks the jobs taken since the last call and routes each.
-    pub async fn route(&mut self) {
+    /// Checks the jobs taken since the last check, if any: at once if the
+    /// cached facts answer them, otherwise by a read that runs while the
+    /// dispatcher goes on with acknowledgements and writes (the future
+    /// returned; its outcome goes to [`Dispatcher::route`]).
+    pub fn check(&mut self) -> Option<Checking> {
         if self.fresh.is_empty() {
-            return;
+            return None;
+        }
+        let epoch = routing::epoch();
+        if epoch != self.cache_epoch || self.cache.devices.len() > MAX_CACHED_DEVICES {
+            self.cache = RoutingFacts::default();
+            self.cache_epoch = epoch;
         }
         let jobs = std::mem::take(&mut self.fresh);
-        match self.store.routing_facts(&check::query(&jobs)).await {
-            Ok(facts) => {
-                for mut job in jobs {
-                    match check::recipients(&job, &facts) {
-                        Ok(devices) => self.admit(job, devices),
-                        Err(err) => job.answer(Err(err)),
-                    }
+        let missing = self.cache.missing(&check::query(&jobs));
+        if missing.is_empty() {
+            let facts = std::mem::take(&mut self.cache);
+            self.admit_checked(jobs, &facts);
+            self.cache = facts;
+            return None;
+        }
+        let store = self.store.clone();
+        Some(Box::pin(async move {
+            let facts = store.routing_facts(&missing).await;
+            (jobs, facts, epoch)
+        }))
+    }
+
+    /// Routes each job of a check, given the facts read for it (at `epoch`).
+    pub fn route(&mut self, jobs: Vec<Job>, read: Result<RoutingFacts, StoreError>, epoch: u64) {
+        match read {
+            Ok(read) => {
+                let mut facts = std::mem::take(&mut self.cache);
+                facts.extend(read);
+                self.admit_checked(jobs, &facts);
+                // Facts read across a change are used once, not kept.
+                if self.cache_epoch == epoch && routing::epoch() == epoch {
+                    self.cache = facts;
                 }
             }
             Err(err) => {
@@ -166,6 +250,15 @@ impl Dispatcher {
                     )));
                     job.answer(Err(failed));
                 }
+            }
+        }
+    }
+
+    fn admit_checked(&mut self, jobs: Vec<Job>, facts: &RoutingFacts) {
+        for mut job in jobs {
+            match check::recipients(&job, facts) {
+                Ok(devices) => self.admit(job, devices),
+                Err(err) => job.answer(Err(err)),
             }
         }
     }
@@ -372,8 +465,8 @@ impl Dispatcher {
         let needs_mark = pending.job.dedupe && !pending.marked;
         if needs_mark {
             let write = pending.write(&[], true, false, self.limits.ttl_ms);
-            self.next.sends.push(write);
-            self.next.items.push(Item::Mark { key });
+            self.next.marks.push((write, key));
+            self.next.marks_since.get_or_insert_with(Instant::now);
             self.settled.insert(key);
         }
         self.by_send.remove(&key);
@@ -382,7 +475,11 @@ impl Dispatcher {
 
     /// Takes the gathered transaction for a writer.
     pub fn take_order(&mut self) -> Order {
-        let next = std::mem::take(&mut self.next);
+        let mut next = std::mem::take(&mut self.next);
+        for (write, key) in next.marks {
+            next.sends.push(write);
+            next.items.push(Item::Mark { key });
+        }
         Order {
             sends: next.sends,
             deletes: next.deletes,
@@ -409,12 +506,18 @@ pub(super) async fn run(mut dispatcher: Dispatcher, mut commands: mpsc::Receiver
     };
     let (orders, mut results) = super::writer::start(dispatcher.store.clone(), writers);
     let mut open = true;
+    // One check at a time, so that a sender's messages are admitted in order.
+    let mut checking: Option<Checking> = None;
     loop {
         let deadline = dispatcher.deadline();
         tokio::select! {
             biased;
             Some((items, result)) = results.recv() => dispatcher.written(items, result),
-            permit = orders.reserve(), if !dispatcher.next.items.is_empty() => {
+            Some((jobs, facts, epoch)) = futures_util::future::OptionFuture::from(checking.as_mut()), if checking.is_some() => {
+                checking = None;
+                dispatcher.route(jobs, facts, epoch);
+            }
+            permit = orders.reserve(), if dispatcher.work() => {
                 if let Ok(permit) = permit {
                     permit.send(dispatcher.take_order());
                 }
@@ -440,8 +543,10 @@ pub(super) async fn run(mut dispatcher: Dispatcher, mut commands: mpsc::Receiver
                 }
             },
         }
-        dispatcher.route().await;
-        if !open && dispatcher.idle() {
+        if checking.is_none() {
+            checking = dispatcher.check();
+        }
+        if !open && checking.is_none() && dispatcher.idle() {
             return;
         }
     }

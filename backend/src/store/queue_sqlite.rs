@@ -12,9 +12,9 @@ use courier_shared::ids::DeviceId;
 use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::{HashMap, HashSet};
 
-/// Largest multi-row statement (9 parameters a row: well within SQLite's
-/// 32,766).
-const MAX_CHUNK: usize = 128;
+/// Largest multi-row statement or `IN` list (9 parameters a row: 4,608,
+/// well within SQLite's 32,766).
+const MAX_CHUNK: usize = 512;
 
 /// Splits `items` into power-of-two pieces of at most [`MAX_CHUNK`].
 pub(super) fn chunks<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
@@ -71,34 +71,7 @@ async fn apply(tx: &mut SqliteConnection, batch: &Batch<'_>) -> Result<Written, 
     for chunk in chunks(&rows) {
         insert_rows(tx, chunk).await?;
     }
-    let mut per_device = Vec::new();
-    for delete in batch.deletes {
-        let mut count = 0;
-        for chunk in chunks(&delete.seqs) {
-            let mut sql = QueryBuilder::<Sqlite>::new("DELETE FROM queue WHERE device_id = ");
-            sql.push_bind(to_db(delete.device.0)).push(" AND seq IN (");
-            let mut list = sql.separated(", ");
-            for seq in chunk {
-                list.push_bind(*seq);
-            }
-            list.push_unseparated(")");
-            count += sql.build().execute(&mut *tx).await?.rows_affected();
-            statement();
-        }
-        for chunk in chunks(&delete.ids) {
-            let mut sql = QueryBuilder::<Sqlite>::new("DELETE FROM queue WHERE device_id = ");
-            sql.push_bind(to_db(delete.device.0))
-                .push(" AND entry_id IN (");
-            let mut list = sql.separated(", ");
-            for id in chunk {
-                list.push_bind(id.as_bytes().as_slice());
-            }
-            list.push_unseparated(")");
-            count += sql.build().execute(&mut *tx).await?.rows_affected();
-            statement();
-        }
-        per_device.push((delete.device, count));
-    }
+    let per_device = delete(tx, batch).await?;
     let changes = count_changes(&rows, &per_device);
     for chunk in chunks(&changes) {
         let mut sql = QueryBuilder::<Sqlite>::new("INSERT INTO queue_counts (device_id, entries) ");
@@ -116,6 +89,49 @@ async fn apply(tx: &mut SqliteConnection, batch: &Batch<'_>) -> Result<Written, 
         sends: plan.outcomes,
         deleted: deleted_counts(batch.deletes, &per_device),
     })
+}
+
+/// Deletes the acknowledged entries, one statement per device (and per
+/// kind of key) however many acknowledgements it sent; returns how many each
+/// device lost.
+async fn delete(
+    tx: &mut SqliteConnection,
+    batch: &Batch<'_>,
+) -> Result<Vec<(DeviceId, u64)>, StoreError> {
+    let mut by_device: HashMap<DeviceId, (Vec<i64>, Vec<&[u8]>)> = HashMap::new();
+    for delete in batch.deletes {
+        let (seqs, ids) = by_device.entry(delete.device).or_default();
+        seqs.extend(&delete.seqs);
+        ids.extend(delete.ids.iter().map(|id| id.as_bytes().as_slice()));
+    }
+    let mut per_device = Vec::new();
+    for (device, (seqs, ids)) in by_device {
+        let mut count = 0;
+        for chunk in chunks(&seqs) {
+            let mut sql = QueryBuilder::<Sqlite>::new("DELETE FROM queue WHERE device_id = ");
+            sql.push_bind(to_db(device.0)).push(" AND seq IN (");
+            let mut list = sql.separated(", ");
+            for seq in chunk {
+                list.push_bind(*seq);
+            }
+            list.push_unseparated(")");
+            count += sql.build().execute(&mut *tx).await?.rows_affected();
+            statement();
+        }
+        for chunk in chunks(&ids) {
+            let mut sql = QueryBuilder::<Sqlite>::new("DELETE FROM queue WHERE device_id = ");
+            sql.push_bind(to_db(device.0)).push(" AND entry_id IN (");
+            let mut list = sql.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            list.push_unseparated(")");
+            count += sql.build().execute(&mut *tx).await?.rows_affected();
+            statement();
+        }
+        per_device.push((device, count));
+    }
+    Ok(per_device)
 }
 
 /// The queue counts of the devices that capped sends go to.

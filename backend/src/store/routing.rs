@@ -8,6 +8,22 @@ use super::{Store, StoreError, from_db, statement, to_db};
 use courier_shared::ids::{DeviceId, GroupId, UserId};
 use sqlx::{QueryBuilder, Sqlite};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counts changes to what routing depends on (devices, device lists, group
+/// membership) in this process: a router that caches facts drops them when
+/// it moves. Other nodes' changes arrive through the bus.
+static EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// The current count of directory changes.
+pub fn epoch() -> u64 {
+    EPOCH.load(Ordering::Acquire)
+}
+
+/// Notes that routing facts changed (here, or on another node).
+pub fn changed() {
+    EPOCH.fetch_add(1, Ordering::AcqRel);
+}
 
 /// The facts for one batch of sends.
 #[derive(Debug, Clone, Default)]
@@ -53,7 +69,72 @@ fn push_list(sql: &mut QueryBuilder<'_, Sqlite>, list: &[i64]) {
     }
 }
 
+impl RoutingFacts {
+    /// Adds `more` facts.
+    pub fn extend(&mut self, more: RoutingFacts) {
+        self.devices.extend(more.devices);
+        self.by_user.extend(more.by_user);
+        self.groups.extend(more.groups);
+    }
+
+    /// What of `query` these facts do not answer.
+    pub fn missing(&self, query: &RoutingQuery) -> RoutingQuery {
+        let mut missing = RoutingQuery {
+            devices: query
+                .devices
+                .iter()
+                .filter(|d| !self.devices.contains_key(d))
+                .copied()
+                .collect(),
+            users: query
+                .users
+                .iter()
+                .filter(|u| !self.by_user.contains_key(u))
+                .copied()
+                .collect(),
+            groups: query
+                .groups
+                .iter()
+                .filter(|g| !self.groups.contains_key(g))
+                .copied()
+                .collect(),
+        };
+        missing.devices.sort_unstable();
+        missing.devices.dedup();
+        missing.users.sort_unstable();
+        missing.users.dedup();
+        missing.groups.sort_unstable();
+        missing.groups.dedup();
+        missing
+    }
+}
+
+impl RoutingQuery {
+    /// Whether nothing is asked.
+    pub fn is_empty(&self) -> bool {
+        self.devices.is_empty() && self.users.is_empty() && self.groups.is_empty()
+    }
+}
+
 impl Store {
+    /// Notes, after a committed change to devices, device lists or group
+    /// membership, that routing facts changed: here at once, and on the
+    /// other nodes through the bus.
+    pub(crate) async fn directory_changed(&self) {
+        changed();
+        if let Self::Postgres(pool) = self {
+            let notice = crate::bus::Event::Directory.encode(0);
+            let sent = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::bus::CHANNEL)
+                .bind(notice)
+                .execute(pool)
+                .await;
+            if let Err(err) = sent {
+                tracing::warn!(%err, "cannot tell the other nodes that the directory changed");
+            }
+        }
+    }
+
     /// Reads the facts `query` asks for.
     pub async fn routing_facts(&self, query: &RoutingQuery) -> Result<RoutingFacts, StoreError> {
         let devices: Vec<i64> = query.devices.iter().map(|d| to_db(d.0)).collect();
