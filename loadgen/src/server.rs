@@ -79,8 +79,15 @@ impl Server {
             .with_context(|| format!("cannot start {}", bin.display()))?;
         let stdout = child.stdout.take().context("no stdout")?;
         let mut reader = BufReader::new(stdout);
+        // The first line with a URL says it listens (a wrapper such as a
+        // heap profiler may print lines of its own before).
         let mut line = String::new();
-        reader.read_line(&mut line)?;
+        for _ in 0..20 {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 || line.contains("http://") {
+                break;
+            }
+        }
         if !line.contains("http://") {
             bail!("the server did not start: {line}");
         }
