@@ -1,6 +1,10 @@
 # Courier: the server and the built web client in one small image.
 #   docker build -t courier .
-# Stage 1 builds with the same command developers use; stage 2 only runs.
+# Stage 1 builds with the same command developers use, `cargo xtask dist`:
+# cargo builds the client for wasm32, wasm-bindgen writes its JavaScript,
+# npm's wasm-opt shrinks it and tools/finish-dist.mjs assembles and
+# precompresses frontend/dist (no trunk); then the release server.
+# Stage 2 only runs.
 
 FROM rust:1.95-bookworm AS build
 RUN apt-get update \

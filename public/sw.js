@@ -1,43 +1,67 @@
-// Courier's service worker: keeps the app shell (the page, its script,
-// WebAssembly, styles and icons) so that a repeat visit opens at once and
-// offline. It never touches the WebSocket, the API or media: messages only
-// ever travel over the socket, end-to-end encrypted.
-// The release build (tools/finish-dist.mjs) names the cache after the build.
-const CACHE = "courier-shell-dev";
+// Courier's service worker: keeps this build of the app — the page, its
+// script, styles, icons and every WebAssembly module, the lazily loaded
+// features' too — so that a repeat visit opens at once and every feature
+// works offline. It never touches the WebSocket, the API or media: messages
+// only ever travel over the socket, end-to-end encrypted.
+//
+// The release build (tools/finish-dist.mjs) writes the build's id and its
+// file list below. A new build's worker caches all of its files, then waits
+// until the page asks it to take over (the page reloads into it then) or
+// until no page of the old build is open: an open page keeps being served
+// its own build's files, so it never loads a module of another build.
+// `trunk serve`'s development build keeps these defaults: it takes over at
+// once and caches what the page names.
+const BUILD = "dev";
+const FILES = [];
+const CACHE = `courier-${BUILD}`;
 const SHELL = ["/", "/manifest.webmanifest", "/icon.svg", "/icon-192.png", "/icon-512.png"];
 const NEVER = ["/ws", "/healthz", "/readyz", "/metrics", "/media"];
 
-// The page names its script, WebAssembly and styles (hashed by trunk); keep
-// them with the page so that the shell opens offline from the first visit.
-async function fillShell() {
+// The unhashed files are fetched past the HTTP cache, so that a build's
+// cache holds that build's; the hashed ones never change, and the HTTP
+// cache (where the page just put them) may give them.
+const fresh = (path) => new Request(path, { cache: "reload" });
+
+async function fill() {
   const cache = await caches.open(CACHE);
-  await cache.addAll(SHELL);
-  const page = await (await cache.match("/")).text();
-  const assets = [...page.matchAll(/(?:href|src)="(\/[^"]+)"/g)]
-    .map((match) => match[1])
-    .filter((path) => !SHELL.includes(path));
-  await cache.addAll([...new Set(assets)]);
+  await cache.addAll([...SHELL.map(fresh), ...FILES]);
+  if (FILES.length === 0) {
+    // A development build: keep what the page names (script, wasm, styles).
+    const page = await (await cache.match("/")).text();
+    const assets = [...page.matchAll(/(?:href|src)="(\/[^"]+)"/g)]
+      .map((match) => match[1])
+      .filter((path) => !SHELL.includes(path));
+    await cache.addAll([...new Set(assets)].map(fresh));
+  }
 }
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(fillShell().then(() => self.skipWaiting()));
+  event.waitUntil(fill().then(() => BUILD === "dev" && self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches.keys()
-      .then((names) => Promise.all(names.filter((n) => n !== CACHE).map((n) => caches.delete(n))))
+      .then((names) => Promise.all(
+        names.filter((n) => n.startsWith("courier-") && n !== CACHE).map((n) => caches.delete(n)),
+      ))
       .then(() => self.clients.claim()),
   );
 });
 
-// Fetches `request` and keeps a copy of a good answer under `key`.
-function refresh(request, key) {
-  return fetch(request).then((response) => {
-    if (response.ok) {
-      const copy = response.clone();
-      caches.open(CACHE).then((cache) => cache.put(key, copy));
-    }
+// The page asks a waiting worker to take over when it is ready to reload.
+self.addEventListener("message", (event) => {
+  if (event.data === "take-over") self.skipWaiting();
+});
+
+// This build's copy of `key`, or the network's (kept when the cache has
+// no copy yet: a development build's files).
+function cached(request, key) {
+  return caches.open(CACHE).then(async (cache) => {
+    const hit = await cache.match(key);
+    if (hit) return hit;
+    const response = await fetch(request);
+    if (response.ok && BUILD === "dev") cache.put(key, response.clone());
     return response;
   });
 }
@@ -47,17 +71,8 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (NEVER.some((path) => url.pathname.startsWith(path))) return;
-  if (request.mode === "navigate") {
-    // The page: from the cache at once, refreshed in the background.
-    event.respondWith(
-      caches.match("/").then((cached) => {
-        const fresh = refresh(request, "/");
-        return cached || fresh;
-      }),
-    );
-    return;
-  }
-  // Scripts, WebAssembly, styles and icons have hashed names: the cache is
-  // always right for them once filled.
-  event.respondWith(caches.match(request).then((cached) => cached || refresh(request, request)));
+  // The page's check for a newer build on the server goes to the network.
+  if (request.cache === "no-store") return;
+  // The page (any client-side route) is this build's page.
+  event.respondWith(cached(request, request.mode === "navigate" ? "/" : request));
 });

@@ -1,76 +1,66 @@
-// Finishes trunk's release build of the web client (run by `cargo xtask`
-// after `trunk build --release`):
+// Finishes the release build of the web client (run by `cargo xtask` after
+// cargo, the splitter, wasm-bindgen and wasm-opt; see xtask/src/web.rs):
 //
-// 1. minifies the wasm-bindgen JavaScript (trunk leaves it as generated) and
-//    refreshes the SRI hash trunk wrote for it in index.html;
-// 2. names the service worker's cache after the build, so that a new build
-//    replaces the cached shell;
+// 1. assembles DIST from STAGING and the page template (tools/assemble.mjs:
+//    content-hashed names, one minified script that starts the app, the
+//    lazily loaded modules pinned by integrity, `public/`'s files);
+// 2. gives the service worker the build's id and file list, so that a new
+//    build's worker caches every module of it (and drops the old build's);
 // 3. precompresses every text and wasm asset next to itself, as `.br`
 //    (brotli, quality 11) and `.gz` (zopfli: gzip-compatible, ~4 % smaller
 //    than gzip -9), which the server sends as-is to browsers that accept
-//    them, and prints the first load's size as sent.
+//    them;
+// 4. prints the size of the first load and of every lazily loaded module
+//    as sent, against the budgets in frontend/budgets.json.
 //
-// Usage: node tools/finish-dist.mjs frontend/dist [--budget BYTES]
-// With --budget, a first load (wasm + JS + CSS + HTML) larger than BYTES as
-// sent gzipped fails the build (`cargo xtask test` passes the 400 KB target).
+// Usage: node tools/finish-dist.mjs STAGING DIST [--enforce] [--salt TEXT]
+// With --enforce, a module over its budget, or one without a budget, makes
+// it exit with status 3 once everything is built (`cargo xtask` reports
+// it; `cargo xtask test` counts it as a failed check); without, it is only
+// printed. --salt TEXT
+// makes a distinct build of the same code (every module gets a custom
+// section holding TEXT, so every name changes): `cargo xtask test` deploys
+// one over the other while a page is open.
 
-import { transform } from 'esbuild';
 import { gzipAsync } from '@gfx/zopfli';
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync } from 'node:zlib';
+import { assemble, contentHash } from './assemble.mjs';
+import { checkBudgets } from './budgets.mjs';
 
-const [dist, flag, limit] = process.argv.slice(2);
-const budget = flag === '--budget' ? Number(limit) : null;
-if (!dist || (flag !== undefined && !(budget > 0))) {
-  console.error('usage: node tools/finish-dist.mjs DIST_DIR [--budget BYTES]');
+const [staging, dist, ...flags] = process.argv.slice(2);
+const enforce = flags.includes('--enforce');
+const saltAt = flags.indexOf('--salt');
+const salt = saltAt >= 0 ? flags[saltAt + 1] : undefined;
+const known = flags.every((f, i) => f === '--enforce' || f === '--salt' || (i === saltAt + 1 && saltAt >= 0));
+if (!staging || !dist || !known || (saltAt >= 0 && !salt)) {
+  console.error('usage: node tools/finish-dist.mjs STAGING DIST [--enforce] [--salt TEXT]');
   process.exit(2);
 }
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-const files = readdirSync(dist);
-const indexPath = join(dist, 'index.html');
-let index = readFileSync(indexPath, 'utf8');
+// 1. The page and its assets.
+const built = await assemble({ root, staging, dist, salt });
+const index = readFileSync(join(dist, built.index), 'utf8');
 
-// 1. The wasm-bindgen glue: `<name>-<hash>.js`, preloaded with an integrity.
-for (const name of files.filter((f) => /^courier-frontend-[0-9a-f]+\.js$/.test(f))) {
-  const path = join(dist, name);
-  const source = readFileSync(path, 'utf8');
-  const { code } = await transform(source, {
-    minify: true,
-    format: 'esm',
-    target: 'es2022',
-    legalComments: 'none',
-  });
-  writeFileSync(path, code);
-  const integrity = 'sha384-' + createHash('sha384').update(code).digest('base64');
-  const tag = new RegExp(`(<link[^>]*href="/${name}"[^>]*integrity=")[^"]*(")`);
-  if (!tag.test(index)) {
-    throw new Error(`index.html does not preload ${name} with an integrity hash`);
-  }
-  index = index.replace(tag, `$1${integrity}$2`);
-  console.log(`minified ${name}: ${source.length} -> ${code.length} bytes`);
-}
-writeFileSync(indexPath, index);
-
-// The service worker's cache is named after this build, so a new build
-// installs a new worker, which caches the new shell and drops the old one.
+// 2. The service worker learns the build (named after its page, which
+// names every other file by its hash) and the files to cache.
 const swPath = join(dist, 'sw.js');
-const build = createHash('sha256').update(index).digest('hex').slice(0, 16);
 const sw = readFileSync(swPath, 'utf8');
-const named = sw.replace(/const CACHE = "courier-shell-[^"]*";/, `const CACHE = "courier-shell-${build}";`);
-if (named === sw && !sw.includes(`courier-shell-${build}`)) {
-  throw new Error('sw.js does not name its cache as expected');
+const named = sw
+  .replace(/^const BUILD = "dev";$/m, `const BUILD = "${contentHash(index)}";`)
+  .replace(/^const FILES = \[\];$/m, `const FILES = ${JSON.stringify(built.files.map((f) => '/' + f))};`);
+if (named === sw || named.includes('const FILES = [];')) {
+  throw new Error('sw.js does not declare BUILD and FILES as expected');
 }
 writeFileSync(swPath, named);
 
-// 2. Precompressed copies.
+// 3. Precompressed copies; their sizes, by file.
 const compressible = /\.(wasm|js|css|html|svg|webmanifest)$/;
-// What a first visit must download before the page works.
-const firstLoad = /^(index\.html|courier-frontend-[0-9a-f]+(_bg\.wasm|\.js)|style-[0-9a-f]+\.css)$/;
-let gzipTotal = 0;
-let brotliTotal = 0;
-for (const name of files.filter((f) => compressible.test(f))) {
+const sent = new Map();
+for (const name of readdirSync(dist).filter((f) => compressible.test(f))) {
   const path = join(dist, name);
   const bytes = readFileSync(path);
   const gz = Buffer.from(await gzipAsync(bytes, { numiterations: 15 }));
@@ -86,19 +76,15 @@ for (const name of files.filter((f) => compressible.test(f))) {
   }
   writeFileSync(`${path}.gz`, gz);
   writeFileSync(`${path}.br`, br);
-  if (firstLoad.test(name)) {
-    gzipTotal += gz.length;
-    brotliTotal += br.length;
-  }
+  sent.set(name, { raw: bytes.length, gzip: gz.length, brotli: br.length });
 }
-console.log(
-  `first load as served: ${(brotliTotal / 1000).toFixed(1)} KB brotli, ` +
-    `${(gzipTotal / 1000).toFixed(1)} KB gzip (wasm + JS + CSS + HTML)`,
-);
-if (budget !== null && gzipTotal >= budget) {
-  console.error(
-    `the first load is ${gzipTotal} bytes gzipped, over the ${budget}-byte budget: ` +
-      'see "Size of the release client" in the README',
-  );
-  process.exit(1);
+
+// 4. Sizes against budgets.
+const budgets = JSON.parse(readFileSync(join(root, 'frontend', 'budgets.json'), 'utf8'));
+const over = checkBudgets({ built, sent, budgets, print: console.log });
+if (!salt) writeFileSync(join(staging, 'sizes.json'), JSON.stringify(over.sizes, null, 2));
+if (over.problems.length > 0) {
+  for (const problem of over.problems) console.error(`${enforce ? 'error' : 'warning'}: ${problem}`);
+  // Everything is built: the caller tells a budget miss from a failure.
+  if (enforce) process.exit(3);
 }

@@ -36,7 +36,7 @@ pub struct Settings {
     #[arg(long, env = "COURIER_DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
     pub database_max_connections: u32,
 
-    /// Directory holding the built web client (`trunk build` output).
+    /// Directory holding the built web client (`cargo xtask client` output).
     #[arg(long, env = "COURIER_WEB_DIR", default_value = "frontend/dist")]
     pub web_dir: PathBuf,
 

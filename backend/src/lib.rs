@@ -8,6 +8,7 @@
 //! - [`router`]: entry → durable queue → wake the recipients' sessions, through
 //!   the [`router::registry`] of connected devices; the expiry sweeper.
 //! - [`presence`]: who follows whose online state.
+//! - [`refusal`]: how failures become the client's `Refusal`.
 //! - [`store`]: the database (SQLite or Postgres): accounts and queues.
 //! - [`media`]: the object store for encrypted media.
 //! - [`bus`]: events between the nodes of a deployment (Postgres NOTIFY).
@@ -24,6 +25,7 @@ pub mod http;
 pub mod media;
 pub mod metrics;
 pub mod presence;
+pub mod refusal;
 pub mod router;
 pub mod session;
 pub mod shutdown;

@@ -3,14 +3,26 @@
 
 use crate::components::connection_badge::ConnectionBadge;
 use crate::pages::{home::Home, welcome::Welcome};
+use crate::pwa::UpdateNotice;
 use crate::state::{Account, Phase};
 use leptos::prelude::*;
 
 /// The whole application.
 #[component]
 pub fn App() -> impl IntoView {
+    // The service worker, a newer build waiting in it, and (#15) the
+    // lazily loaded features, fetched once the page is usable.
+    let update = RwSignal::new(false);
+    crate::pwa::register_service_worker(update);
     let account = Account::start();
     let ui = account.ui;
+    Effect::new(move |preloading: Option<bool>| {
+        let usable = preloading == Some(true) || ui.phase.get() != Phase::Starting;
+        if usable && preloading != Some(true) {
+            crate::lazy::preload_after_first_paint(crate::lazy::all_features());
+        }
+        usable
+    });
     let server_error = move || ui.status.get().last_error;
     let phase = move || ui.phase.get();
     view! {
@@ -18,6 +30,7 @@ pub fn App() -> impl IntoView {
             <h1>"Courier"</h1>
             <ConnectionBadge status=ui.status.read_only() />
         </header>
+        <UpdateNotice update />
         <Show when=move || ui.status.get().state != courier_shared::client::ConnectionState::Online>
             <p class="offline-banner" role="status">
                 "Connecting… Messages you write now are kept and sent when you are back online."

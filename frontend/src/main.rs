@@ -2,11 +2,13 @@
 //!
 //! Layout: `net/` (the only code that touches bytes), `crypto/` (private
 //! state at rest in IndexedDB), `media/` (photos and voice notes), `state/` (the device worker and what the
-//! pages show), `pages/` and `components/`.
+//! pages show), `pages/` and `components/`; `lazy` marks the features that
+//! load on first use, `pwa` the service worker.
 
 mod app;
 mod components;
 mod crypto;
+mod lazy;
 mod media;
 mod net;
 mod pages;
@@ -15,6 +17,5 @@ mod state;
 
 fn main() {
     console_error_panic_hook::set_once();
-    pwa::register_service_worker();
     leptos::mount::mount_to_body(app::App);
 }

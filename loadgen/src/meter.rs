@@ -189,7 +189,7 @@ async fn pg_reading(admin_url: &str, name: &str) -> anyhow::Result<PgReading> {
         .filter_map(|p| u32::try_from(p).ok())
         .collect();
     pids.extend(pids.first().and_then(|pid| parent(*pid)));
-    let cpu_us = pids.iter().map(|pid| cpu_us(pid)).sum();
+    let cpu_us = pids.iter().map(cpu_us).sum();
     let (wal_bytes, wal_syncs): (i64, i64) =
         sqlx::query_as("SELECT wal_bytes::bigint, wal_sync FROM pg_stat_wal")
             .fetch_one(&mut conn)

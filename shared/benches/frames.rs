@@ -6,7 +6,7 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod frames {
     use courier_shared::crypto::identity::{DeviceKey, verify};
-    use courier_shared::ids::{DeviceId, MessageId, UserId};
+    use courier_shared::ids::{DeviceId, MessageId, RequestId, UserId};
     use courier_shared::proto::{self, ClientFrame, Payload, ServerFrame};
     use criterion::{Criterion, Throughput};
     use std::hint::black_box;
@@ -22,6 +22,7 @@ mod frames {
 
     fn send() -> ClientFrame {
         ClientFrame::SendFanout {
+            request: RequestId(1),
             id: MessageId::v7(1_764_000_000_000, [7; 10]),
             to: vec![DeviceId(234_567)],
             payload: Payload::new(vec![0xa5; 100]).expect("small"),

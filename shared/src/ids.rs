@@ -22,6 +22,22 @@ pub struct GroupId(pub u64);
 #[serde(transparent)]
 pub struct DeviceId(pub u64);
 
+/// Pairs a request with its answer on one connection: the client picks it,
+/// the server echoes it in the answer or the refusal. Clients reuse small
+/// numbers (the lowest one not awaiting an answer), so it costs one byte on
+/// the wire. [`RequestId::NONE`] (0) marks a server frame that answers no
+/// request (a push).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct RequestId(pub u32);
+
+impl RequestId {
+    /// No request: a pushed frame, or a request whose id is yet to be set.
+    pub const NONE: Self = Self(0);
+}
+
 /// Exactly `N` bytes, encoded as one CBOR byte string.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FixedBytes<const N: usize>(pub [u8; N]);

@@ -7,6 +7,7 @@
 //!   keys, usernames, bounded payloads).
 //! - [`crypto`]: device identity keys (Ed25519), from audited crates.
 //! - [`text_encoding`]: hex, base32 and base64 for codes, names and URLs.
+//! - [`time`]: Unix milliseconds, and the clock and randomness the core is given.
 //! - [`client`]: the I/O-free client core — the connection state machine and its
 //!   reconnect back-off — driven by the web client and by native tests alike.
 //!
@@ -18,3 +19,4 @@ pub mod crypto;
 pub mod ids;
 pub mod proto;
 pub mod text_encoding;
+pub mod time;

@@ -101,7 +101,11 @@ impl Directory {
         // The new device reads the code and sends its hello; the existing
         // device opens it, approves, and answers with the welcome.
         let code = LinkSecret::parse(&secret.code()).unwrap();
-        let hello = LinkHello(DeviceId(device), new.signing_public(), new.identity_key());
+        let hello = LinkHello {
+            device: DeviceId(device),
+            signing_key: new.signing_public(),
+            identity_key: new.identity_key(),
+        };
         let sealed = code.seal_hello(&hello, [1; 12]).unwrap();
         let opened = secret.open_hello(&sealed).unwrap();
         let (list, welcome) = existing
@@ -162,7 +166,7 @@ fn read(
         payload.as_bytes(),
         NOW,
     ))?;
-    match plain.2 {
+    match plain.content {
         Content::Text { text, .. } => Ok(text.as_str().to_owned()),
         other => panic!("not text: {other:?}"),
     }
@@ -414,7 +418,11 @@ fn share_key(
     users.dedup();
     for (k, user) in users.into_iter().enumerate() {
         let id = id(n + k as u8);
-        let plain = Plaintext(id, user, content.clone());
+        let plain = Plaintext {
+            id,
+            to: user,
+            content: content.clone(),
+        };
         let payloads = run(flow::encrypt_for(from, dir, &plain, NOW)).unwrap();
         for member in members.iter_mut() {
             let (_, me) = member.me().unwrap();
@@ -430,7 +438,7 @@ fn share_key(
                 NOW,
             ))
             .unwrap();
-            if let Content::GroupKey { group, key, .. } = opened.2
+            if let Content::GroupKey { group, key, .. } = opened.content
                 && wanted.contains(&me)
             {
                 member
@@ -449,11 +457,13 @@ fn group_text(
     n: u8,
     text: &str,
 ) -> (MessageId, courier_shared::proto::Payload) {
-    let content = Plaintext::text(id(n), UserId(0), text, None).2;
-    let payload = from
-        .groups()
-        .encrypt(group, &GroupPlaintext(id(n), group, content))
-        .unwrap();
+    let content = Plaintext::text(id(n), UserId(0), text, None).content;
+    let plaintext = GroupPlaintext {
+        id: id(n),
+        group,
+        content,
+    };
+    let payload = from.groups().encrypt(group, &plaintext).unwrap();
     (id(n), payload)
 }
 
@@ -465,7 +475,7 @@ fn group_read(
     let plain = device
         .groups()
         .decrypt(from, message.0, message.1.as_bytes())?;
-    match plain.2 {
+    match plain.content {
         Content::Text { text, .. } => Ok(text.as_str().to_owned()),
         other => panic!("not text: {other:?}"),
     }

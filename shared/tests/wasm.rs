@@ -49,7 +49,12 @@ fn the_connection_machine_runs_in_the_browser() {
     .expect("encodes");
     let actions = conn.on_message(&welcome, 1.0);
     assert_eq!(conn.state(), ConnectionState::Online);
-    let [Action::Send(ClientFrame::Authenticate { signature, .. })] = &actions[..] else {
+    let [
+        Action::Send(ClientFrame::Authenticate {
+            request, signature, ..
+        }),
+    ] = &actions[..]
+    else {
         panic!("expected Authenticate, got {actions:?}");
     };
     let public = DeviceKey::from_seed([5; 32]).public_key();
@@ -59,6 +64,7 @@ fn the_connection_machine_runs_in_the_browser() {
         signature
     ));
     let signed_in = proto::encode(&ServerFrame::Authenticated {
+        request: *request,
         user: UserId(1),
         device: DeviceId(2),
     })

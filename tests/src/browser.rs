@@ -103,7 +103,9 @@ impl Browser {
     }
 
     /// Types `text` into the element matching `css`.
-    /// Retries when the page re-rendered the element in between.
+    /// Retries when the page re-rendered the element in between (the old
+    /// element is then stale, or, while it is being replaced, not
+    /// interactable).
     pub async fn fill(&self, css: &str, text: &str) -> Result<(), String> {
         self.text_of(css, 30).await?;
         let mut last = String::new();
@@ -115,7 +117,12 @@ impl Browser {
                 .map_err(|err| format!("no {css}: {err}"))?;
             match element.send_keys(text).await {
                 Ok(()) => return Ok(()),
-                Err(err) if err.to_string().contains("stale") => last = err.to_string(),
+                Err(err)
+                    if err.to_string().contains("stale")
+                        || err.to_string().contains("not interactable") =>
+                {
+                    last = err.to_string();
+                }
                 Err(err) => return Err(err.to_string()),
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -1,248 +1,118 @@
-//! Group chats on a [`SecureDevice`]: membership requests, and sending and
-//! receiving with sender keys through the shared [`group_flow`] — the same
-//! steps the web client takes.
+//! Group chats on a [`SecureDevice`]: the shipped core creates groups,
+//! changes members, shares sender keys and sends; these helpers wait on what
+//! it stored, and send raw group requests as probes.
 
-use crate::device::new_message_id;
-use crate::secure::{Directory, GroupState, SecureDevice, unix_ms};
-use courier_shared::client::Event;
-use courier_shared::crypto::content::{Content, GroupEventKind, GroupName};
-use courier_shared::crypto::group::GroupPlaintext;
-use courier_shared::crypto::group_flow::{self, Incoming};
-use courier_shared::crypto::{CryptoError, flow};
+use crate::secure::SecureDevice;
+use courier_shared::client::Api;
+use courier_shared::client::chat::{ChatId, Message};
+use courier_shared::client::messenger::GroupAction;
 use courier_shared::ids::{DeviceId, GroupId, MessageId, UserId};
-use courier_shared::proto::{ClientFrame, ErrorCode, Text, device_set_digest};
+use courier_shared::proto::{ClientFrame, ErrorCode};
 
 /// A group as the server answered a request about it.
 pub type GroupAnswer = (GroupId, u64, Vec<(UserId, bool)>);
 
-/// A received group message.
-pub type GroupReceived = (MessageId, (UserId, DeviceId), GroupPlaintext);
+/// A received group message: id, sender, and what the core stored.
+pub type GroupReceived = (MessageId, (UserId, DeviceId), Message);
 
 impl SecureDevice {
-    /// Sends a group request; the server's answer, or its refusal code.
+    /// Probe: sends a group request; the server's answer, or its refusal
+    /// code.
     pub async fn group_request(&mut self, frame: ClientFrame) -> Result<GroupAnswer, ErrorCode> {
-        self.net.send(frame).await;
-        self.net
-            .expect(|e| match e {
-                Event::Group {
-                    group,
-                    version,
-                    members,
-                } => Some(Ok((*group, *version, members.clone()))),
-                Event::Rejected { id: None, code, .. } => Some(Err(*code)),
-                _ => None,
-            })
-            .await
+        match self.net().net.group_request(frame).await {
+            Ok(answer) => Ok((answer.group, answer.version, answer.members)),
+            Err(refusal) => Err(refusal.code),
+        }
     }
 
     /// Creates a group named `name` with `members` and tells them.
     pub async fn create_group(&mut self, name: &str, members: &[UserId]) -> GroupId {
-        let frame = ClientFrame::CreateGroup {
-            members: members.to_vec(),
+        let chat = self
+            .core
+            .create_group_of(name, members.to_vec())
+            .await
+            .expect("group created");
+        let ChatId::Group(group) = chat else {
+            panic!("a group chat");
         };
-        let (group, _, members) = self.group_request(frame).await.expect("group created");
-        let name = Text::truncating(name);
-        self.groups.insert(
-            group,
-            GroupState {
-                name: name.clone(),
-                members,
-            },
-        );
-        let users = self.group_users(group);
-        self.send_group(group, event(GroupEventKind::Created, users, &name))
-            .await;
+        self.settle_outbox().await;
         group
     }
 
-    /// Applies a membership change (an admin's add, remove or promotion, or
-    /// leaving) and tells the group, as a member who made it would.
+    /// Applies a membership change (an admin's add, remove or promotion,
+    /// or leaving) and tells the group, as the core does.
     pub async fn change_group(
         &mut self,
         group: GroupId,
-        frame: ClientFrame,
-        kind: GroupEventKind,
-        users: Vec<UserId>,
-    ) -> Result<(), ErrorCode> {
-        let (_, _, members) = self.group_request(frame).await?;
-        let state = self.groups.get_mut(&group).expect("known group");
-        state.members = members;
-        let name = state.name.clone();
-        if kind != GroupEventKind::Left {
-            self.send_group(group, event(kind, users, &name)).await;
-        }
+        action: GroupAction,
+    ) -> Result<(), String> {
+        self.core
+            .change_group(group, action)
+            .await
+            .map_err(|err| err.to_string())?;
+        self.settle_outbox().await;
         Ok(())
+    }
+
+    /// Waits until everything in the outbox was accepted.
+    async fn settle_outbox(&mut self) {
+        self.until(|this| this.core.index().pending_messages().is_empty())
+            .await;
     }
 
     /// The members of `group` as this device knows them.
     pub fn group_users(&self, group: GroupId) -> Vec<UserId> {
-        self.groups
-            .get(&group)
-            .map(|g| g.members.iter().map(|(user, _)| *user).collect())
+        self.core
+            .members(ChatId::Group(group))
+            .into_iter()
+            .map(|(user, _)| user)
+            .collect()
+    }
+
+    /// The name of `group` as this device knows it.
+    pub fn group_name(&self, group: GroupId) -> String {
+        self.core
+            .chats()
+            .iter()
+            .find(|c| c.chat == ChatId::Group(group))
+            .map(|c| c.name.clone())
             .unwrap_or_default()
     }
 
     /// Asks the server for `group`'s members and fetches every member's
-    /// device list again, as after a send refused as stale.
+    /// device list again.
     pub async fn refresh_group(&mut self, group: GroupId) {
-        let (_, _, members) = self
-            .group_request(ClientFrame::FetchGroup { group })
+        self.core
+            .refresh_group(group)
             .await
-            .expect("group fetched");
-        self.groups.get_mut(&group).expect("known group").members = members;
-        for user in self.group_users(group) {
-            flow::refresh(&mut self.crypto, &mut Directory(&mut self.net), user)
-                .await
-                .expect("list refreshed");
-        }
+            .expect("group refreshed");
     }
 
-    /// Sends `content` to `group`: key shares first where needed, then the
-    /// message, encrypted once. Retries after refreshing when the server
-    /// says the members or their devices changed.
-    pub async fn send_group(&mut self, group: GroupId, content: Content) -> MessageId {
-        let id = new_message_id();
-        loop {
-            let state = self.groups.get(&group).expect("known group").clone();
-            let members = self.group_users(group);
-            let plan = group_flow::prepare_group_send(
-                &mut self.crypto,
-                &mut Directory(&mut self.net),
-                group,
-                &state.name,
-                &members,
-                unix_ms(),
-                new_message_id,
-            )
-            .await
-            .expect("send planned");
-            let mut refused = None;
-            for batch in &plan.shares {
-                let frame = ClientFrame::Send {
-                    id: batch.id,
-                    to: batch.to.clone(),
-                };
-                match self.outcome(batch.id, frame).await {
-                    None => self.crypto.groups().shared(group, &batch.devices()),
-                    Some(code) => {
-                        refused = Some(code);
-                        break;
-                    }
-                }
-            }
-            if refused.is_none() {
-                let payload =
-                    group_flow::encrypt_group(&mut self.crypto, group, id, content.clone())
-                        .expect("encrypts");
-                let frame = ClientFrame::SendGroup {
-                    id,
-                    group,
-                    devices: device_set_digest(&plan.devices),
-                    payload,
-                };
-                refused = self.outcome(id, frame).await;
-            }
-            match refused {
-                None => return id,
-                Some(ErrorCode::StaleDevices) => {
-                    self.stale_retries += 1;
-                    self.refresh_group(group).await;
-                }
-                Some(code) => panic!("group send refused: {code:?}"),
-            }
-        }
-    }
-
-    /// Sends `text` to `group`.
+    /// Sends `text` to `group` through the core; the id once accepted.
     pub async fn send_group_text(&mut self, group: GroupId, text: &str) -> MessageId {
-        let content = Content::Text {
-            text: Text::truncating(text),
-            reply_to: None,
-        };
-        self.send_group(group, content).await
+        self.send_to(ChatId::Group(group), text).await
     }
 
-    /// Sends `frame` (a send with id `id`); `None` once accepted, else the
-    /// refusal code. Refusals the client core retries by itself are waited out.
-    async fn outcome(&mut self, id: MessageId, frame: ClientFrame) -> Option<ErrorCode> {
-        self.net.send(frame).await;
-        self.net
-            .expect(|e| match e {
-                Event::Accepted(a) if *a == id => Some(None),
-                // The client core sends these again by itself.
-                Event::Rejected {
-                    code: ErrorCode::RateLimited | ErrorCode::Internal,
-                    ..
-                } => None,
-                Event::Rejected {
-                    id: Some(r), code, ..
-                } if *r == id => Some(Some(*code)),
-                _ => None,
-            })
-            .await
-    }
-
-    /// The next message, pairwise or group, decrypted (or why not). Sender
-    /// keys are taken in, and groups learnt of, on the way.
-    pub async fn next_incoming(
-        &mut self,
-    ) -> (MessageId, (UserId, DeviceId), Result<Incoming, CryptoError>) {
-        let (id, from, _, payload) = self.next_raw().await;
-        self.last_payload = Some(payload.clone());
-        let incoming = group_flow::receive(
-            &mut self.crypto,
-            &mut Directory(&mut self.net),
-            from,
-            id,
-            payload.as_bytes(),
-            unix_ms(),
-        )
-        .await;
-        if let Ok(Incoming::Direct(plain)) = &incoming
-            && let Content::GroupKey { group, name, .. } = &plain.2
-            && !self.groups.contains_key(group)
-        {
-            self.groups.insert(
-                *group,
-                GroupState {
-                    name: name.clone(),
-                    members: Vec::new(),
-                },
-            );
-        }
-        (id, from, incoming)
-    }
-
-    /// The next group message, skipping sender-key shares; panics on
-    /// anything that does not decrypt.
+    /// The next group message the core took in (an event line or a text);
+    /// panics on anything that does not decrypt.
     pub async fn next_group_message(&mut self) -> GroupReceived {
         loop {
-            let (id, from, incoming) = self.next_incoming().await;
-            match incoming.expect("decrypts") {
-                Incoming::Group(plain) => return (id, from, plain),
-                Incoming::Direct(plain) if matches!(plain.2, Content::GroupKey { .. }) => {}
-                Incoming::Direct(other) => panic!("expected a group message, got {other:?}"),
+            let (id, from, message) = self.next_message().await;
+            let message = message.expect("decrypts");
+            if message.chat.group().is_some() {
+                return (id, from, message);
             }
         }
     }
 
-    /// The next group text message: (id, sender, group, text). Group events
+    /// The next group text message: (id, sender, group, text). Event lines
     /// on the way are skipped.
     pub async fn next_group_text(&mut self) -> (MessageId, UserId, GroupId, String) {
         loop {
-            let (id, from, plain) = self.next_group_message().await;
-            if let Content::Text { text, .. } = plain.2 {
-                return (id, from.0, plain.1, text.as_str().to_owned());
+            let (id, from, message) = self.next_group_message().await;
+            if let (false, Some(group)) = (message.system, message.chat.group()) {
+                return (id, from.0, group, message.text.unwrap_or_default());
             }
         }
-    }
-}
-
-/// A group event of `kind` about `users`.
-pub fn event(kind: GroupEventKind, users: Vec<UserId>, name: &GroupName) -> Content {
-    Content::GroupEvent {
-        kind,
-        users,
-        name: name.clone(),
     }
 }

@@ -171,6 +171,16 @@ impl WebServer {
         self.process = Self::spawn(&self.bin, &self.listen, self.data.path(), &self.dist);
         crate::wait_ready(&self.process.url).await;
     }
+
+    /// Deploys another build of the web client (`dist`): stops the server
+    /// as a rolling deploy does (SIGTERM, drained) and starts it again on
+    /// the same address and data, serving `dist`.
+    pub async fn redeploy(&mut self, dist: &str) {
+        self.process.signal("TERM");
+        let _ = self.process.wait_exit(std::time::Duration::from_secs(15));
+        dist.clone_into(&mut self.dist);
+        self.restart().await;
+    }
 }
 
 /// What a browser test needs — the `courier` binary, the built client

@@ -1,388 +1,353 @@
-//! [`SecureDevice`]: a [`TestDevice`] with end-to-end encryption — the same
-//! shared crypto core ([`DeviceCrypto`] and [`flow`]) the web client runs,
-//! talking to the real server's key directory.
+//! [`SecureDevice`]: a native device running the shipped messenger core
+//! ([`Messenger`]: the same chats, outbox, encryption, groups and linking as
+//! the web client) over a [`TestDevice`]'s connection, with its records in
+//! memory. Tests wait on what the core stored; a few probes reach under it
+//! (crafted ciphertexts, raw frames) to test what an attacker could send.
 
-use crate::device::{TestDevice, new_message_id, random_seed};
-use courier_shared::client::Event;
-use courier_shared::crypto::content::GroupName;
-use courier_shared::crypto::content::{Content, Plaintext};
+use crate::device::{TestDevice, random_seed};
+use courier_native::{Endpoint, NativeClient};
+use courier_shared::client::api::Directory;
+use courier_shared::client::chat::{ChatId, Mark, Message};
+use courier_shared::client::memory::MemoryStore;
+use courier_shared::client::{Api, Connection, Event, Messenger};
+use courier_shared::crypto::content::Plaintext;
 use courier_shared::crypto::device_list::SignedDeviceList;
-use courier_shared::crypto::envelope::{Envelope, Sealed};
-use courier_shared::crypto::flow::{self, KeyServer};
-use courier_shared::crypto::group_flow::Incoming;
-use courier_shared::crypto::keys::SignedKey;
-use courier_shared::crypto::link::{LinkHello, LinkSecret};
-use courier_shared::crypto::safety;
-use courier_shared::crypto::{CryptoError, DeviceCrypto};
-use courier_shared::ids::{DeviceId, GroupId, MessageId, PublicKey, UserId, Username};
+use courier_shared::crypto::link::LinkSecret;
+use courier_shared::crypto::{CryptoError, DeviceCrypto, flow};
+use courier_shared::ids::{DeviceId, MessageId, RequestId, UserId, Username};
 use courier_shared::proto::{ClientFrame, ErrorCode, Payload};
+use courier_shared::time::SystemEnv;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 /// Milliseconds since the Unix epoch.
 pub fn unix_ms() -> u64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970");
-    u64::try_from(now.as_millis()).expect("fits")
+    courier_shared::time::system_now_ms()
 }
 
-/// A received message, decrypted or not.
-pub type Received = (
-    MessageId,
-    (UserId, DeviceId),
-    Result<Plaintext, CryptoError>,
-);
+/// The messenger core as the native tests run it.
+pub type Core = Messenger<TestDevice, MemoryStore, SystemEnv>;
 
-/// The key directory over a device's connection.
-pub struct Directory<'a>(pub &'a mut TestDevice);
+/// A received message: its id, sender and device, and what the core
+/// stored (or why it could not be decrypted).
+pub type Received = (MessageId, (UserId, DeviceId), Result<Message, String>);
 
-impl Directory<'_> {
-    /// Sends `frame` and waits for the event `pick` accepts, or a refusal.
-    pub async fn reply<T>(
-        &mut self,
-        frame: ClientFrame,
-        pick: impl Fn(&Event) -> Option<T>,
-    ) -> Result<T, CryptoError> {
-        loop {
-            self.0.send(frame.clone()).await;
-            let answer = self
-                .0
-                .expect(|e| match e {
-                    Event::Rejected {
-                        id: None,
-                        code,
-                        message,
-                    } => Some(Err((*code, message.clone()))),
-                    other => pick(other).map(Ok),
-                })
-                .await;
-            match answer {
-                Ok(found) => return Ok(found),
-                // Told to slow down (a large group's first send asks for
-                // many device lists): wait as a real client does, and retry.
-                Err((ErrorCode::RateLimited, _)) => {
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                }
-                Err((_, message)) => return Err(CryptoError::Server(message)),
-            }
-        }
-    }
-}
+/// How long a test waits for the core to get somewhere.
+const WAIT: Duration = Duration::from_secs(30);
 
-impl KeyServer for Directory<'_> {
-    async fn fetch_list(&mut self, user: UserId) -> Result<Option<SignedDeviceList>, CryptoError> {
-        self.reply(ClientFrame::FetchDeviceList { user }, |e| match e {
-            Event::DeviceList { user: u, list, .. } if *u == user => Some(list.clone()),
-            _ => None,
-        })
-        .await
-    }
-
-    async fn claim(
-        &mut self,
-        devices: Vec<DeviceId>,
-    ) -> Result<Vec<(DeviceId, SignedKey)>, CryptoError> {
-        self.reply(ClientFrame::ClaimKeys { devices }, |e| match e {
-            Event::ClaimedKeys(keys) => Some(keys.clone()),
-            _ => None,
-        })
-        .await
-    }
-}
-
-/// A device that encrypts end to end.
+/// A device that encrypts end to end, running the shipped messenger core.
 pub struct SecureDevice {
-    /// Its connection.
-    pub net: TestDevice,
-    /// Its crypto state.
-    pub crypto: DeviceCrypto,
-    /// How many sends the server refused as stale and this device redid.
-    pub stale_retries: u32,
-    /// The account's name (known once registered or welcomed).
-    pub username: Username,
-    /// The groups this device knows: name and members.
-    pub groups: std::collections::HashMap<GroupId, GroupState>,
+    /// The messenger core; its server is the device's connection.
+    pub core: Core,
+    /// Messages the core took in, not yet handed to the test.
+    arrivals: VecDeque<(MessageId, (UserId, DeviceId))>,
     /// The ciphertext of the last message received, as delivered.
     pub last_payload: Option<Payload>,
 }
 
-/// What a device knows of a group.
-#[derive(Debug, Clone)]
-pub struct GroupState {
-    /// The name (end-to-end encrypted between members).
-    pub name: GroupName,
-    /// The members, as the server last said, with whether they are admins.
-    pub members: Vec<(UserId, bool)>,
+fn connection() -> Connection {
+    // Not acked on arrival: the core acks once it has stored a message.
+    Connection::new("courier-tests")
+}
+
+fn endpoint(ws_url: &str) -> Endpoint {
+    Endpoint::from_url(ws_url).expect("a ws://ADDR/ws URL")
 }
 
 impl SecureDevice {
-    /// Registers `username` as a new account: its first device founds the
-    /// account key, publishes the device list and its pre-keys.
-    pub async fn register(ws_url: &str, username: &str) -> Self {
-        let seed = random_seed();
-        let net = TestDevice::register_seeded(ws_url, username, seed).await;
-        let mut this = Self::new(net, seed);
-        this.username = Username::parse(username).expect("valid username");
-        this.publish_prekeys().await;
-        let list = this
-            .crypto
-            .found_account(random_seed())
-            .expect("founds the account");
-        this.publish_list(list).await.expect("first list published");
-        this
-    }
-
-    fn new(net: TestDevice, seed: [u8; 32]) -> Self {
-        let mut crypto = DeviceCrypto::new(seed);
-        crypto.set_me(net.user, net.device);
+    fn new(net: TestDevice) -> Self {
         Self {
-            net,
-            crypto,
-            stale_retries: 0,
-            username: Username::parse("pending").expect("valid"),
-            groups: std::collections::HashMap::new(),
+            core: Messenger::new(net, MemoryStore::default(), SystemEnv),
+            arrivals: VecDeque::new(),
             last_payload: None,
         }
     }
 
+    /// Registers `username` as a new account: its first device founds the
+    /// account key, publishes the device list and its pre-keys.
+    pub async fn register(ws_url: &str, username: &str) -> Self {
+        let seed = random_seed();
+        let name = Username::parse(username).expect("valid username");
+        let key = courier_shared::crypto::identity::DeviceKey::from_seed(seed);
+        let client = NativeClient::register(endpoint(ws_url), connection(), name.clone(), key)
+            .await
+            .expect("registered");
+        let net = TestDevice::from_client(client, seed);
+        let me = (net.user, net.device);
+        let mut this = Self::new(net);
+        this.core
+            .create_account(&name, DeviceCrypto::new(seed), me)
+            .await
+            .expect("account created");
+        this
+    }
+
+    /// Joins the account whose device shows `code`: signs in through the
+    /// link and sends its sealed hello to the account's devices.
+    /// [`SecureDevice::finish_link`] completes it once approved.
+    pub async fn start_link(ws_url: &str, code: &str) -> (Self, LinkSecret) {
+        let secret = LinkSecret::parse(code).expect("a valid code");
+        let seed = random_seed();
+        let key = courier_shared::crypto::identity::DeviceKey::from_seed(seed);
+        let client = NativeClient::link(endpoint(ws_url), connection(), secret.id(), key)
+            .await
+            .expect("linked");
+        let net = TestDevice::from_client(client, seed);
+        let me = (net.user, net.device);
+        let mut this = Self::new(net);
+        this.core
+            .join(secret.clone(), DeviceCrypto::new(seed), me)
+            .await
+            .expect("hello sent");
+        (this, secret)
+    }
+
+    /// The device's connection.
+    pub fn net(&mut self) -> &mut TestDevice {
+        &mut self.core.server
+    }
+
+    /// The device's crypto state.
+    pub fn crypto(&self) -> &DeviceCrypto {
+        self.core.crypto().expect("an account")
+    }
+
+    /// The device's crypto state, to probe.
+    pub fn crypto_mut(&mut self) -> &mut DeviceCrypto {
+        self.core.crypto_mut().expect("an account")
+    }
+
     /// The user.
     pub fn user(&self) -> UserId {
-        self.net.user
+        self.core.server.user
     }
 
     /// The device.
     pub fn device(&self) -> DeviceId {
-        self.net.device
+        self.core.server.device
     }
 
-    /// Tops the server's stock of this device's one-time keys up.
-    pub async fn publish_prekeys(&mut self) -> u32 {
-        let empty = ClientFrame::PublishKeys {
-            one_time: Vec::new(),
-            fallback: None,
+    /// How many sends the server refused as stale and this device redid.
+    pub fn stale_retries(&self) -> u32 {
+        self.core.stale_retries()
+    }
+
+    /// Hands the core the next event of the connection, or, if none comes
+    /// for a moment, lets it send what is due (a retry after a pause).
+    async fn step(&mut self) {
+        let device = self.device();
+        let next = self.core.server.net.next_event();
+        let event = match tokio::time::timeout(Duration::from_millis(250), next).await {
+            Ok(Ok(event)) => event,
+            Ok(Err(err)) => panic!("device {device:?}: {err}"),
+            Err(_) => {
+                self.core.on_tick().await.expect("retried");
+                return;
+            }
         };
-        let count = Directory(&mut self.net)
-            .reply(empty, key_count)
+        let message = match &event {
+            Event::Message {
+                id,
+                from,
+                from_device,
+                payload,
+                ..
+            } => {
+                self.last_payload = Some(payload.clone());
+                Some((*id, (*from, *from_device)))
+            }
+            _ => None,
+        };
+        self.core
+            .on_event(event)
             .await
-            .expect("key count");
-        let (one_time, fallback) = self.crypto.prekeys_to_publish(count);
-        let frame = ClientFrame::PublishKeys { one_time, fallback };
-        Directory(&mut self.net)
-            .reply(frame, key_count)
-            .await
-            .expect("keys published")
+            .expect("the core took it in");
+        if let Some((id, from)) = message
+            && self.stored(&id).is_some()
+            && !self.arrivals.iter().any(|(known, _)| *known == id)
+        {
+            self.arrivals.push_back((id, from));
+        }
     }
 
-    /// Publishes this user's device list; on success this device adopts it.
-    pub async fn publish_list(&mut self, list: SignedDeviceList) -> Result<(), CryptoError> {
-        let user = self.user();
-        let frame = ClientFrame::PublishDeviceList { list: list.clone() };
-        Directory(&mut self.net)
-            .reply(frame, |e| match e {
-                Event::DeviceList { user: u, .. } if *u == user => Some(()),
-                _ => None,
-            })
-            .await?;
-        self.crypto.accept_list(user, &list)?;
-        Ok(())
+    /// Message `id` as the core stored it, in whatever chat.
+    pub fn stored(&self, id: &MessageId) -> Option<&Message> {
+        self.core
+            .store
+            .messages
+            .iter()
+            .find(|((_, m), _)| m == id)
+            .map(|(_, message)| message)
+    }
+
+    /// Runs the connection until `done` says the core got there.
+    pub async fn until(&mut self, mut done: impl FnMut(&Self) -> bool) {
+        let deadline = Instant::now() + WAIT;
+        while !done(self) {
+            assert!(
+                Instant::now() < deadline,
+                "device {:?}: the core did not get there within {WAIT:?}",
+                self.device()
+            );
+            self.step().await;
+        }
+    }
+
+    /// Waits until message `id` of `chat` left the outbox: accepted (or
+    /// failed, which panics with its reason).
+    pub async fn sent(&mut self, chat: ChatId, id: MessageId) {
+        self.until(|this| !this.core.index().outbox.contains(&id))
+            .await;
+        let message = self.core.store.messages.get(&(chat, id)).expect("stored");
+        assert_ne!(
+            message.mark,
+            Mark::Failed,
+            "the send failed: {:?}",
+            message.problem
+        );
+    }
+
+    /// Writes `text` to `to` through the core; returns the message id once
+    /// the server accepted it.
+    pub async fn send_text(&mut self, to: UserId, text: &str) -> MessageId {
+        self.send_to(ChatId::User(to), text).await
+    }
+
+    /// Writes `text` into `chat` (a person or a group) through the core;
+    /// returns the message id once the server accepted it.
+    pub async fn send_to(&mut self, chat: ChatId, text: &str) -> MessageId {
+        let id = self
+            .core
+            .send_text(chat, text, None)
+            .await
+            .expect("written")
+            .expect("not empty");
+        self.sent(chat, id).await;
+        id
+    }
+
+    /// The next message the core took in, in order.
+    pub async fn next_message(&mut self) -> Received {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "device {:?}: no message within {WAIT:?}",
+                self.device()
+            );
+            if let Some((id, from)) = self.arrivals.pop_front() {
+                let message = self.stored(&id).cloned().expect("stored");
+                let outcome = match &message.problem {
+                    Some(problem) if message.text.is_none() => Err(problem.clone()),
+                    _ => Ok(message),
+                };
+                return (id, from, outcome);
+            }
+            self.step().await;
+        }
+    }
+
+    /// The next message's text: (id, sender, text); panics if it does not
+    /// decrypt.
+    pub async fn next_text(&mut self) -> (MessageId, UserId, String) {
+        loop {
+            let (id, from, message) = self.next_message().await;
+            let message = message.expect("decrypts");
+            if !message.system {
+                return (id, from.0, message.text.unwrap_or_default());
+            }
+        }
     }
 
     /// Opens a link for a new device; returns the secret behind its code.
     pub async fn open_link(&mut self) -> LinkSecret {
-        let mut random = [0u8; 16];
-        getrandom::fill(&mut random).expect("randomness");
-        let secret = LinkSecret::from_random(random);
-        let link = secret.id();
-        Directory(&mut self.net)
-            .reply(ClientFrame::CreateLink { link }, |e| match e {
-                Event::LinkCreated { link: l, .. } if *l == link => Some(()),
-                _ => None,
-            })
+        let code = self
+            .core
+            .show_link("http://courier.test")
             .await
             .expect("link opened");
-        secret
+        LinkSecret::parse(&code.code).expect("a valid code")
     }
 
-    /// Joins the account whose device shows `code`: signs in through the
-    /// link, publishes pre-keys and sends its sealed hello to the account's
-    /// devices. [`SecureDevice::finish_link`] completes it once approved.
-    pub async fn start_link(ws_url: &str, code: &str) -> (Self, LinkSecret) {
-        let secret = LinkSecret::parse(code).expect("a valid code");
-        let seed = random_seed();
-        let net = TestDevice::link(ws_url, secret.id(), seed).await;
-        let mut this = Self::new(net, seed);
-        this.publish_prekeys().await;
-        let user = this.user();
-        let list = Directory(&mut this.net)
-            .fetch_list(user)
-            .await
-            .expect("own list")
-            .expect("published");
-        let devices: Vec<DeviceId> = list
-            .open()
-            .expect("valid")
+    /// Waits until the core approved the device that typed the code
+    /// (its hello arrived); the new device's id.
+    pub async fn approve_link(&mut self, _secret: &LinkSecret) -> DeviceId {
+        let before: Vec<DeviceId> = self.core.devices().iter().map(|d| d.0).collect();
+        self.until(|this| this.core.devices().len() > before.len())
+            .await;
+        self.core
             .devices()
             .iter()
             .map(|d| d.0)
-            .collect();
-        let hello = LinkHello(
-            this.device(),
-            this.crypto.signing_public(),
-            this.crypto.identity_key(),
-        );
-        let sealed = secret.seal_hello(&hello, nonce()).expect("seals");
-        this.send_sealed(devices, sealed).await;
-        (this, secret)
+            .find(|d| !before.contains(d))
+            .expect("a new device")
     }
 
-    async fn send_sealed(&mut self, to: Vec<DeviceId>, sealed: Vec<u8>) {
-        let payload = Envelope::Link {
-            body: Sealed::new(sealed).expect("small"),
-        }
-        .to_payload()
-        .expect("fits");
-        let id = new_message_id();
-        self.net
-            .send(ClientFrame::SendFanout { id, to, payload })
-            .await;
-        self.net.accepted(id).await;
-    }
-
-    /// Waits for the approving device's welcome and takes the account key.
-    pub async fn finish_link(&mut self, secret: &LinkSecret) {
-        loop {
-            let (_, from, _, payload) = self.next_raw().await;
-            if from.0 != self.user() {
-                continue;
-            }
-            if let Ok(Envelope::Link { body }) = Envelope::from_payload(payload.as_bytes())
-                && let Ok(welcome) = secret.open_welcome(body.as_bytes())
-            {
-                self.crypto
-                    .accept_welcome(&welcome)
-                    .expect("welcome accepted");
-                self.username = welcome.2;
-                return;
-            }
-        }
-    }
-
-    /// Waits for a link hello sealed under `secret`, approves the device
-    /// that sent it, publishes the new list and sends the welcome.
-    pub async fn approve_link(&mut self, secret: &LinkSecret) -> DeviceId {
-        let user = self.user();
-        let hello = loop {
-            let (_, from, _, payload) = self.next_raw().await;
-            if from.0 != user {
-                continue;
-            }
-            if let Ok(Envelope::Link { body }) = Envelope::from_payload(payload.as_bytes())
-                && let Ok(hello) = secret.open_hello(body.as_bytes())
-            {
-                break hello;
-            }
-        };
-        let registered = self.registered_key(hello.0).await;
-        let (list, welcome) = self
-            .crypto
-            .approve_link(&hello, &registered, &self.username)
-            .expect("approves");
-        self.publish_list(list).await.expect("list published");
-        let sealed = secret.seal_welcome(&welcome, nonce()).expect("seals");
-        let others: Vec<DeviceId> = self
-            .crypto
-            .recipients(user)
-            .expect("own list")
-            .iter()
-            .map(|d| d.0)
-            .collect();
-        self.send_sealed(others, sealed).await;
-        hello.0
-    }
-
-    async fn registered_key(&mut self, device: DeviceId) -> PublicKey {
-        let user = self.user();
-        let frame = ClientFrame::FetchDeviceList { user };
-        let registered = Directory(&mut self.net)
-            .reply(frame, |e| match e {
-                Event::DeviceList {
-                    user: u,
-                    registered,
-                    ..
-                } if *u == user => Some(registered.clone()),
-                _ => None,
-            })
-            .await
-            .expect("device list");
-        registered
-            .into_iter()
-            .find(|(d, _)| *d == device)
-            .expect("registered")
-            .1
+    /// Waits until the approving device's welcome made this one approved.
+    pub async fn finish_link(&mut self, _secret: &LinkSecret) {
+        self.until(|this| this.core.is_approved()).await;
     }
 
     /// Removes `device` from the account.
     pub async fn remove_device(&mut self, device: DeviceId) {
-        let list = self.crypto.remove_device(device).expect("signs");
-        self.publish_list(list).await.expect("published");
+        self.core.remove_device(device).await.expect("removed");
     }
 
-    /// Encrypts and sends `text` to `to`; refreshes device lists and retries
-    /// when the server says they are stale. Returns the message id once the
-    /// server accepted it.
-    pub async fn send_text(&mut self, to: UserId, text: &str) -> MessageId {
-        let id = new_message_id();
-        let plain = Plaintext::text(id, to, text, None);
-        self.send_plain(&plain).await;
-        id
+    /// Tops the server's stock of this device's one-time keys up; the
+    /// stock after.
+    pub async fn publish_prekeys(&mut self) -> u32 {
+        self.core.top_up_prekeys().await.expect("topped up");
+        self.net()
+            .net
+            .publish_keys(Vec::new(), None)
+            .await
+            .expect("key count")
     }
 
-    /// Encrypts and sends `plain`, as [`SecureDevice::send_text`] does.
-    pub async fn send_plain(&mut self, plain: &Plaintext) {
-        let id = plain.0;
-        loop {
-            let to = self.encrypt(plain).await.expect("encrypts");
-            self.net.send(ClientFrame::Send { id, to }).await;
-            let outcome = self
-                .net
-                .expect(|e| match e {
-                    Event::Accepted(a) if *a == id => Some(None),
-                    Event::Rejected {
-                        id: Some(r), code, ..
-                    } if *r == id => Some(Some(*code)),
-                    _ => None,
-                })
-                .await;
-            match outcome {
-                None => return,
-                Some(ErrorCode::StaleDevices) => {
-                    self.stale_retries += 1;
-                    let mut directory = Directory(&mut self.net);
-                    flow::refresh_recipients(&mut self.crypto, &mut directory, plain.1)
-                        .await
-                        .expect("refreshed");
-                }
-                Some(code) => panic!("send refused: {code:?}"),
-            }
-        }
+    /// Probe: publishes `list` as this user's device list, as a forger would.
+    pub async fn publish_list(&mut self, list: SignedDeviceList) -> Result<(), CryptoError> {
+        self.net().net.publish_device_list(list).await?;
+        Ok(())
     }
 
-    /// Encrypts `plain` for every device it must reach.
+    /// Probe: encrypts `plain` for every device it must reach, as the core
+    /// would, for a test to send (or damage) itself.
     pub async fn encrypt(
         &mut self,
         plain: &Plaintext,
     ) -> Result<Vec<(DeviceId, Payload)>, CryptoError> {
-        flow::encrypt_for(
-            &mut self.crypto,
-            &mut Directory(&mut self.net),
-            plain,
-            unix_ms(),
-        )
-        .await
+        let (crypto, server) = self.core.crypto_with_server().expect("an account");
+        flow::encrypt_for(crypto, &mut Directory(server), plain, unix_ms()).await
     }
 
-    /// The next delivered message, undecrypted.
+    /// Probe: encrypts and sends `plain` under its own id (an old
+    /// timestamp, say), refreshing device lists when the server says they
+    /// are stale.
+    pub async fn send_plain(&mut self, plain: &Plaintext) {
+        loop {
+            let to = self.encrypt(plain).await.expect("encrypts");
+            let frame = ClientFrame::Send {
+                request: RequestId::NONE,
+                id: plain.id,
+                to,
+            };
+            self.net().send(frame).await;
+            match self.net().outcome(plain.id).await {
+                Ok(()) => return,
+                Err(ErrorCode::StaleDevices) => {
+                    let (crypto, server) = self.core.crypto_with_server().expect("an account");
+                    flow::refresh_recipients(crypto, &mut Directory(server), plain.to)
+                        .await
+                        .expect("refreshed");
+                }
+                Err(code) => panic!("send refused: {code:?}"),
+            }
+        }
+    }
+
+    /// The next delivered message, undecrypted (the core never sees it).
     pub async fn next_raw(&mut self) -> (MessageId, (UserId, DeviceId), u64, Payload) {
-        self.net
+        self.net()
             .expect(|e| match e {
                 Event::Message {
                     id,
@@ -395,49 +360,17 @@ impl SecureDevice {
             })
             .await
     }
-
-    /// The next message, decrypted (or why it could not be).
-    pub async fn next_message(&mut self) -> Received {
-        let (id, from, incoming) = self.next_incoming().await;
-        let plain = incoming.and_then(|incoming| match incoming {
-            Incoming::Direct(plain) => Ok(plain),
-            Incoming::Group(_) => Err(CryptoError::Malformed("pairwise message (got a group one)")),
-        });
-        (id, from, plain)
-    }
-
-    /// The next message's text; panics if it does not decrypt.
-    pub async fn next_text(&mut self) -> (MessageId, UserId, String) {
-        let (id, from, plain) = self.next_message().await;
-        match plain.expect("decrypts").2 {
-            Content::Text { text, .. } => (id, from.0, text.as_str().to_owned()),
-            other => panic!("expected text, got {other:?}"),
-        }
-    }
 }
 
 /// A user with two approved devices, the second linked by code.
 pub async fn user_with_two_devices(ws: &str, name: &str) -> (SecureDevice, SecureDevice) {
     let mut first = SecureDevice::register(ws, name).await;
     let secret = first.open_link().await;
-    let qr = safety::qr_svg(&secret.qr_text()).expect("QR code");
+    let qr = courier_shared::crypto::safety::qr_svg(&secret.qr_text()).expect("QR code");
     assert!(qr.contains("<svg"), "the link code also shows as a QR code");
     let (mut second, secret) = SecureDevice::start_link(ws, &secret.code()).await;
     first.approve_link(&secret).await;
     second.finish_link(&secret).await;
-    assert!(second.crypto.is_approved());
+    assert!(second.crypto().is_approved());
     (first, second)
-}
-
-fn key_count(event: &Event) -> Option<u32> {
-    match event {
-        Event::KeyCount(count) => Some(*count),
-        _ => None,
-    }
-}
-
-fn nonce() -> [u8; 12] {
-    let mut nonce = [0u8; 12];
-    getrandom::fill(&mut nonce).expect("randomness");
-    nonce
 }

@@ -3,9 +3,10 @@
 
 use courier_shared::client::Event;
 use courier_shared::crypto::identity::DeviceKey;
-use courier_shared::ids::{DeviceId, Username};
-use courier_shared::proto::{ClientFrame, ErrorCode, MAX_FRAME_BYTES, ServerFrame, auth};
+use courier_shared::ids::{DeviceId, RequestId, Username};
+use courier_shared::proto::{ClientFrame, ErrorCode, MAX_FRAME_BYTES, Payload, ServerFrame, auth};
 use courier_tests::client::Received;
+use courier_tests::device::new_message_id;
 use courier_tests::{TestClient, TestDevice, backends, spawn_app, spawn_app_with};
 use std::collections::HashSet;
 use tokio_tungstenite::tungstenite::Message;
@@ -44,6 +45,7 @@ async fn a_device_cannot_drain_another_devices_queue_or_sign_in_as_it() {
         let eve_key = DeviceKey::from_seed(eve.seed);
         client
             .send(&ClientFrame::Authenticate {
+                request: RequestId::NONE,
                 device: ben.device,
                 signature: eve_key.sign(&auth::authenticate_message(&challenge)),
             })
@@ -56,6 +58,7 @@ async fn a_device_cannot_drain_another_devices_queue_or_sign_in_as_it() {
         let ben_key = DeviceKey::from_seed(ben.seed);
         client
             .send(&ClientFrame::Authenticate {
+                request: RequestId::NONE,
                 device: ben.device,
                 signature: ben_key.sign(&auth::authenticate_message(&challenge)),
             })
@@ -67,6 +70,7 @@ async fn a_device_cannot_drain_another_devices_queue_or_sign_in_as_it() {
         let challenge = client.hello().await;
         client
             .send(&ClientFrame::Authenticate {
+                request: RequestId::NONE,
                 device: DeviceId(987_654),
                 signature: eve_key.sign(&auth::authenticate_message(&challenge)),
             })
@@ -77,6 +81,7 @@ async fn a_device_cannot_drain_another_devices_queue_or_sign_in_as_it() {
         let name = Username::parse("mallory").expect("valid");
         client
             .send(&ClientFrame::Register {
+                request: RequestId::NONE,
                 username: name.clone(),
                 key: ben_key.public_key(),
                 signature: eve_key.sign(&auth::register_message(&challenge, &name)),
@@ -150,15 +155,22 @@ async fn the_rate_limit_holds_and_the_outbox_delivers_everything_once() {
     let mut ben = TestDevice::register(&app.ws_url(), "ben").await;
     let mut sent = Vec::new();
     for n in 0..20 {
-        sent.push(ana.send_text(&[ben.device], &format!("burst {n}")).await);
+        let id = new_message_id();
+        let frame = ClientFrame::SendFanout {
+            request: RequestId::NONE,
+            id,
+            to: vec![ben.device],
+            payload: Payload::new(format!("burst {n}").into_bytes()).expect("small"),
+        };
+        ana.send_durable(id, frame).await;
+        sent.push(id);
     }
     let limited = ana
-        .expect(|e| match e {
-            Event::Rejected { code, .. } => Some(*code),
-            _ => None,
-        })
-        .await;
-    assert_eq!(limited, ErrorCode::RateLimited);
+        .run_outbox(std::time::Duration::from_millis(300))
+        .await
+        .into_iter()
+        .any(|e| matches!(e, Event::Answer { answer: Err(r), .. } if r.code == ErrorCode::RateLimited));
+    assert!(limited, "the burst is over the limit");
 
     // Both devices run side by side: Ana's outbox retries what was refused.
     let mut received = HashSet::new();
@@ -169,7 +181,7 @@ async fn the_rate_limit_holds_and_the_outbox_delivers_everything_once() {
             "only {} arrived",
             received.len()
         );
-        ana.idle(std::time::Duration::from_millis(200)).await;
+        ana.run_outbox(std::time::Duration::from_millis(200)).await;
         for event in ben.idle(std::time::Duration::from_millis(200)).await {
             if let Event::Message { id, .. } = event {
                 assert!(received.insert(id), "a message was shown twice");
@@ -177,5 +189,11 @@ async fn the_rate_limit_holds_and_the_outbox_delivers_everything_once() {
         }
     }
     assert_eq!(received, sent.into_iter().collect::<HashSet<_>>());
+    // The last acceptances may still be on their way.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !ana.outbox.is_empty() && std::time::Instant::now() < deadline {
+        ana.run_outbox(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(ana.outbox.is_empty(), "every send was accepted");
     app.stop().await;
 }

@@ -4,7 +4,7 @@
 
 use courier_backend::store::Store;
 use courier_shared::crypto::identity::DeviceKey;
-use courier_shared::ids::{DeviceId, Username};
+use courier_shared::ids::{DeviceId, RequestId, Username};
 use courier_shared::proto::{ClientFrame, ErrorCode, Payload};
 use courier_tests::device::{new_message_id, random_seed};
 use courier_tests::process::{CourierProcess, courier_bin};
@@ -61,6 +61,7 @@ async fn a_60_kib_fan_out_to_1024_devices_is_stored_once_and_costs_the_server_no
         // cost, which a copy per device would multiply by 1,024.
         let warm_up = new_message_id();
         ana.send(ClientFrame::SendFanout {
+            request: RequestId::NONE,
             id: warm_up,
             to: to.clone(),
             payload: Payload::new(vec![1]).expect("small"),
@@ -76,6 +77,7 @@ async fn a_60_kib_fan_out_to_1024_devices_is_stored_once_and_costs_the_server_no
         let id = new_message_id();
         let payload = vec![0x5a; 60 * 1024];
         ana.send(ClientFrame::SendFanout {
+            request: RequestId::NONE,
             id,
             to: to.clone(),
             payload: Payload::new(payload).expect("within the payload limit"),
@@ -125,27 +127,14 @@ async fn a_full_queue_refuses_new_messages_until_its_device_catches_up() {
             ana.accepted(id).await;
         }
         let id = new_message_id();
-        let frame = ClientFrame::SendFanout {
+        ana.send(ClientFrame::SendFanout {
+            request: RequestId::NONE,
             id,
             to: vec![ben.device],
             payload: Payload::new(b"one too many".to_vec()).expect("small"),
-        };
-        ana.send_raw(tokio_tungstenite::tungstenite::Message::Binary(
-            courier_shared::proto::encode(&frame)
-                .expect("encodes")
-                .into(),
-        ))
+        })
         .await;
-        let code = ana
-            .expect(|event| match event {
-                courier_shared::client::Event::Rejected {
-                    id: Some(got),
-                    code,
-                    ..
-                } if *got == id => Some(*code),
-                _ => None,
-            })
-            .await;
+        let code = ana.outcome(id).await.expect_err("refused");
         assert_eq!(code, ErrorCode::QuotaExceeded, "{backend:?}");
         assert_eq!(store.queue_depth(ben.device).await.expect("depth"), 5);
 

@@ -8,7 +8,7 @@ use courier_tests::secure::SecureDevice;
 use fantoccini::Locator;
 use std::time::Duration;
 
-/// The built client (`trunk build` output), from `COURIER_WEB_DIST`.
+/// The built client (`cargo xtask client` output), from `COURIER_WEB_DIST`.
 fn web_dist() -> Option<String> {
     courier_tests::env::optional("COURIER_WEB_DIST", "browser tests of the built client")
 }
@@ -173,7 +173,7 @@ async fn a_second_browser_links_by_code_and_both_decrypt_what_a_contact_sends() 
 
         // A contact on a native device encrypts to both browsers.
         let mut bob = SecureDevice::register(&ws, "bob").await;
-        let ana = bob.net.lookup("ana").await;
+        let ana = bob.net().lookup("ana").await;
         bob.send_text(ana, "hello from bob").await;
         for page in [&first, &second] {
             page.tab("#chats-tab").await?;

@@ -6,10 +6,11 @@
 //! `TEST_DATABASE_URL` with the command in `TEST_POSTGRES_RESTART`, so
 //! `cargo xtask test` runs it alone, after the other tests.
 
-use courier_shared::client::{Action, Connection, Event};
+use courier_shared::client::{Action, Connection, Event, Outbox, Outcome};
 use courier_shared::crypto::identity::DeviceKey;
-use courier_shared::ids::{DeviceId, MessageId};
+use courier_shared::ids::{DeviceId, MessageId, RequestId};
 use courier_shared::proto::{self, ClientFrame, Payload};
+use courier_shared::time::system_now_ms;
 use courier_tests::device::new_message_id;
 use courier_tests::nginx::{self, Nginx};
 use courier_tests::process::{CourierProcess, courier_bin};
@@ -69,8 +70,10 @@ async fn run_device(
 ) -> Inbox {
     let started = Instant::now();
     let now = || started.elapsed().as_secs_f64() * 1_000.0;
-    let mut conn = Connection::new("chaos");
+    let mut conn = Connection::new("chaos").acking_on_arrival();
     let mut pending = conn.sign_in(device, DeviceKey::from_seed(seed));
+    // The client core's outbox, with raw frames: it decides what goes again.
+    let mut outbox: Outbox<ClientFrame> = Outbox::default();
     let mut inbox = Inbox::new();
     let mut socket = None;
     let mut signed_in = false;
@@ -85,15 +88,25 @@ async fn run_device(
             }
             continue;
         };
-        if signed_in
-            && conn.outbox().len() < WINDOW
-            && let Some((to, id)) = plan.pop_front()
-        {
-            pending.extend(conn.send(ClientFrame::SendFanout {
-                id,
-                to: vec![to],
-                payload: Payload::new(id.as_bytes().to_vec()).expect("small"),
-            }));
+        if signed_in {
+            if outbox.len() < WINDOW
+                && let Some((to, id)) = plan.pop_front()
+            {
+                outbox.push(
+                    id,
+                    ClientFrame::SendFanout {
+                        request: RequestId::NONE,
+                        id,
+                        to: vec![to],
+                        payload: Payload::new(id.as_bytes().to_vec()).expect("small"),
+                    },
+                );
+            }
+            for (id, frame) in outbox.due(system_now_ms()) {
+                let (request, actions) = conn.request(frame, now());
+                outbox.sent(&id, request);
+                pending.extend(actions);
+            }
         }
         let mut closed = false;
         for action in pending.drain(..) {
@@ -106,6 +119,13 @@ async fn run_device(
                     closed |= ws.send(Message::Binary(bytes.into())).await.is_err();
                 }
                 Action::Emit(Event::SignedIn { .. }) => signed_in = true,
+                Action::Emit(Event::Answer { request, answer }) => {
+                    if let Some(Outcome::Refused(id, refusal)) =
+                        outbox.on_answer(request, &answer, system_now_ms())
+                    {
+                        panic!("{id:?} refused: {refusal}");
+                    }
+                }
                 Action::Emit(Event::Message { id, .. }) => {
                     if inbox.insert(id) {
                         tally.received.fetch_add(1, Ordering::Relaxed);
@@ -130,7 +150,9 @@ async fn run_device(
         if closed {
             socket = None;
             signed_in = false;
-            conn.on_close(0.0);
+            // Requests on the dropped connection are answered "unanswered":
+            // the outbox sends them again.
+            pending.extend(conn.on_close(0.0));
             tally.reconnects.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -3,6 +3,7 @@
 //! in on one node closes the device's older connection on another.
 
 use courier_shared::client::Event;
+use courier_shared::ids::RequestId;
 use courier_shared::proto::ClientFrame;
 use courier_tests::{Backend, TestApp, TestDevice, env, spawn_app_with};
 use secrecy::ExposeSecret;
@@ -42,22 +43,24 @@ async fn presence_and_typing_cross_nodes() {
     };
     let mut ana = TestDevice::register(&a.ws_url(), "ana").await;
     let mut ben = TestDevice::register(&b.ws_url(), "ben").await;
-    ana.send(ClientFrame::AddContact { user: ben.user }).await;
-    ana.expect(|e| matches!(e, Event::ContactUpdated { .. }).then_some(()))
-        .await;
-    ben.send(ClientFrame::Subscribe {
-        users: vec![ana.user],
+    ana.call(ClientFrame::AddContact {
+        request: RequestId::NONE,
+        user: ben.user,
     })
-    .await;
-    let presence = |e: &Event| match e {
-        Event::Presence { online, .. } => Some(*online),
-        _ => None,
-    };
+    .await
+    .expect("contact added");
+    let present = ben
+        .call(ClientFrame::Subscribe {
+            request: RequestId::NONE,
+            users: vec![ana.user],
+        })
+        .await;
     assert!(
-        ben.expect(presence).await,
-        "online, seen from the other node"
+        matches!(&present, Ok(courier_shared::proto::ServerFrame::PresenceList { users, .. })
+            if users.iter().any(|(u, online, _)| *u == ana.user && *online)),
+        "online, seen from the other node: {present:?}"
     );
-    ana.send(ClientFrame::Typing {
+    ana.notify(ClientFrame::Typing {
         to: ben.user,
         typing: true,
     })

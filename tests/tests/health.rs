@@ -64,6 +64,41 @@ async fn the_web_client_is_served_with_index_html_for_client_routes() {
 }
 
 #[tokio::test]
+async fn content_hashed_assets_are_kept_and_the_page_is_revalidated() {
+    let web = tempfile::tempdir().expect("web dir");
+    for name in [
+        "index.html",
+        "sw.js",
+        "courier-frontend-0123456789abcdef.js",
+    ] {
+        std::fs::write(web.path().join(name), "courier").expect("write");
+    }
+    let dir = web.path().to_path_buf();
+    let app = spawn_app_with(courier_tests::Backend::Sqlite, |s| s.web_dir = dir).await;
+    for (path, expected) in [
+        ("/", "no-cache"),
+        ("/chats/42", "no-cache"),
+        ("/sw.js", "no-cache"),
+        (
+            "/courier-frontend-0123456789abcdef.js",
+            "public, max-age=31536000, immutable",
+        ),
+    ] {
+        let response = reqwest::get(format!("{}{path}", app.http_url()))
+            .await
+            .expect("GET");
+        assert_eq!(response.status(), 200, "{path}");
+        let got = response.headers().get("cache-control").cloned();
+        assert_eq!(
+            got.as_ref().and_then(|v| v.to_str().ok()),
+            Some(expected),
+            "{path}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn precompressed_assets_are_sent_to_browsers_that_accept_them() {
     let web = tempfile::tempdir().expect("web dir");
     for (name, body) in [

@@ -5,11 +5,11 @@
 //! plaintext canary that never reaches the store.
 
 use courier_backend::config::Settings;
-use courier_shared::client::Event;
+use courier_shared::client::Api;
 use courier_shared::crypto::content::{Content, Plaintext};
 use courier_shared::crypto::media::{self, MediaHash};
 use courier_shared::ids::{Blob, MediaId};
-use courier_shared::proto::{ClientFrame, ErrorCode, Text};
+use courier_shared::proto::{ErrorCode, Text};
 use courier_tests::secure::SecureDevice;
 use courier_tests::{Backend, TestApp, backends, env, spawn_app_with};
 use std::path::{Path, PathBuf};
@@ -138,36 +138,23 @@ async fn slot(
     size: u64,
     hash: MediaHash,
 ) -> Result<(MediaId, String), ErrorCode> {
-    device
+    let slot = device
+        .net()
         .net
-        .send(ClientFrame::RequestUpload { size, hash })
-        .await;
-    let answer = device
-        .net
-        .expect(|e| match e {
-            Event::UploadSlot { media, url, .. } => Some(Ok((*media, url.clone()))),
-            Event::Rejected { id: None, code, .. } => Some(Err(*code)),
-            _ => None,
-        })
-        .await?;
-    Ok((answer.0, absolute(app, &answer.1)))
+        .request_upload(size, hash)
+        .await
+        .map_err(|r| r.code)?;
+    Ok((slot.media, absolute(app, &slot.url)))
 }
 
 /// Completes the upload of `media`: ready, or the refusal.
 async fn complete(device: &mut SecureDevice, media: MediaId) -> Result<(), (ErrorCode, String)> {
-    device.net.send(ClientFrame::CompleteUpload { media }).await;
     device
+        .net()
         .net
-        .expect(|e| match e {
-            Event::MediaReady(m) if *m == media => Some(Ok(())),
-            Event::Rejected {
-                id: None,
-                code,
-                message,
-            } => Some(Err((*code, message.clone()))),
-            _ => None,
-        })
+        .complete_upload(media)
         .await
+        .map_err(|r| (r.code, r.message))
 }
 
 /// A download URL for `media`, or the refusal.
@@ -176,19 +163,13 @@ async fn download_url(
     device: &mut SecureDevice,
     media: MediaId,
 ) -> Result<String, ErrorCode> {
-    device
-        .net
-        .send(ClientFrame::RequestDownload { media })
-        .await;
     let url = device
+        .net()
         .net
-        .expect(|e| match e {
-            Event::DownloadUrl { media: m, url, .. } if *m == media => Some(Ok(url.clone())),
-            Event::Rejected { id: None, code, .. } => Some(Err(*code)),
-            _ => None,
-        })
-        .await?;
-    Ok(absolute(app, &url))
+        .request_download(media)
+        .await
+        .map_err(|r| r.code)?;
+    Ok(absolute(app, &url.url))
 }
 
 /// Uploads `body` declaring the slot's `hash`, as clients do (a bucket
@@ -275,10 +256,10 @@ async fn media_goes_up_and_down_encrypted_through_signed_urls_only() {
         complete(&mut ana, id).await.expect("upload kept");
 
         // The message carries everything needed, inside the encryption.
-        let plain = Plaintext(
-            courier_tests::device::new_message_id(),
-            ben.user(),
-            Content::Media {
+        let plain = Plaintext {
+            id: courier_tests::device::new_message_id(),
+            to: ben.user(),
+            content: Content::Media {
                 media: id,
                 key: sealed.key,
                 hash: sealed.hash,
@@ -292,7 +273,7 @@ async fn media_goes_up_and_down_encrypted_through_signed_urls_only() {
                 waveform: Blob::new(Vec::new()).expect("empty"),
                 caption: Text::truncating("the view"),
             },
-        );
+        };
         ana.send_plain(&plain).await;
         let (_, _, received) = ben.next_message().await;
         let Content::Media {
@@ -300,7 +281,10 @@ async fn media_goes_up_and_down_encrypted_through_signed_urls_only() {
             key,
             hash,
             ..
-        } = received.expect("decrypts").2
+        } = received
+            .expect("decrypts")
+            .content
+            .expect("a media reference")
         else {
             panic!("expected media");
         };

@@ -3,8 +3,8 @@
 //! it at once; retries and redeliveries are shown once.
 
 use courier_shared::client::Event;
-use courier_shared::ids::DeviceId;
-use courier_shared::proto::{ClientFrame, ErrorCode, Payload};
+use courier_shared::ids::{DeviceId, RequestId};
+use courier_shared::proto::{ClientFrame, ErrorCode, Payload, ServerFrame};
 use courier_tests::device::new_message_id;
 use courier_tests::{TestDevice, backends, spawn_app, spawn_app_with};
 use std::time::Duration;
@@ -80,27 +80,25 @@ async fn retried_sends_and_redeliveries_are_shown_once() {
         let mut ben = TestDevice::register(&app.ws_url(), "ben").await;
         let id = new_message_id();
         let frame = ClientFrame::SendFanout {
+            request: RequestId::NONE,
             id,
             to: vec![ben.device],
             payload: Payload::new(b"once".to_vec()).expect("small"),
         };
-        // The same message twice on the wire, as after a lost `Accepted`.
-        ana.send_raw(tokio_tungstenite::tungstenite::Message::Binary(
-            courier_shared::proto::encode(&frame)
-                .expect("encodes")
-                .into(),
-        ))
-        .await;
+        // The same message twice on the wire, as after a lost `Accepted`:
+        // both are accepted, and it is queued once.
+        ana.send(frame.clone()).await;
         ana.send(frame).await;
         ana.accepted(id).await;
         ana.accepted(id).await;
+        assert_eq!(store.queue_depth(ben.device).await.expect("depth"), 1);
 
         // Ben receives it but his acknowledgement is lost; he reconnects and
         // the server delivers it again.
-        ben.withhold_acks = true;
+        ben.net.withhold_acks = true;
         assert_eq!(ben.next_message().await.0, id);
         ben.reconnect().await;
-        ben.withhold_acks = false;
+        ben.net.withhold_acks = false;
         let events = ben.idle(Duration::from_millis(700)).await;
         let shown = events
             .iter()
@@ -111,6 +109,7 @@ async fn retried_sends_and_redeliveries_are_shown_once() {
 
         // Sending the same id after it was delivered queues nothing.
         ana.send(ClientFrame::SendFanout {
+            request: RequestId::NONE,
             id,
             to: vec![ben.device],
             payload: Payload::new(b"once".to_vec()).expect("small"),
@@ -128,19 +127,16 @@ async fn receipts_reach_every_device_of_the_sender() {
     for backend in backends() {
         let app = spawn_app(backend).await;
         let mut ana = TestDevice::register(&app.ws_url(), "ana").await;
-        let second_seed = courier_tests::device::random_seed();
-        let second_key = courier_shared::crypto::identity::DeviceKey::from_seed(second_seed);
-        ana.send(ClientFrame::AddDevice {
-            key: second_key.public_key(),
+        // A second device of Ana's, joined through a link.
+        let link = courier_shared::ids::LinkId::new_const([7; 16]);
+        ana.call(ClientFrame::CreateLink {
+            request: RequestId::NONE,
+            link,
         })
-        .await;
-        let second = ana
-            .expect(|e| match e {
-                Event::DeviceAdded(device) => Some(*device),
-                _ => None,
-            })
-            .await;
-        let mut ana2 = TestDevice::sign_in(&app.ws_url(), second, second_seed).await;
+        .await
+        .expect("link opened");
+        let second_seed = courier_tests::device::random_seed();
+        let mut ana2 = TestDevice::link(&app.ws_url(), link, second_seed).await;
         assert_eq!(ana2.user, ana.user);
         let mut ben = TestDevice::register(&app.ws_url(), "ben").await;
 
@@ -151,6 +147,7 @@ async fn receipts_reach_every_device_of_the_sender() {
             courier_shared::proto::ReceiptKind::Read,
         ] {
             ben.send(ClientFrame::Receipt {
+                request: RequestId::NONE,
                 to: ana.user,
                 kind,
                 ids: vec![id],
@@ -184,31 +181,54 @@ async fn presence_and_typing_reach_contacts_only() {
         let mut ben = TestDevice::register(&app.ws_url(), "ben").await;
         let mut eve = TestDevice::register(&app.ws_url(), "eve").await;
         // Ana shares her presence and typing with Ben, not with Eve.
-        ana.send(ClientFrame::AddContact { user: ben.user }).await;
-        ana.expect(|e| matches!(e, Event::ContactUpdated { added: true, .. }).then_some(()))
+        let added = ana
+            .call(ClientFrame::AddContact {
+                request: RequestId::NONE,
+                user: ben.user,
+            })
             .await;
+        assert!(matches!(
+            added,
+            Ok(ServerFrame::ContactUpdated { added: true, .. })
+        ));
 
+        let mut answers = Vec::new();
         for watcher in [&mut ben, &mut eve] {
-            watcher
-                .send(ClientFrame::Subscribe {
+            let answer = watcher
+                .call(ClientFrame::Subscribe {
+                    request: RequestId::NONE,
                     users: vec![ana.user],
                 })
                 .await;
+            answers.push(answer);
         }
-        let online = ben
-            .expect(|e| match e {
-                Event::Presence { user, online, .. } => Some((*user, *online)),
-                _ => None,
-            })
-            .await;
-        assert_eq!(online, (ana.user, true), "{backend:?}");
+        let [
+            Ok(ServerFrame::PresenceList {
+                users: ben_sees, ..
+            }),
+            Ok(ServerFrame::PresenceList {
+                users: eve_sees, ..
+            }),
+        ] = &answers[..]
+        else {
+            panic!("subscriptions answered: {answers:?}");
+        };
+        assert_eq!(
+            ben_sees
+                .iter()
+                .map(|(u, online, _)| (*u, *online))
+                .collect::<Vec<_>>(),
+            [(ana.user, true)],
+            "{backend:?}"
+        );
+        assert!(eve_sees.is_empty(), "a non-contact learns nothing");
 
-        ana.send(ClientFrame::Typing {
+        ana.notify(ClientFrame::Typing {
             to: ben.user,
             typing: true,
         })
         .await;
-        ana.send(ClientFrame::Typing {
+        ana.notify(ClientFrame::Typing {
             to: eve.user,
             typing: true,
         })
@@ -248,31 +268,26 @@ async fn look_ups_find_users_and_their_devices_and_names_are_unique() {
     let app = spawn_app(courier_tests::Backend::Sqlite).await;
     let mut ana = TestDevice::register(&app.ws_url(), "ana").await;
     let ben = TestDevice::register(&app.ws_url(), "ben").await;
-    ana.send(ClientFrame::LookupUser {
-        username: courier_shared::ids::Username::parse("ben").expect("valid"),
-    })
-    .await;
-    let (user, devices) = ana
-        .expect(|e| match e {
-            Event::UserInfo { user, devices, .. } => Some((*user, devices.clone())),
-            _ => None,
+    let answer = ana
+        .call(ClientFrame::LookupUser {
+            request: RequestId::NONE,
+            username: courier_shared::ids::Username::parse("ben").expect("valid"),
         })
         .await;
+    let Ok(ServerFrame::UserInfo { user, devices, .. }) = answer else {
+        panic!("looked up: {answer:?}");
+    };
     assert_eq!(user, ben.user);
     assert_eq!(devices.len(), 1);
     assert_eq!(devices[0].0, ben.device);
 
-    ana.send(ClientFrame::LookupUser {
-        username: courier_shared::ids::Username::parse("nobody").expect("valid"),
-    })
-    .await;
-    let code = ana
-        .expect(|e| match e {
-            Event::Rejected { code, .. } => Some(*code),
-            _ => None,
+    let answer = ana
+        .call(ClientFrame::LookupUser {
+            request: RequestId::NONE,
+            username: courier_shared::ids::Username::parse("nobody").expect("valid"),
         })
         .await;
-    assert_eq!(code, ErrorCode::NotFound);
+    assert_eq!(answer.map_err(|r| r.code), Err(ErrorCode::NotFound));
 
     let mut client = courier_tests::TestClient::connect(&app.ws_url()).await;
     let welcome = client.hello().await;
@@ -280,6 +295,7 @@ async fn look_ups_find_users_and_their_devices_and_names_are_unique() {
     let username = courier_shared::ids::Username::parse("ana").expect("valid");
     client
         .send(&ClientFrame::Register {
+            request: RequestId::NONE,
             key: key.public_key(),
             signature: key.sign(&courier_shared::proto::auth::register_message(
                 &welcome, &username,
@@ -307,15 +323,9 @@ async fn sends_to_unknown_devices_are_refused_and_queue_nothing() {
         let id = ana
             .send_text(&[ben.device, DeviceId(999_999)], "half")
             .await;
-        let (rejected, code) = ana
-            .expect(|e| match e {
-                Event::Rejected { id, code, .. } => Some((*id, *code)),
-                _ => None,
-            })
-            .await;
         assert_eq!(
-            (rejected, code),
-            (Some(id), ErrorCode::StaleDevices),
+            ana.outcome(id).await,
+            Err(ErrorCode::StaleDevices),
             "{backend:?}: an unknown device means the sender's device list is out of date"
         );
         assert_eq!(

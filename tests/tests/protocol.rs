@@ -2,7 +2,9 @@
 //! and bad input. A broken client gets an error frame and a close; everyone
 //! else keeps being served.
 
-use courier_shared::proto::{ClientFrame, ErrorCode, MAX_FRAME_BYTES, ServerFrame, Text};
+use courier_shared::proto::{
+    ClientFrame, ErrorCode, MAX_FRAME_BYTES, PROTOCOL_VERSION, ServerFrame, Text,
+};
 use courier_tests::client::Received;
 use courier_tests::{Backend, TestClient, backends, spawn_app, spawn_app_with};
 use tokio_tungstenite::tungstenite::Message;
@@ -29,7 +31,7 @@ async fn handshake_then_ping_pong_on_every_backend() {
         let mut client = TestClient::connect(&app.ws_url()).await;
         client
             .send(&ClientFrame::Hello {
-                version: 1,
+                version: PROTOCOL_VERSION,
                 agent: Text::truncating("test"),
             })
             .await;
@@ -41,7 +43,7 @@ async fn handshake_then_ping_pong_on_every_backend() {
                 challenge,
             }) => {
                 assert_ne!(challenge.as_bytes(), &[0u8; 32], "a random challenge");
-                assert_eq!(version, 1);
+                assert_eq!(version, PROTOCOL_VERSION);
                 assert_eq!(max_frame as usize, MAX_FRAME_BYTES);
                 assert_eq!(heartbeat_secs, 25);
             }
@@ -100,16 +102,32 @@ async fn the_handshake_is_enforced() {
     let mut future = TestClient::connect(&app.ws_url()).await;
     future
         .send(&ClientFrame::Hello {
-            version: 2,
+            version: PROTOCOL_VERSION + 1,
             agent: Text::truncating("from the future"),
         })
         .await;
     expect_failure(&mut future, ErrorCode::UnsupportedVersion, 1002).await;
 
+    // A page still running the previous build (protocol 1) is told to
+    // reload, which brings it the current client.
+    let mut old = TestClient::connect(&app.ws_url()).await;
+    old.send(&ClientFrame::Hello {
+        version: 1,
+        agent: Text::truncating("courier-web/0.1.0"),
+    })
+    .await;
+    match old.recv().await {
+        Received::Frame(ServerFrame::Error {
+            code: ErrorCode::UnsupportedVersion,
+            message,
+        }) => assert!(message.as_str().contains("reload"), "{message}"),
+        other => panic!("expected UnsupportedVersion, got {other:?}"),
+    }
+
     let mut twice = TestClient::connect_and_hello(&app.ws_url()).await;
     twice
         .send(&ClientFrame::Hello {
-            version: 1,
+            version: PROTOCOL_VERSION,
             agent: Text::truncating("again"),
         })
         .await;

@@ -130,7 +130,7 @@ async fn accounts_and_queues_behave_the_same_on_every_backend() {
             store
                 .enqueue(sender, &stray, Some(other), 102, 10_000)
                 .await,
-            Err(StoreError::NotFound(_))
+            Ok(Enqueued::UnknownRecipient)
         ));
         assert_eq!(
             store.total_queued().await.expect("count"),

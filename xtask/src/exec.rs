@@ -29,7 +29,7 @@ pub fn cargo_bin_dir() -> PathBuf {
 }
 
 /// A command for `program` in the workspace root with the tool `PATH`.
-pub fn command(root: &Path, program: &str) -> Command {
+pub fn command(root: &Path, program: impl AsRef<std::ffi::OsStr>) -> Command {
     let mut command = Command::new(program);
     command
         .current_dir(root)
@@ -126,6 +126,18 @@ impl Summary {
                     "ignored" => self.skipped += count,
                     _ => {}
                 }
+            }
+        }
+    }
+
+    /// Counts a check that is not a test (a size budget, say) as one test
+    /// that passed, or failed with `problem` (kept for the end).
+    pub fn check(&mut self, name: &str, problem: Option<String>) {
+        match problem {
+            None => self.passed += 1,
+            Some(problem) => {
+                self.failed += 1;
+                self.failures.push(format!("{name}: {problem}"));
             }
         }
     }

@@ -1,20 +1,28 @@
-//! `cargo xtask run` and `cargo xtask test`: the README's two commands.
+//! `cargo xtask run` and `cargo xtask test`: the README's two commands (and
+//! `dist`, the Docker build, and `serve`, the front-end development loop).
 //!
-//! - `run` installs what the web client's build needs, builds the client and
-//!   the server, and starts `courier` on its embedded defaults (SQLite and a
-//!   local media directory), which prints the URL to open.
+//! - `run` installs what the web client's build needs, builds the client
+//!   (its own release pipeline, no trunk) and the server, and starts
+//!   `courier` on its embedded defaults (SQLite and a local media
+//!   directory), which prints the URL to open.
 //! - `test` installs every tool the tests need, starts a throwaway Postgres and
 //!   an S3-compatible server on free loopback ports, then runs formatting,
 //!   clippy, the native tests (every store test against SQLite and Postgres),
 //!   the in-browser wasm tests and the browser end-to-end tests, and prints one
 //!   summary line.
 //!
-//! Modules: [`tools`] (idempotent installs), [`services`] (Postgres, s3s-fs),
-//! [`exec`] (running commands and counting test results).
+//! - `serve` runs the server beside `trunk serve` (installing trunk on
+//!   first use); `client` builds only the release web client.
+//!
+//! Modules: [`tools`] (idempotent installs), [`web`] (the release build of
+//! the web client), [`serve`], [`services`] (Postgres, s3s-fs), [`exec`]
+//! (running commands and counting test results).
 
 mod exec;
+mod serve;
 mod services;
 mod tools;
+mod web;
 
 use exec::{Summary, cargo, run_step};
 use std::path::{Path, PathBuf};
@@ -27,11 +35,15 @@ fn main() -> ExitCode {
         Some("run") => run(&root, &args[1..]),
         Some("dist") => dist(&root),
         Some("test") => test(&root),
+        Some("serve") => serve::serve(&root, &args[1..]),
+        Some("client") => tools::ensure_web_build_tools(&root).and_then(|()| client(&root)),
         _ => {
             eprintln!(
                 "usage: cargo xtask run [-- COURIER_FLAGS…]   build everything and start Courier\n       \
                  cargo xtask test                      run every check CI runs\n       \
-                 cargo xtask dist                      build target/release/courier and frontend/dist"
+                 cargo xtask dist                      build target/release/courier and frontend/dist\n       \
+                 cargo xtask client                    build only the web client (frontend/dist)\n       \
+                 cargo xtask serve [-- COURIER_FLAGS…] the server beside `trunk serve` (front-end work)"
             );
             return ExitCode::from(2);
         }
@@ -60,10 +72,19 @@ fn workspace_root() -> PathBuf {
         .map_or(manifest.clone(), Path::to_path_buf)
 }
 
+/// Builds the release web client; a module over its size budget is
+/// reported, not fatal (`cargo xtask test` fails on it).
+fn client(root: &Path) -> Result<(), String> {
+    if let Some(problem) = web::build_client(root)? {
+        eprintln!("xtask: warning: {problem}");
+    }
+    Ok(())
+}
+
 /// Builds the release server and the web client (what the Dockerfile ships).
 fn dist(root: &Path) -> Result<(), String> {
     tools::ensure_web_build_tools(root)?;
-    tools::build_web_client(root, false)?;
+    client(root)?;
     run_step(
         "build the server",
         cargo(root).args([
@@ -120,6 +141,23 @@ fn loadgen_smoke(root: &Path, target: &Path, postgres: &str) -> Result<(), Strin
     Ok(())
 }
 
+/// `cargo test` of the end-to-end tests whose names start with `filter`,
+/// printing their output (further test flags may be added).
+fn e2e_alone(root: &Path, filter: &str) -> std::process::Command {
+    let mut command = cargo(root);
+    command.args([
+        "test",
+        "-p",
+        "courier-tests",
+        "--test",
+        "e2e",
+        "--",
+        filter,
+        "--nocapture",
+    ]);
+    command
+}
+
 /// Everything CI runs.
 fn test(root: &Path) -> Result<(), String> {
     let started = std::time::Instant::now();
@@ -158,10 +196,26 @@ fn test(root: &Path) -> Result<(), String> {
         ]),
     )?;
     run_step(
+        "clippy (wasm32, split release build)",
+        cargo(root).args([
+            "clippy",
+            "-p",
+            "courier-frontend",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--features",
+            "split",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    run_step(
         "validate compose.yaml",
         exec::command(root, "docker-compose").args(["-f", "compose.yaml", "config", "-q"]),
     )?;
-    tools::build_web_client(root, true)?;
+    let over_budget = web::build_client(root)?;
+    let next_dist = web::build_next(root)?;
     run_step(
         "build the courier binary",
         cargo(root).args(["build", "-p", "courier-backend", "--bin", "courier"]),
@@ -171,6 +225,7 @@ fn test(root: &Path) -> Result<(), String> {
     let s3 = services::S3Server::start()?;
     let target = tools::target_dir(root)?;
     let mut summary = Summary::default();
+    summary.check("web client size budgets", over_budget);
 
     let e2e_env = |command: &mut std::process::Command| {
         command
@@ -183,6 +238,7 @@ fn test(root: &Path) -> Result<(), String> {
             .env("TEST_S3_SECRET_KEY", services::S3Server::SECRET_KEY)
             .env("TEST_S3_DIR", s3.dir())
             .env("COURIER_WEB_DIST", root.join("frontend").join("dist"))
+            .env("COURIER_WEB_DIST_NEXT", &next_dist)
             .env("COURIER_BIN", target.join("debug").join("courier"))
             .env("CHROMEDRIVER", tools::CHROMEDRIVER)
             .env("NGINX", tools::NGINX);
@@ -197,23 +253,22 @@ fn test(root: &Path) -> Result<(), String> {
         "--",
         "--skip",
         "chaos::",
+        "--skip",
+        "first_load::",
     ]);
     e2e_env(&mut native);
     let native_result = summary.run_tests("native and browser end-to-end tests", &mut native);
     // Alone, because it restarts the Postgres server the other tests use.
-    let mut chaos = cargo(root);
-    chaos.args([
-        "test",
-        "-p",
-        "courier-tests",
-        "--test",
-        "e2e",
-        "--",
-        "chaos::",
-        "--nocapture",
-    ]);
+    let mut chaos = e2e_alone(root, "chaos::");
     e2e_env(&mut chaos);
     let chaos_result = summary.run_tests("chaos test (node kill, Postgres restart)", &mut chaos);
+    // Alone and one at a time, because they time the page on an emulated
+    // slow phone, which other tests sharing the two cores would slow.
+    let mut timing = e2e_alone(root, "first_load::");
+    timing.arg("--test-threads=1");
+    e2e_env(&mut timing);
+    let timing_result =
+        summary.run_tests("first-load timings on an emulated slow phone", &mut timing);
 
     let mut wasm = cargo(root);
     wasm.args([
@@ -238,11 +293,14 @@ fn test(root: &Path) -> Result<(), String> {
     drop(postgres);
     let outcome = native_result
         .and(chaos_result)
+        .and(timing_result)
         .and(wasm_result)
         .and(fuzz_result)
         .and(smoke_result)
         .and_then(|()| {
-            if summary.passed == 0 {
+            if summary.failed > 0 {
+                Err(format!("{} checks failed", summary.failed))
+            } else if summary.passed == 0 {
                 Err("no test ran".to_owned())
             } else {
                 Ok(())

@@ -4,13 +4,15 @@
 use crate::exec::{cargo, cargo_bin_dir, command, output, run_step};
 use std::path::{Path, PathBuf};
 
-/// The trunk release that builds with this machine's rustc.
+/// The trunk release that builds with this machine's rustc (only
+/// `cargo xtask serve` needs it).
 const TRUNK_VERSION: &str = "0.21.14";
 /// The s3s-fs release that builds with this machine's rustc.
 const S3S_FS_VERSION: &str = "0.14.1";
 /// The cargo-fuzz release used for the fuzz run.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
-/// The wasm-opt release trunk is told to use (Trunk.toml), from npm's binaryen.
+/// The wasm-opt release the build uses (and Trunk.toml names), from npm's
+/// binaryen.
 const WASM_OPT_VERSION: &str = "version 132";
 /// Debian's ChromeDriver.
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -19,21 +21,15 @@ pub const NGINX: &str = "/usr/sbin/nginx";
 /// Debian's Chromium.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// The wasm32 target, trunk, wasm-bindgen-cli (at the Cargo.lock version) and
-/// wasm-opt.
+/// The wasm32 target, wasm-bindgen-cli (at the Cargo.lock version), and from
+/// npm wasm-opt, esbuild and zopfli: everything the release client's build
+/// needs (no trunk).
 pub fn ensure_web_build_tools(root: &Path) -> Result<(), String> {
     let targets = output(command(root, "rustup").args(["target", "list", "--installed"]));
     if !targets.is_some_and(|t| t.lines().any(|l| l == "wasm32-unknown-unknown")) {
         run_step(
             "install the wasm32 target",
             command(root, "rustup").args(["target", "add", "wasm32-unknown-unknown"]),
-        )?;
-    }
-
-    if output(command(root, "trunk").arg("--version")) != Some(format!("trunk {TRUNK_VERSION}")) {
-        run_step(
-            "install trunk",
-            cargo(root).args(["install", "--locked", &format!("trunk@{TRUNK_VERSION}")]),
         )?;
     }
 
@@ -45,7 +41,7 @@ pub fn ensure_web_build_tools(root: &Path) -> Result<(), String> {
         install_wasm_bindgen_cli(root, &bindgen)?;
     }
 
-    let wasm_opt = output(command(root, "wasm-opt").arg("--version"));
+    let wasm_opt = output(command(root, wasm_opt_path(root)).arg("--version"));
     let finishers = ["esbuild", "@gfx/zopfli"]
         .iter()
         .all(|package| root.join("tools/node_modules").join(package).is_dir());
@@ -56,6 +52,26 @@ pub fn ensure_web_build_tools(root: &Path) -> Result<(), String> {
         )?;
     }
     Ok(())
+}
+
+/// trunk, for `cargo xtask serve` only (the release build needs none).
+pub fn ensure_trunk(root: &Path) -> Result<(), String> {
+    if output(command(root, "trunk").arg("--version")) != Some(format!("trunk {TRUNK_VERSION}")) {
+        run_step(
+            "install trunk (first use of `cargo xtask serve`; about 7 minutes)",
+            cargo(root).args(["install", "--locked", &format!("trunk@{TRUNK_VERSION}")]),
+        )?;
+    }
+    Ok(())
+}
+
+/// npm's wasm-opt (`tools/node_modules`), called by its path: never
+/// Debian's binaryen 108, which builds a page that is blank at run time.
+pub fn wasm_opt_path(root: &Path) -> PathBuf {
+    root.join("tools")
+        .join("node_modules")
+        .join(".bin")
+        .join("wasm-opt")
 }
 
 /// Chromium, ChromeDriver, Postgres, nginx and docker-compose (Debian
@@ -115,26 +131,6 @@ pub fn ensure_test_tools(root: &Path) -> Result<(), String> {
         )?;
     }
     Ok(())
-}
-
-/// The first load's budget as sent gzipped (MISSION.md: under 400 KB),
-/// enforced by `cargo xtask test`.
-const FIRST_LOAD_BUDGET: &str = "400000";
-
-/// Builds the web client in release mode into `frontend/dist`, then minifies
-/// its JavaScript and precompresses its assets (`tools/finish-dist.mjs`);
-/// with `enforce_budget`, a first load over the budget fails the build.
-pub fn build_web_client(root: &Path, enforce_budget: bool) -> Result<(), String> {
-    run_step(
-        "build the web client (trunk)",
-        command(root, "trunk").args(["build", "--release"]),
-    )?;
-    let mut finish = command(root, "node");
-    finish.args(["tools/finish-dist.mjs", "frontend/dist"]);
-    if enforce_budget {
-        finish.args(["--budget", FIRST_LOAD_BUDGET]);
-    }
-    run_step("minify and precompress the web client", &mut finish)
 }
 
 /// The version of `package` recorded in Cargo.lock.

@@ -3,11 +3,13 @@
 //! device check for messages, group membership for group messages, every
 //! device of the users a receipt goes to.
 
+use super::MAX_RECIPIENTS;
 use super::job::{Job, Recipients};
-use super::{MAX_RECIPIENTS, RouteError};
+use crate::refusal::Refusal;
 use crate::store::directory::check_recipients;
 use crate::store::routing::{RoutingFacts, RoutingQuery};
 use courier_shared::ids::{DeviceId, DeviceSetDigest, UserId};
+use courier_shared::proto::ErrorCode;
 
 /// What the store must be asked to check `jobs`.
 pub fn query(jobs: &[Job]) -> RoutingQuery {
@@ -23,7 +25,7 @@ pub fn query(jobs: &[Job]) -> RoutingQuery {
 }
 
 /// The devices `job` goes to (sorted), or why it may not be sent.
-pub fn recipients(job: &Job, facts: &RoutingFacts) -> Result<Vec<DeviceId>, RouteError> {
+pub fn recipients(job: &Job, facts: &RoutingFacts) -> Result<Vec<DeviceId>, Refusal> {
     let (user, device) = job.sender;
     match &job.to {
         Recipients::Devices(devices) => {
@@ -37,7 +39,7 @@ pub fn recipients(job: &Job, facts: &RoutingFacts) -> Result<Vec<DeviceId>, Rout
                 .iter()
                 .flat_map(|u| facts.by_user.get(u).into_iter().flatten().copied())
                 .collect();
-            check_recipients(device, devices, &owners).map_err(RouteError::Stale)?;
+            check_recipients(device, devices, &owners).map_err(stale)?;
             Ok(devices.clone())
         }
         Recipients::Group(group, digest) => {
@@ -47,7 +49,7 @@ pub fn recipients(job: &Job, facts: &RoutingFacts) -> Result<Vec<DeviceId>, Rout
         Recipients::Users(to) => {
             let theirs = facts.by_user.get(to).map(Vec::as_slice).unwrap_or(&[]);
             if theirs.is_empty() {
-                return Err(RouteError::NotFound("no such user".into()));
+                return Err(Refusal::not_found("user"));
             }
             let ours = if *to == user {
                 &[][..]
@@ -63,7 +65,7 @@ pub fn recipients(job: &Job, facts: &RoutingFacts) -> Result<Vec<DeviceId>, Rout
             devices.sort_unstable();
             devices.dedup();
             if devices.len() > MAX_RECIPIENTS {
-                return Err(RouteError::Invalid(format!(
+                return Err(Refusal::invalid(format!(
                     "a receipt reaches at most {MAX_RECIPIENTS} devices"
                 )));
             }
@@ -79,11 +81,9 @@ fn route_group(
     sender: (UserId, DeviceId),
     digest: DeviceSetDigest,
     members: &[(DeviceId, UserId)],
-) -> Result<Vec<DeviceId>, RouteError> {
+) -> Result<Vec<DeviceId>, Refusal> {
     if !members.iter().any(|(_, user)| *user == sender.0) {
-        return Err(RouteError::Forbidden(
-            "you are not a member of this group".into(),
-        ));
+        return Err(Refusal::forbidden("you are not a member of this group"));
     }
     let mut devices: Vec<DeviceId> = members
         .iter()
@@ -93,11 +93,15 @@ fn route_group(
     devices.sort_unstable();
     devices.dedup();
     if courier_shared::proto::device_set_digest(&devices) != digest {
-        return Err(RouteError::Stale(
-            "the group's members or their devices changed: fetch the group and its members' \
-             device lists"
-                .into(),
-        ));
+        return Err(stale("the group's members or their devices changed".into()));
     }
     Ok(devices)
+}
+
+/// `StaleDevices`: the recipients are not the current devices (`what`).
+fn stale(what: String) -> Refusal {
+    Refusal::new(
+        ErrorCode::StaleDevices,
+        format!("{what}: fetch the device lists again, re-encrypt and retry"),
+    )
 }

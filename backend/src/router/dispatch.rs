@@ -13,12 +13,12 @@
 //! a crash loses nothing that was accepted. What the writers did comes back
 //! here ([`Dispatcher::written`], in `settle.rs`).
 
+use super::MAX_INFLIGHT;
 use super::check;
 use super::job::{Done, Job};
 use super::pending::{Entry, Pending, State};
 use super::registry::{Arrival, Pushed, Registry};
 use super::writer::{Item, Order};
-use super::{MAX_INFLIGHT, RouteError};
 use crate::bus::Bus;
 use crate::clock::now_ms;
 use crate::store::queue::{AckDelete, SendWrite};
@@ -180,7 +180,7 @@ impl Dispatcher {
                     {
                         if let Some(reply) = job.reply.take() {
                             if pending.answered {
-                                reply.send(job.id, job.kind, Ok(()));
+                                reply.send(Ok(()));
                             } else {
                                 pending.replies.push(reply);
                             }
@@ -243,12 +243,9 @@ impl Dispatcher {
                 }
             }
             Err(err) => {
-                tracing::warn!(%err, "cannot read the recipients");
+                let failed = crate::refusal::internal(&err);
                 for mut job in jobs {
-                    let failed = RouteError::Store(StoreError::Query(sqlx::Error::Protocol(
-                        err.to_string(),
-                    )));
-                    job.answer(Err(failed));
+                    job.answer(Err(failed.clone()));
                 }
             }
         }
@@ -450,12 +447,11 @@ impl Dispatcher {
         }
         if !pending.answered {
             pending.answered = true;
-            let (entry_id, kind) = (pending.job.id, pending.job.kind);
-            if kind == crate::store::queue::EntryKind::Message {
+            if pending.job.kind == crate::store::queue::EntryKind::Message {
                 crate::metrics::metrics().accepted.inc();
             }
             for reply in std::mem::take(&mut pending.replies) {
-                reply.send(entry_id, kind, Ok(()));
+                reply.send(Ok(()));
             }
         }
         if pending.writing() {

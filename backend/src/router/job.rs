@@ -1,12 +1,12 @@
 //! What the router is asked to do: a [`Job`] (a message or a receipt, with
 //! its recipients and payloads) and where its outcome goes ([`Reply`]).
 
-use super::RouteError;
 use super::registry::{Arrival, Inbox};
+use crate::refusal::Refusal;
 use crate::store::queue::EntryKind;
 use bytes::Bytes;
-use courier_shared::ids::{DeviceId, DeviceSetDigest, GroupId, MessageId, UserId};
-use courier_shared::proto::{ErrorCode, ServerFrame};
+use courier_shared::ids::{DeviceId, DeviceSetDigest, GroupId, MessageId, RequestId, UserId};
+use courier_shared::proto::ServerFrame;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -68,9 +68,9 @@ pub struct Job {
 
 impl Job {
     /// Sends the job's outcome, once.
-    pub fn answer(&mut self, outcome: Result<(), RouteError>) {
+    pub fn answer(&mut self, outcome: Result<(), Refusal>) {
         if let Some(reply) = self.reply.take() {
-            reply.send(self.id, self.kind, outcome);
+            reply.send(outcome);
         }
     }
 }
@@ -78,48 +78,27 @@ impl Job {
 /// Where a job's outcome goes.
 #[derive(Debug)]
 pub enum Reply {
-    /// To the sending session, as the frame to send: `Accepted`, or
-    /// `Rejected` (with the id for messages, without for receipts); a
-    /// receipt's success is silent.
-    Session(Arc<Inbox>),
+    /// To the sending session, as the frame that answers its request:
+    /// `Accepted`, or `Rejected` with the refusal.
+    Session(Arc<Inbox>, RequestId),
     /// To a task that waits for it.
-    Wait(oneshot::Sender<Result<(), RouteError>>),
+    Wait(oneshot::Sender<Result<(), Refusal>>),
 }
 
 impl Reply {
-    /// Sends the outcome of job `id` of `kind`.
-    pub fn send(self, id: MessageId, kind: EntryKind, outcome: Result<(), RouteError>) {
+    /// Sends the outcome of the job.
+    pub fn send(self, outcome: Result<(), Refusal>) {
         match self {
             Self::Wait(reply) => {
                 let _ = reply.send(outcome);
             }
-            Self::Session(inbox) => {
-                let frame = match (kind, outcome) {
-                    (EntryKind::Message, Ok(())) => ServerFrame::Accepted { id },
-                    (EntryKind::Receipt, Ok(())) => return,
-                    (kind, Err(err)) => {
-                        let id = (kind == EntryKind::Message).then_some(id);
-                        let (code, message) = refusal(&err);
-                        ServerFrame::rejected(id, code, &message)
-                    }
+            Self::Session(inbox, request) => {
+                let frame = match outcome {
+                    Ok(()) => ServerFrame::Accepted { request },
+                    Err(refusal) => refusal.frame(request),
                 };
                 inbox.post(Arrival::Answer(frame));
             }
-        }
-    }
-}
-
-/// The refusal a route error is answered with.
-pub fn refusal(err: &RouteError) -> (ErrorCode, String) {
-    match err {
-        RouteError::Stale(reason) => (ErrorCode::StaleDevices, reason.clone()),
-        RouteError::Forbidden(reason) => (ErrorCode::Forbidden, reason.clone()),
-        RouteError::NotFound(reason) => (ErrorCode::NotFound, reason.clone()),
-        RouteError::Invalid(reason) => (ErrorCode::InvalidRequest, reason.clone()),
-        RouteError::Full(reason) => (ErrorCode::QuotaExceeded, reason.clone()),
-        RouteError::Store(err) => {
-            tracing::error!(%err, "routing failed");
-            (ErrorCode::Internal, "the server failed; retry later".into())
         }
     }
 }

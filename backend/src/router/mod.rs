@@ -18,10 +18,11 @@ mod settle;
 pub mod writer;
 
 use crate::bus::{Bus, Event};
+use crate::refusal::Refusal;
 use crate::store::queue::EntryKind;
 use crate::store::{Store, StoreError};
 use bytes::Bytes;
-use courier_shared::ids::{DeviceId, MessageId, UserId};
+use courier_shared::ids::{DeviceId, MessageId, RequestId, UserId};
 use courier_shared::proto::{self, ReceiptKind, ServerFrame};
 use dispatch::{Command, Dispatcher, Limits};
 use job::{Done, Job, Payloads, Recipients, Reply};
@@ -38,29 +39,6 @@ pub const MAX_IDS: usize = 512;
 pub const MAX_INFLIGHT: usize = 256;
 /// Commands that may wait for the dispatcher before sessions wait too.
 const BACKLOG: usize = 16_384;
-
-/// Why an entry could not be routed.
-#[derive(Debug, thiserror::Error)]
-pub enum RouteError {
-    /// A recipient does not exist.
-    #[error("{0}")]
-    NotFound(String),
-    /// The request breaks a limit or rule.
-    #[error("{0}")]
-    Invalid(String),
-    /// The recipients do not match the users' current device lists.
-    #[error("{0}")]
-    Stale(String),
-    /// The sender may not send this (to a group it is not in, say).
-    #[error("{0}")]
-    Forbidden(String),
-    /// A recipient device's queue is full.
-    #[error("{0}")]
-    Full(String),
-    /// The database failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 /// Routes entries between devices.
 #[derive(Debug, Clone)]
@@ -101,17 +79,15 @@ impl Router {
         if let Err(mpsc::error::SendError(Command::Send(mut job))) =
             self.commands.send(Command::Send(job)).await
         {
-            job.answer(Err(StoreError::Query(sqlx::Error::PoolClosed).into()));
+            job.answer(Err(stopped()));
         }
     }
 
-    async fn wait(&self, mut job: Job) -> Result<(), RouteError> {
+    async fn wait(&self, mut job: Job) -> Result<(), Refusal> {
         let (reply, outcome) = oneshot::channel();
         job.reply = Some(Reply::Wait(reply));
         self.submit(job).await;
-        outcome
-            .await
-            .unwrap_or_else(|_| Err(StoreError::Query(sqlx::Error::PoolClosed).into()))
+        outcome.await.unwrap_or_else(|_| Err(stopped()))
     }
 
     /// Routes message `id` from `sender`: one payload per recipient device.
@@ -121,7 +97,7 @@ impl Router {
         sender: (UserId, DeviceId),
         id: MessageId,
         to: Vec<(DeviceId, Vec<u8>)>,
-    ) -> Result<(), RouteError> {
+    ) -> Result<(), Refusal> {
         let mut to: Vec<(DeviceId, Bytes)> =
             to.into_iter().map(|(d, p)| (d, Bytes::from(p))).collect();
         to.sort_unstable_by_key(|(device, _)| *device);
@@ -137,7 +113,7 @@ impl Router {
         id: MessageId,
         mut to: Vec<DeviceId>,
         payload: Bytes,
-    ) -> Result<(), RouteError> {
+    ) -> Result<(), Refusal> {
         to.sort_unstable();
         self.wait(message(sender, id, to, Payloads::Shared(payload), None)?)
             .await
@@ -150,7 +126,7 @@ impl Router {
         sender: (UserId, DeviceId),
         id: MessageId,
         send: crate::store::queue::GroupSend,
-    ) -> Result<(), RouteError> {
+    ) -> Result<(), Refusal> {
         self.wait(group_message(sender, id, send, None)).await
     }
 
@@ -162,7 +138,7 @@ impl Router {
         to: UserId,
         kind: ReceiptKind,
         ids: Vec<MessageId>,
-    ) -> Result<(), RouteError> {
+    ) -> Result<(), Refusal> {
         self.wait(receipt(sender, to, kind, &ids, None)?).await
     }
 
@@ -206,15 +182,15 @@ pub fn message(
     to: Vec<DeviceId>,
     payloads: Payloads,
     reply: Option<Reply>,
-) -> Result<Job, RouteError> {
+) -> Result<Job, Refusal> {
     if to.is_empty() || to.len() > MAX_RECIPIENTS {
-        return Err(RouteError::Invalid(format!(
+        return Err(Refusal::invalid(format!(
             "a message needs 1 to {MAX_RECIPIENTS} recipient devices"
         )));
     }
     if to.windows(2).any(|pair| pair[0] == pair[1]) {
-        return Err(RouteError::Invalid(
-            "a device appears twice among the recipients".into(),
+        return Err(Refusal::invalid(
+            "a device appears twice among the recipients",
         ));
     }
     Ok(Job {
@@ -253,14 +229,14 @@ pub fn receipt(
     kind: ReceiptKind,
     ids: &[MessageId],
     reply: Option<Reply>,
-) -> Result<Job, RouteError> {
+) -> Result<Job, Refusal> {
     if ids.is_empty() || ids.len() > MAX_IDS {
-        return Err(RouteError::Invalid(format!(
+        return Err(Refusal::invalid(format!(
             "a receipt names 1 to {MAX_IDS} messages"
         )));
     }
     let payload =
-        proto::encode(&(kind.as_u8(), ids)).map_err(|err| RouteError::Invalid(err.to_string()))?;
+        proto::encode(&(kind.as_u8(), ids)).map_err(|err| Refusal::invalid(err.to_string()))?;
     Ok(Job {
         sender,
         id: new_entry_id(),
@@ -272,9 +248,16 @@ pub fn receipt(
     })
 }
 
-/// Where a session's job outcome goes: its inbox.
-pub fn to_session(inbox: &Arc<Inbox>) -> Option<Reply> {
-    Some(Reply::Session(inbox.clone()))
+/// Where a session's job outcome goes: its inbox, as the answer to
+/// `request`.
+pub fn to_session(inbox: &Arc<Inbox>, request: RequestId) -> Option<Reply> {
+    Some(Reply::Session(inbox.clone(), request))
+}
+
+/// The refusal of a job the dispatcher could not take or answer (the node
+/// is shutting down).
+fn stopped() -> Refusal {
+    crate::refusal::internal(&"the router stopped")
 }
 
 /// A fresh time-ordered id for an entry the server makes (a receipt).

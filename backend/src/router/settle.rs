@@ -3,19 +3,21 @@
 //! their job's first write succeeded, repeats and full queues are answered,
 //! deleted entries are reported to their sessions.
 
-use super::RouteError;
 use super::dispatch::{Dispatcher, report};
 use super::job::Done;
 use super::pending::State;
 use super::writer::Item;
+use crate::refusal::Refusal;
 use crate::store::StoreError;
 use crate::store::queue::{AckDelete, SendOutcome, Written};
 use courier_shared::ids::DeviceId;
+use courier_shared::proto::ErrorCode;
 use std::sync::atomic::Ordering;
 use tokio::time::Instant;
 
-fn failed(err: &StoreError) -> RouteError {
-    RouteError::Store(StoreError::Query(sqlx::Error::Protocol(err.to_string())))
+/// The refusal of the sends a failed transaction held (the cause is logged).
+fn failed(err: &StoreError) -> Refusal {
+    crate::refusal::internal(err)
 }
 
 impl Dispatcher {
@@ -34,9 +36,10 @@ impl Dispatcher {
                 Item::First { job } => match (sends.next(), &error) {
                     (Some(outcome), _) => self.first(job, outcome, &mut woken),
                     (None, err) => {
-                        let err = err
-                            .as_ref()
-                            .map_or(RouteError::Invalid("lost".into()), failed);
+                        let err = err.as_ref().map_or_else(
+                            || crate::refusal::internal(&"a send's outcome was lost"),
+                            failed,
+                        );
                         self.drop_job(job, Err(err));
                     }
                 },
@@ -93,10 +96,13 @@ impl Dispatcher {
             SendOutcome::Duplicate => self.drop_job(id, Ok(())),
             SendOutcome::Full(device) => self.drop_job(
                 id,
-                Err(RouteError::Full(format!(
-                    "device {} has too many messages waiting; try again once it has caught up",
-                    device.0
-                ))),
+                Err(Refusal::new(
+                    ErrorCode::QuotaExceeded,
+                    format!(
+                        "device {} has too many messages waiting; try again once it has caught up",
+                        device.0
+                    ),
+                )),
             ),
         }
     }
@@ -152,7 +158,7 @@ impl Dispatcher {
     }
 
     /// Answers a job that ends without (more) being stored, and forgets it.
-    pub(super) fn drop_job(&mut self, id: u64, outcome: Result<(), RouteError>) {
+    pub(super) fn drop_job(&mut self, id: u64, outcome: Result<(), Refusal>) {
         let Some(mut pending) = self.jobs.remove(&id) else {
             return;
         };
@@ -165,33 +171,9 @@ impl Dispatcher {
         }
         self.by_send.remove(&(pending.job.sender.1, entry_id));
         if !pending.answered {
-            let kind = pending.job.kind;
-            let mut replies = std::mem::take(&mut pending.replies).into_iter();
-            if let Some(first) = replies.next() {
-                first.send(entry_id, kind, outcome.clone_for_reply());
+            for reply in std::mem::take(&mut pending.replies) {
+                reply.send(outcome.clone());
             }
-            for reply in replies {
-                reply.send(entry_id, kind, outcome.clone_for_reply());
-            }
-        }
-    }
-}
-
-/// A route outcome copied for every reply of a job.
-trait CloneForReply {
-    fn clone_for_reply(&self) -> Self;
-}
-
-impl CloneForReply for Result<(), RouteError> {
-    fn clone_for_reply(&self) -> Self {
-        match self {
-            Ok(()) => Ok(()),
-            Err(RouteError::NotFound(reason)) => Err(RouteError::NotFound(reason.clone())),
-            Err(RouteError::Invalid(reason)) => Err(RouteError::Invalid(reason.clone())),
-            Err(RouteError::Stale(reason)) => Err(RouteError::Stale(reason.clone())),
-            Err(RouteError::Forbidden(reason)) => Err(RouteError::Forbidden(reason.clone())),
-            Err(RouteError::Full(reason)) => Err(RouteError::Full(reason.clone())),
-            Err(RouteError::Store(err)) => Err(failed(err)),
         }
     }
 }

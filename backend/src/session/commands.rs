@@ -1,316 +1,236 @@
 //! Carrying out a signed-in device's requests against the router, the store
-//! and presence. Every failure becomes a `Rejected` frame: a bad request never
+//! and presence (the delivery path — sends, receipts, acknowledgements — is
+//! [`super::delivery`]). Each request with an id gets exactly one answer: its answer
+//! frame, or a `Rejected` frame naming it ([`Refusal`]). A bad request never
 //! closes the connection or changes anything.
 
 use super::machine::SignIn;
 use super::{directory, groups, media};
 use crate::clock::now_ms;
-use crate::router::{MAX_IDS, RouteError};
+use crate::refusal::{Refusal, internal};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::groups::GroupChange;
-use crate::store::queue::GroupSend;
-use courier_shared::ids::{DeviceId, MessageId, UserId, Username};
+use courier_shared::ids::{DeviceId, RequestId, UserId, Username};
 use courier_shared::proto::{ClientFrame, ErrorCode, ServerFrame};
-use std::collections::HashSet;
 
 /// Most users one `Subscribe` may name.
-pub const MAX_SUBSCRIPTIONS: usize = 256;
+pub use courier_shared::proto::MAX_SUBSCRIBE as MAX_SUBSCRIPTIONS;
 
 /// A signed-in device.
 pub type Me = (UserId, DeviceId);
 
-/// Completes a sign-in; `Err` carries the fatal error to close with.
+/// Completes a sign-in. A refusal with `UsernameTaken` or `KeyInUse` leaves
+/// the connection open; any other ends it.
 pub async fn sign_in(
     state: &AppState,
     request: SignIn,
     verify: impl FnOnce(&courier_shared::ids::PublicKey) -> bool,
-) -> Result<Me, (ErrorCode, String)> {
+) -> Result<Me, Refusal> {
     match request {
-        SignIn::Register { username, key } => {
-            match state.store.create_user(&username, &key, now_ms()).await {
-                Ok(me) => {
-                    tracing::info!(user = me.0.0, device = me.1.0, "user registered");
-                    Ok(me)
-                }
-                Err(StoreError::UsernameTaken) => Err((
-                    ErrorCode::UsernameTaken,
-                    format!("the username {username} is taken"),
-                )),
-                Err(StoreError::KeyInUse) => Err((
-                    ErrorCode::KeyInUse,
-                    "this device key is already registered; authenticate instead".into(),
-                )),
-                Err(err) => Err(internal(&err)),
-            }
+        SignIn::Register { username, key, .. } => {
+            let me = state
+                .store
+                .create_user(&username, &key, now_ms())
+                .await
+                .map_err(|err| match err {
+                    StoreError::UsernameTaken => Refusal::new(
+                        ErrorCode::UsernameTaken,
+                        format!("the username {username} is taken"),
+                    ),
+                    other => other.into(),
+                })?;
+            tracing::info!(user = me.0.0, device = me.1.0, "user registered");
+            Ok(me)
         }
-        SignIn::Link { link, key } => {
-            let user = match state.store.consume_link(&link, now_ms()).await {
-                Ok(Some(user)) => user,
-                Ok(None) => {
-                    return Err((
+        SignIn::Link { link, key, .. } => {
+            let user = state
+                .store
+                .consume_link(&link, now_ms())
+                .await?
+                .ok_or_else(|| {
+                    Refusal::new(
                         ErrorCode::AuthFailed,
-                        "the link code is wrong, used or expired".into(),
-                    ));
-                }
-                Err(err) => return Err(internal(&err)),
-            };
-            match state.store.add_device(user, &key, false, now_ms()).await {
-                Ok(device) => {
-                    tracing::info!(user = user.0, device = device.0, "device linked");
-                    Ok((user, device))
-                }
-                Err(StoreError::KeyInUse) => Err((
-                    ErrorCode::KeyInUse,
-                    "this device key is already registered".into(),
-                )),
-                Err(err) => Err(internal(&err)),
-            }
+                        "the link code is wrong, used or expired",
+                    )
+                })?;
+            let device = state.store.add_device(user, &key, false, now_ms()).await?;
+            tracing::info!(user = user.0, device = device.0, "device linked");
+            Ok((user, device))
         }
-        SignIn::Authenticate { device, .. } => match state.store.device(device).await {
-            Ok(Some(record)) if verify(&record.key) => Ok((record.user, device)),
-            Ok(_) => Err((
+        SignIn::Authenticate { device, .. } => match state.store.device(device).await? {
+            Some(record) if verify(&record.key) => Ok((record.user, device)),
+            _ => Err(Refusal::new(
                 ErrorCode::AuthFailed,
-                "unknown device or wrong signature".into(),
+                "unknown device or wrong signature",
             )),
-            Err(err) => Err(internal(&err)),
         },
     }
 }
 
-pub(super) fn internal(err: &dyn std::fmt::Display) -> (ErrorCode, String) {
-    tracing::error!(%err, "request failed");
-    (ErrorCode::Internal, "the server failed; retry later".into())
-}
-
-pub(super) fn rejected(id: Option<MessageId>, err: RouteError) -> ServerFrame {
-    match err {
-        RouteError::Stale(reason) => ServerFrame::rejected(id, ErrorCode::StaleDevices, &reason),
-        RouteError::Forbidden(reason) => ServerFrame::rejected(id, ErrorCode::Forbidden, &reason),
-        RouteError::NotFound(reason) => ServerFrame::rejected(id, ErrorCode::NotFound, &reason),
-        RouteError::Invalid(reason) => {
-            ServerFrame::rejected(id, ErrorCode::InvalidRequest, &reason)
-        }
-        RouteError::Full(reason) => ServerFrame::rejected(id, ErrorCode::QuotaExceeded, &reason),
-        RouteError::Store(err) => {
-            let (code, message) = internal(&err);
-            ServerFrame::rejected(id, code, &message)
-        }
-    }
-}
-
-/// Carries out one request of `me`; returns the frames to send back. Entries
-/// acknowledged by `Ack` leave `inflight`.
-pub async fn handle(
-    state: &AppState,
-    me: Me,
-    frame: ClientFrame,
-    inflight: &mut HashSet<MessageId>,
-) -> Vec<ServerFrame> {
+/// Carries out one request of `me` other than the delivery path (sends,
+/// receipts and acknowledgements go to the router through
+/// [`super::delivery::Window::hand_on`]); the frame to answer with, if the
+/// request has an answer (`Typing` has none).
+pub async fn handle(state: &AppState, me: Me, frame: ClientFrame) -> Option<ServerFrame> {
     match frame {
-        ClientFrame::Send { id, to } => {
-            let to = to
-                .into_iter()
-                .map(|(device, payload)| (device, payload.into_bytes()))
-                .collect();
-            vec![accepted(id, state.router.send(me, id, to).await)]
-        }
-        ClientFrame::SendFanout { id, to, payload } => {
-            let payload = bytes::Bytes::from(payload.into_bytes());
-            vec![accepted(
-                id,
-                state.router.send_fanout(me, id, to, payload).await,
-            )]
-        }
-        ClientFrame::Ack { ids } => ack(state, me, ids, inflight).await,
-        ClientFrame::Receipt { to, kind, ids } => {
-            match state.router.receipt(me, to, kind, ids).await {
-                Ok(()) => Vec::new(),
-                Err(err) => vec![rejected(None, err)],
-            }
-        }
-        ClientFrame::LookupUserId { user } => {
-            let name = match state.store.username(user).await {
-                Ok(Some(name)) => name,
-                Ok(None) => {
-                    return vec![ServerFrame::rejected(
-                        None,
-                        ErrorCode::NotFound,
-                        "no such user",
-                    )];
-                }
-                Err(err) => return vec![rejected(None, err.into())],
-            };
-            lookup(state, &name).await
-        }
-        ClientFrame::LookupUser { username } => lookup(state, &username).await,
-        ClientFrame::AddDevice { key } => {
-            match state.store.add_device(me.0, &key, true, now_ms()).await {
-                Ok(device) => vec![ServerFrame::DeviceAdded { device }],
-                Err(StoreError::KeyInUse) => vec![ServerFrame::rejected(
-                    None,
-                    ErrorCode::KeyInUse,
-                    "this device key is already registered",
-                )],
-                Err(err) => vec![rejected(None, err.into())],
-            }
-        }
-        ClientFrame::AddContact { user } => {
-            match state.store.add_contact(me.0, user, now_ms()).await {
-                Ok(()) => vec![ServerFrame::ContactUpdated { user, added: true }],
-                Err(StoreError::NotFound(_)) => vec![ServerFrame::rejected(
-                    None,
-                    ErrorCode::NotFound,
-                    "no such user",
-                )],
-                Err(err) => vec![rejected(None, err.into())],
-            }
-        }
-        ClientFrame::RemoveContact { user } => match state.store.remove_contact(me.0, user).await {
-            Ok(()) => {
-                state.presence.revoke(user, me.0);
-                vec![ServerFrame::ContactUpdated { user, added: false }]
-            }
-            Err(err) => vec![rejected(None, err.into())],
-        },
-        ClientFrame::Subscribe { users } => subscribe(state, me, users).await,
         ClientFrame::Typing { to, typing } => {
             match state.store.has_contact(me.0, to).await {
                 Ok(true) => state.router.typing(me.0, to, typing),
                 Ok(false) => {}
-                Err(err) => return vec![rejected(None, err.into())],
+                Err(err) => tracing::warn!(%err, "cannot pass a typing indicator on"),
             }
-            Vec::new()
+            None
         }
-        ClientFrame::PublishKeys { one_time, fallback } => {
-            vec![directory::publish_keys(state, me, one_time, fallback).await]
+        frame => {
+            let request = frame.request().unwrap_or_default();
+            Some(
+                answer(state, me, request, frame)
+                    .await
+                    .unwrap_or_else(|refusal| refusal.frame(request)),
+            )
         }
-        ClientFrame::ClaimKeys { devices } => vec![directory::claim_keys(state, devices).await],
-        ClientFrame::PublishDeviceList { list } => {
-            vec![directory::publish_list(state, me, list).await]
+    }
+}
+
+/// The answer to `request`, a request with an answer.
+async fn answer(
+    state: &AppState,
+    me: Me,
+    request: RequestId,
+    frame: ClientFrame,
+) -> Result<ServerFrame, Refusal> {
+    match frame {
+        ClientFrame::LookupUserId { user, .. } => {
+            let name = state
+                .store
+                .username(user)
+                .await?
+                .ok_or_else(|| Refusal::not_found("user"))?;
+            lookup(state, request, &name).await
         }
-        ClientFrame::FetchDeviceList { user } => vec![directory::fetch_list(state, user).await],
-        ClientFrame::CreateLink { link } => vec![directory::create_link(state, me, link).await],
-        ClientFrame::CreateGroup { members } => vec![groups::create(state, me, members).await],
-        ClientFrame::AddMembers { group, users } => {
-            vec![groups::change(state, me, group, GroupChange::Add(users)).await]
+        ClientFrame::LookupUser { username, .. } => lookup(state, request, &username).await,
+        ClientFrame::AddContact { user, .. } => {
+            state.store.add_contact(me.0, user, now_ms()).await?;
+            Ok(ServerFrame::ContactUpdated {
+                request,
+                user,
+                added: true,
+            })
         }
-        ClientFrame::RemoveMember { group, user } => {
-            vec![groups::change(state, me, group, GroupChange::Remove(user)).await]
+        ClientFrame::RemoveContact { user, .. } => {
+            state.store.remove_contact(me.0, user).await?;
+            state.presence.revoke(user, me.0);
+            Ok(ServerFrame::ContactUpdated {
+                request,
+                user,
+                added: false,
+            })
         }
-        ClientFrame::SetAdmin { group, user, admin } => {
-            vec![groups::change(state, me, group, GroupChange::SetAdmin(user, admin)).await]
+        ClientFrame::Subscribe { users, .. } => subscribe(state, me, request, users).await,
+        ClientFrame::PublishKeys {
+            one_time, fallback, ..
+        } => directory::publish_keys(state, me, request, one_time, fallback).await,
+        ClientFrame::ClaimKeys { devices, .. } => {
+            directory::claim_keys(state, request, devices).await
         }
-        ClientFrame::FetchGroup { group } => vec![groups::fetch(state, me, group).await],
-        ClientFrame::RequestUpload { size, hash } => {
-            vec![media::request_upload(state, me, size, hash).await]
+        ClientFrame::PublishDeviceList { list, .. } => {
+            directory::publish_list(state, me, request, list).await
         }
-        ClientFrame::CompleteUpload { media: id } => {
-            vec![media::complete_upload(state, me, id).await]
+        ClientFrame::FetchDeviceList { user, .. } => {
+            directory::fetch_list(state, request, user).await
         }
-        ClientFrame::RequestDownload { media: id } => {
-            vec![media::request_download(state, id).await]
+        ClientFrame::CreateLink { link, .. } => {
+            directory::create_link(state, me, request, link).await
         }
-        ClientFrame::SendGroup {
-            id,
-            group,
-            devices,
-            payload,
+        ClientFrame::CreateGroup { members, .. } => {
+            groups::create(state, me, request, members).await
+        }
+        ClientFrame::AddMembers { group, users, .. } => {
+            let change = GroupChange::Add(users);
+            groups::change(state, me, request, group, change).await
+        }
+        ClientFrame::RemoveMember { group, user, .. } => {
+            let change = GroupChange::Remove(user);
+            groups::change(state, me, request, group, change).await
+        }
+        ClientFrame::SetAdmin {
+            group, user, admin, ..
         } => {
-            let send = GroupSend {
-                group,
-                devices,
-                payload: payload.into_bytes(),
-            };
-            vec![accepted(id, state.router.send_group(me, id, send).await)]
+            let change = GroupChange::SetAdmin(user, admin);
+            groups::change(state, me, request, group, change).await
         }
+        ClientFrame::FetchGroup { group, .. } => groups::fetch(state, me, request, group).await,
+        ClientFrame::RequestUpload { size, hash, .. } => {
+            media::request_upload(state, me, request, size, hash).await
+        }
+        ClientFrame::CompleteUpload { media: id, .. } => {
+            media::complete_upload(state, me, request, id).await
+        }
+        ClientFrame::RequestDownload { media: id, .. } => {
+            media::request_download(state, request, id).await
+        }
+        ClientFrame::Register { .. }
+        | ClientFrame::Authenticate { .. }
+        | ClientFrame::Link { .. } => Err(Refusal::invalid("this connection is already signed in")),
+        ClientFrame::Send { .. }
+        | ClientFrame::SendFanout { .. }
+        | ClientFrame::SendGroup { .. }
+        | ClientFrame::Receipt { .. } => Err(internal(&"a send reached the commands")),
         ClientFrame::Hello { .. }
         | ClientFrame::Ping { .. }
         | ClientFrame::Pong { .. }
-        | ClientFrame::Register { .. }
-        | ClientFrame::Authenticate { .. }
-        | ClientFrame::Link { .. } => Vec::new(),
+        | ClientFrame::Ack { .. }
+        | ClientFrame::Typing { .. } => {
+            Err(internal(&"a frame without an answer reached answer()"))
+        }
     }
 }
 
 /// The user named `username` with their devices.
-async fn lookup(state: &AppState, username: &Username) -> Vec<ServerFrame> {
-    match state.store.user_by_name(username).await {
-        Ok(Some(user)) => vec![ServerFrame::UserInfo {
-            user: user.id,
-            username: user.username,
-            devices: user.devices,
-        }],
-        Ok(None) => vec![ServerFrame::rejected(
-            None,
-            ErrorCode::NotFound,
-            &format!("no user named {username}"),
-        )],
-        Err(err) => vec![rejected(None, err.into())],
-    }
-}
-
-fn accepted(id: MessageId, result: Result<(), RouteError>) -> ServerFrame {
-    match result {
-        Ok(()) => ServerFrame::Accepted { id },
-        Err(err) => rejected(Some(id), err),
-    }
-}
-
-async fn ack(
+async fn lookup(
     state: &AppState,
-    me: Me,
-    ids: Vec<MessageId>,
-    inflight: &mut HashSet<MessageId>,
-) -> Vec<ServerFrame> {
-    if ids.len() > MAX_IDS {
-        return vec![ServerFrame::rejected(
-            None,
-            ErrorCode::InvalidRequest,
-            &format!("acknowledge at most {MAX_IDS} entries at a time"),
-        )];
-    }
-    for id in &ids {
-        inflight.remove(id);
-    }
-    match state.router.ack(me.1, ids).await {
-        Ok(_) => Vec::new(),
-        Err(err) => vec![rejected(None, err.into())],
-    }
+    request: RequestId,
+    username: &Username,
+) -> Result<ServerFrame, Refusal> {
+    let user =
+        state.store.user_by_name(username).await?.ok_or_else(|| {
+            Refusal::new(ErrorCode::NotFound, format!("no user named {username}"))
+        })?;
+    Ok(ServerFrame::UserInfo {
+        request,
+        user: user.id,
+        username: user.username,
+        devices: user.devices,
+    })
 }
 
 /// Follows the presence of each named user who has `me` as a contact, and
 /// answers with their current presence. Others are skipped without a word,
 /// so a subscription reveals nothing about non-contacts.
-async fn subscribe(state: &AppState, me: Me, users: Vec<UserId>) -> Vec<ServerFrame> {
+async fn subscribe(
+    state: &AppState,
+    me: Me,
+    request: RequestId,
+    users: Vec<UserId>,
+) -> Result<ServerFrame, Refusal> {
     if users.len() > MAX_SUBSCRIPTIONS {
-        return vec![ServerFrame::rejected(
-            None,
-            ErrorCode::InvalidRequest,
-            &format!("subscribe to at most {MAX_SUBSCRIPTIONS} users at a time"),
-        )];
+        return Err(Refusal::invalid(format!(
+            "subscribe to at most {MAX_SUBSCRIPTIONS} users at a time"
+        )));
     }
-    let mut replies = Vec::new();
+    let mut present = Vec::new();
     for user in users {
-        match state.store.has_contact(user, me.0).await {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(err) => return vec![rejected(None, err.into())],
+        if !state.store.has_contact(user, me.0).await? {
+            continue;
         }
         state.presence.subscribe(me.1, me.0, user);
-        let online = match state.store.user_online(user, now_ms()).await {
-            Ok(online) => online,
-            Err(err) => return vec![rejected(None, err.into())],
-        };
-        let last_seen = match state.store.last_seen(user).await {
-            Ok(seen) => seen,
-            Err(err) => return vec![rejected(None, err.into())],
-        };
-        replies.push(ServerFrame::Presence {
-            user,
-            online,
-            last_seen,
-        });
+        let online = state.store.user_online(user, now_ms()).await?;
+        let last_seen = state.store.last_seen(user).await?;
+        present.push((user, online, last_seen));
     }
-    replies
+    Ok(ServerFrame::PresenceList {
+        request,
+        users: present,
+    })
 }

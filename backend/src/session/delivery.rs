@@ -4,8 +4,9 @@
 //! router without waiting for them — answers come back through the inbox.
 
 use super::commands::Me;
+use super::end::End;
 use crate::metrics::metrics;
-use crate::router::job::{Done, Payloads, refusal};
+use crate::router::job::{Done, Payloads};
 use crate::router::registry::{Inbox, Pushed};
 use crate::router::{self, MAX_IDS, MAX_INFLIGHT, delivery_frame};
 use crate::state::AppState;
@@ -13,7 +14,7 @@ use crate::store::queue::{EntryKind, GroupSend};
 use axum::extract::ws::Message;
 use bytes::Bytes;
 use courier_shared::ids::{DeviceId, MessageId};
-use courier_shared::proto::{ClientFrame, ErrorCode, ServerFrame};
+use courier_shared::proto::{ClientFrame, ServerFrame};
 use futures_util::Sink;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,7 +32,7 @@ pub struct Window {
     inflight: HashMap<MessageId, Option<i64>>,
     /// Whether the queue may hold entries not yet read.
     backlog: bool,
-    /// Message sends handed to the router and not yet answered.
+    /// Sends and receipts handed to the router and not yet answered.
     pub outstanding: usize,
 }
 
@@ -48,7 +49,7 @@ impl Window {
         state: &AppState,
         me: Me,
         inbox: &Inbox,
-    ) -> Result<(), ()>
+    ) -> Result<(), End>
     where
         S: Sink<Message> + Unpin,
     {
@@ -65,7 +66,7 @@ impl Window {
         state: &AppState,
         device: DeviceId,
         inbox: &Inbox,
-    ) -> Result<(), ()>
+    ) -> Result<(), End>
     where
         S: Sink<Message> + Unpin,
     {
@@ -138,7 +139,7 @@ impl Window {
         socket: &mut S,
         inbox: &Inbox,
         pushed: &Pushed,
-    ) -> Result<(), ()>
+    ) -> Result<(), End>
     where
         S: Sink<Message> + Unpin,
     {
@@ -169,7 +170,7 @@ impl Window {
         me: Me,
         inbox: &Inbox,
         ids: &[MessageId],
-    ) -> Result<(), ()>
+    ) -> Result<(), End>
     where
         S: Sink<Message> + Unpin,
     {
@@ -187,11 +188,12 @@ impl Window {
         Ok(())
     }
 
-    /// Notes the answer to one of the device's sends.
+    /// Notes the answer to one of the device's sends or receipts (the
+    /// router answers nothing else through the inbox).
     pub fn answered(&mut self, frame: &ServerFrame) {
         if matches!(
             frame,
-            ServerFrame::Accepted { .. } | ServerFrame::Rejected { id: Some(_), .. }
+            ServerFrame::Accepted { .. } | ServerFrame::Rejected { .. }
         ) {
             self.outstanding = self.outstanding.saturating_sub(1);
         }
@@ -207,53 +209,53 @@ impl Window {
         inbox: &Arc<Inbox>,
         frame: ClientFrame,
     ) -> Result<Option<ClientFrame>, ServerFrame> {
-        let reply = router::to_session(inbox);
-        let (id, job) = match frame {
-            ClientFrame::Send { id, to } => {
+        let request = frame.request().unwrap_or_default();
+        let reply = router::to_session(inbox, request);
+        let job = match frame {
+            ClientFrame::Send { id, to, .. } => {
                 let mut to: Vec<(DeviceId, Bytes)> = to
                     .into_iter()
                     .map(|(d, p)| (d, Bytes::from(p.into_bytes())))
                     .collect();
                 to.sort_unstable_by_key(|(device, _)| *device);
                 let devices = to.iter().map(|(device, _)| *device).collect();
-                (
-                    Some(id),
-                    router::message(me, id, devices, Payloads::PerDevice(to), reply),
-                )
+                router::message(me, id, devices, Payloads::PerDevice(to), reply)
             }
             ClientFrame::SendFanout {
                 id,
                 mut to,
                 payload,
+                ..
             } => {
                 to.sort_unstable();
                 let payload = Payloads::Shared(Bytes::from(payload.into_bytes()));
-                (Some(id), router::message(me, id, to, payload, reply))
+                router::message(me, id, to, payload, reply)
             }
             ClientFrame::SendGroup {
                 id,
                 group,
                 devices,
                 payload,
+                ..
             } => {
                 let send = GroupSend {
                     group,
                     devices,
                     payload: payload.into_bytes(),
                 };
-                (Some(id), Ok(router::group_message(me, id, send, reply)))
+                Ok(router::group_message(me, id, send, reply))
             }
-            ClientFrame::Receipt { to, kind, ids } => {
-                (None, router::receipt(me, to, kind, &ids, reply))
+            ClientFrame::Receipt { to, kind, ids, .. } => {
+                router::receipt(me, to, kind, &ids, reply)
             }
             ClientFrame::Ack { ids } => {
                 if ids.len() > MAX_IDS {
-                    let reason = format!("acknowledge at most {MAX_IDS} entries at a time");
-                    return Err(ServerFrame::rejected(
-                        None,
-                        ErrorCode::InvalidRequest,
-                        &reason,
-                    ));
+                    // Never answered: the entries are delivered again.
+                    tracing::info!(
+                        count = ids.len(),
+                        "ignoring an ack of more than {MAX_IDS} entries"
+                    );
+                    return Ok(None);
                 }
                 let entries = ids
                     .into_iter()
@@ -269,16 +271,11 @@ impl Window {
         };
         match job {
             Ok(job) => {
-                if id.is_some() {
-                    self.outstanding += 1;
-                }
+                self.outstanding += 1;
                 state.router.submit(job).await;
                 Ok(None)
             }
-            Err(err) => {
-                let (code, message) = refusal(&err);
-                Err(ServerFrame::rejected(id, code, &message))
-            }
+            Err(refusal) => Err(refusal.frame(request)),
         }
     }
 }

@@ -6,7 +6,9 @@
 //! the command layer, or fail the connection with an error code.
 
 use courier_shared::crypto::identity;
-use courier_shared::ids::{Challenge, DeviceId, LinkId, PublicKey, Signature, UserId, Username};
+use courier_shared::ids::{
+    Challenge, DeviceId, LinkId, PublicKey, RequestId, Signature, UserId, Username,
+};
 use courier_shared::proto::{
     self, ClientFrame, ErrorCode, MAX_FRAME_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
     ServerFrame, auth,
@@ -17,6 +19,8 @@ use courier_shared::proto::{
 pub enum SignIn {
     /// Create a user (the signature over the challenge already verified).
     Register {
+        /// The request to answer.
+        request: RequestId,
         /// The requested name.
         username: Username,
         /// The first device's key.
@@ -25,6 +29,8 @@ pub enum SignIn {
     /// Sign in an existing device: the task looks up its key and calls
     /// [`Session::verify`].
     Authenticate {
+        /// The request to answer.
+        request: RequestId,
         /// The device.
         device: DeviceId,
         /// Its signature over the challenge.
@@ -33,11 +39,24 @@ pub enum SignIn {
     /// Join an account through a link (the signature over the challenge and
     /// link already verified).
     Link {
+        /// The request to answer.
+        request: RequestId,
         /// The link.
         link: LinkId,
         /// The new device's key.
         key: PublicKey,
     },
+}
+
+impl SignIn {
+    /// The request the sign-in answers.
+    pub fn request(&self) -> RequestId {
+        match self {
+            Self::Register { request, .. }
+            | Self::Authenticate { request, .. }
+            | Self::Link { request, .. } => *request,
+        }
+    }
 }
 
 /// What the socket loop must do after one incoming message.
@@ -123,8 +142,9 @@ impl Session {
                     return Step::Fail(
                         ErrorCode::UnsupportedVersion,
                         format!(
-                            "protocol version {version} is not supported; this server speaks \
-                             {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION}"
+                            "protocol version {version} is not supported: this server speaks \
+                             {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION}; reload the page (or \
+                             update the app) to get the current Courier"
                         ),
                     );
                 }
@@ -148,6 +168,7 @@ impl Session {
             (
                 Phase::AwaitingSignIn,
                 ClientFrame::Register {
+                    request,
                     username,
                     key,
                     signature,
@@ -155,7 +176,11 @@ impl Session {
             ) => {
                 let message = auth::register_message(&self.challenge, &username);
                 if identity::verify(&key, &message, &signature) {
-                    Step::SignIn(SignIn::Register { username, key })
+                    Step::SignIn(SignIn::Register {
+                        request,
+                        username,
+                        key,
+                    })
                 } else {
                     Step::Fail(
                         ErrorCode::AuthFailed,
@@ -163,12 +188,22 @@ impl Session {
                     )
                 }
             }
-            (Phase::AwaitingSignIn, ClientFrame::Authenticate { device, signature }) => {
-                Step::SignIn(SignIn::Authenticate { device, signature })
-            }
+            (
+                Phase::AwaitingSignIn,
+                ClientFrame::Authenticate {
+                    request,
+                    device,
+                    signature,
+                },
+            ) => Step::SignIn(SignIn::Authenticate {
+                request,
+                device,
+                signature,
+            }),
             (
                 Phase::AwaitingSignIn,
                 ClientFrame::Link {
+                    request,
                     link,
                     key,
                     signature,
@@ -176,7 +211,7 @@ impl Session {
             ) => {
                 let message = auth::link_message(&self.challenge, &link);
                 if identity::verify(&key, &message, &signature) {
-                    Step::SignIn(SignIn::Link { link, key })
+                    Step::SignIn(SignIn::Link { request, link, key })
                 } else {
                     Step::Fail(
                         ErrorCode::AuthFailed,
@@ -188,16 +223,6 @@ impl Session {
                 ErrorCode::AuthRequired,
                 "sign in with Register, Authenticate or Link first".to_owned(),
             ),
-            (
-                Phase::Ready(..),
-                ClientFrame::Register { .. }
-                | ClientFrame::Authenticate { .. }
-                | ClientFrame::Link { .. },
-            ) => Step::Reply(ServerFrame::rejected(
-                None,
-                ErrorCode::InvalidRequest,
-                "this connection is already signed in",
-            )),
             (Phase::Ready(..), request) => Step::Request(request),
         }
     }

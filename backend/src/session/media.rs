@@ -6,46 +6,37 @@
 //! ciphertext only. Media ids are 16 random bytes, so they cannot be
 //! guessed; a URL is needed to read or write any object.
 
-use super::commands::{Me, internal};
+use super::commands::Me;
 use crate::clock::{now_ms, now_unix_ms};
 use crate::media::MediaError;
+use crate::refusal::{Refusal, internal};
 use crate::state::AppState;
-use crate::store::StoreError;
 use courier_shared::crypto::media::MediaHash;
-use courier_shared::ids::MediaId;
+use courier_shared::ids::{MediaId, RequestId};
 use courier_shared::proto::{ErrorCode, ServerFrame, Text};
 
-fn refused(code: ErrorCode, reason: &str) -> ServerFrame {
-    ServerFrame::rejected(None, code, reason)
-}
-
-fn failed(err: &dyn std::fmt::Display) -> ServerFrame {
-    let (code, message) = internal(err);
-    refused(code, &message)
-}
-
 /// Opens an upload slot for `size` bytes hashing to `hash`.
-pub async fn request_upload(state: &AppState, me: Me, size: u64, hash: MediaHash) -> ServerFrame {
+pub async fn request_upload(
+    state: &AppState,
+    me: Me,
+    request: RequestId,
+    size: u64,
+    hash: MediaHash,
+) -> Result<ServerFrame, Refusal> {
     let limits = state.media.limits;
     if size == 0 || size > limits.max_bytes {
-        return refused(
-            ErrorCode::InvalidRequest,
-            &format!("a media object is 1 to {} bytes", limits.max_bytes),
-        );
+        return Err(Refusal::invalid(format!(
+            "a media object is 1 to {} bytes",
+            limits.max_bytes
+        )));
     }
     let mut random = [0u8; 16];
-    if let Err(err) = getrandom::fill(&mut random) {
-        return failed(&err);
-    }
+    getrandom::fill(&mut random).map_err(|err| internal(&err))?;
     let id = MediaId::from(random);
-    let slot = match state
+    let slot = state
         .media
         .upload_url(&id, size, &hash, now_unix_ms(), limits.url_ttl)
-        .await
-    {
-        Ok(slot) => slot,
-        Err(err) => return failed(&err),
-    };
+        .await?;
     let expires_at = i64::try_from(slot.expires_at).unwrap_or(i64::MAX);
     let opened = state
         .store
@@ -58,50 +49,44 @@ pub async fn request_upload(state: &AppState, me: Me, size: u64, hash: MediaHash
             now_ms(),
             expires_at,
         )
-        .await;
-    match opened {
-        Ok(()) => ServerFrame::UploadSlot {
-            media: id,
-            url: Text::truncating(&slot.url),
-            expires_at: slot.expires_at,
-        },
-        Err(StoreError::Quota) => refused(
+        .await?;
+    if !opened {
+        return Err(Refusal::new(
             ErrorCode::QuotaExceeded,
             "your media storage is full; media is deleted 30 days after upload",
-        ),
-        Err(err) => failed(&err),
+        ));
     }
+    Ok(ServerFrame::UploadSlot {
+        request,
+        media: id,
+        url: Text::truncating(&slot.url),
+        expires_at: slot.expires_at,
+    })
 }
 
 /// Checks an upload (the stored object must be exactly the declared bytes)
 /// and keeps it for the media TTL.
-pub async fn complete_upload(state: &AppState, me: Me, id: MediaId) -> ServerFrame {
-    let record = match state.store.media(&id, now_ms()).await {
-        Ok(Some(record)) if record.owner == me.0 => record,
-        Ok(_) => return refused(ErrorCode::NotFound, "no such upload"),
-        Err(err) => return failed(&err),
+pub async fn complete_upload(
+    state: &AppState,
+    me: Me,
+    request: RequestId,
+    id: MediaId,
+) -> Result<ServerFrame, Refusal> {
+    let record = match state.store.media(&id, now_ms()).await? {
+        Some(record) if record.owner == me.0 => record,
+        _ => return Err(Refusal::not_found("upload")),
     };
+    let ready = ServerFrame::MediaReady { request, media: id };
     if record.complete {
-        return ServerFrame::MediaReady { media: id };
+        return Ok(ready);
     }
-    match state.media.check(&id, record.size, &record.hash).await {
-        Ok(Ok(())) => {}
-        Ok(Err(reason)) => {
-            if let Err(err) = discard(state, &id).await {
-                return failed(&err);
-            }
-            return refused(
-                ErrorCode::InvalidRequest,
-                &format!("{reason}; it was deleted"),
-            );
-        }
-        Err(err) => return failed(&err),
+    if let Err(reason) = state.media.check(&id, record.size, &record.hash).await? {
+        discard(state, &id).await?;
+        return Err(Refusal::invalid(format!("{reason}; it was deleted")));
     }
     let keep_until = now_ms().saturating_add(state.media.limits.ttl_ms);
-    match state.store.complete_upload(&id, keep_until).await {
-        Ok(()) => ServerFrame::MediaReady { media: id },
-        Err(err) => failed(&err),
-    }
+    state.store.complete_upload(&id, keep_until).await?;
+    Ok(ready)
 }
 
 async fn discard(state: &AppState, id: &MediaId) -> Result<(), MediaError> {
@@ -114,23 +99,24 @@ async fn discard(state: &AppState, id: &MediaId) -> Result<(), MediaError> {
 }
 
 /// A download URL for a complete media object.
-pub async fn request_download(state: &AppState, id: MediaId) -> ServerFrame {
-    match state.store.media(&id, now_ms()).await {
-        Ok(Some(record)) if record.complete => {}
-        Ok(_) => return refused(ErrorCode::NotFound, "no such media (or it expired)"),
-        Err(err) => return failed(&err),
+pub async fn request_download(
+    state: &AppState,
+    request: RequestId,
+    id: MediaId,
+) -> Result<ServerFrame, Refusal> {
+    match state.store.media(&id, now_ms()).await? {
+        Some(record) if record.complete => {}
+        _ => return Err(Refusal::not_found("media (or it expired)")),
     }
     let limits = state.media.limits;
-    match state
+    let url = state
         .media
         .download_url(&id, now_unix_ms(), limits.url_ttl)
-        .await
-    {
-        Ok(url) => ServerFrame::DownloadUrl {
-            media: id,
-            url: Text::truncating(&url.url),
-            expires_at: url.expires_at,
-        },
-        Err(err) => failed(&err),
-    }
+        .await?;
+    Ok(ServerFrame::DownloadUrl {
+        request,
+        media: id,
+        url: Text::truncating(&url.url),
+        expires_at: url.expires_at,
+    })
 }

@@ -6,14 +6,13 @@
 //! (key-directory requests in [`directory`], group requests in [`groups`],
 //! media requests in [`media`])
 //! within the [`rate_limit`], delivers the device's queue and what the router
-//! pushes ([`delivery`]), and closes the
-//! socket with a code from [`close`] when the protocol is broken or the
-//! server stops.
+//! pushes ([`delivery`]), and ends with an [`end::End`] that names the close
+//! code (the protocol is broken, the client left, the server stops).
 
-pub mod close;
 pub mod commands;
 pub mod delivery;
 pub mod directory;
+pub mod end;
 pub mod groups;
 pub mod machine;
 pub mod media;

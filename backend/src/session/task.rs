@@ -8,18 +8,19 @@
 
 use super::commands::{self, Me};
 use super::delivery::Window;
+use super::end::End;
 use super::machine::{Phase, Session, SignIn, Step};
-use super::{close, rate_limit::TokenBucket};
+use super::rate_limit::TokenBucket;
 use crate::bus::Event;
 use crate::clock::now_ms;
 use crate::metrics::metrics;
+use crate::refusal::Refusal;
 use crate::router::registry::{Arrival, Inbox};
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message};
 use courier_shared::ids::Challenge;
 use courier_shared::proto::{self, ClientFrame, ErrorCode, ServerFrame, Text};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use std::collections::HashSet;
 use std::fmt::Display;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,8 +44,6 @@ pub struct SessionConfig {
 
 /// How long to wait for the client's answer to our close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
-/// Close code for a connection replaced by a newer one of the same device.
-const REPLACED: u16 = 4000;
 
 /// Runs one session until the client leaves, breaks the protocol, falls
 /// silent, is replaced, or the server shuts down.
@@ -55,9 +54,11 @@ where
 {
     let span = tracing::info_span!("session", conn = conn_id, user = tracing::field::Empty);
     let mut session = Session::new(state.session_config.heartbeat_secs, random_challenge());
-    drive(socket, &state, &mut session, conn_id)
-        .instrument(span)
+    let mut socket = socket;
+    let end = drive(&mut socket, &state, &mut session, conn_id)
+        .instrument(span.clone())
         .await;
+    finish(&mut socket, &end).instrument(span).await;
     if let Phase::Ready(user, device) = session.phase() {
         Box::pin(sign_out(&state, user, device, conn_id)).await;
     }
@@ -105,7 +106,7 @@ fn random_challenge() -> Challenge {
     Challenge::new_const(bytes)
 }
 
-async fn drive<S, E>(mut socket: S, state: &AppState, session: &mut Session, conn_id: u64)
+async fn drive<S, E>(socket: &mut S, state: &AppState, session: &mut Session, conn_id: u64) -> End
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
     E: Display,
@@ -123,40 +124,34 @@ where
         let reading = window.reading();
         let incoming = tokio::select! {
             biased;
-            () = state.shutdown.cancelled() => {
-                close_socket(&mut socket, close::SERVICE_RESTART, "server restarting").await;
-                return;
-            }
+            () = state.shutdown.cancelled() => return End::Shutdown,
             () = tokio::time::sleep_until(deadline) => {
-                let (code, reason) = match session.phase() {
-                    Phase::Ready(..) => (ErrorCode::IdleTimeout, "no frame within the idle timeout"),
-                    _ => (ErrorCode::HandshakeTimeout, "no sign-in before the handshake deadline"),
+                return match session.phase() {
+                    Phase::Ready(..) => End::protocol(ErrorCode::IdleTimeout, "no frame within the idle timeout"),
+                    _ => End::protocol(ErrorCode::HandshakeTimeout, "no sign-in before the handshake deadline"),
                 };
-                fail(&mut socket, code, reason).await;
-                return;
             }
             arrival = next_arrival(&reach) => {
                 let (Some(inbox), Phase::Ready(user, device)) = (&reach, session.phase()) else {
                     continue;
                 };
                 if let Arrival::Evicted = arrival {
-                    close_socket(&mut socket, REPLACED, "signed in on a newer connection").await;
-                    return;
+                    return End::Replaced;
                 }
                 unflushed = true;
                 let me = (user, device);
-                if Box::pin(arrive(&mut socket, state, me, inbox, &mut window, arrival)).await.is_err() {
-                    return;
+                if let Err(end) = Box::pin(arrive(socket, state, me, inbox, &mut window, arrival)).await {
+                    return end;
                 }
                 continue;
             }
-            io = std::future::poll_fn(|cx| read_or_flush(&mut socket, cx, reading, unflushed)),
+            io = std::future::poll_fn(|cx| read_or_flush(socket, cx, reading, unflushed)),
                 if reading || unflushed => match io {
                 Io::Read(incoming) => incoming,
                 Io::Flushed(ok) => {
                     unflushed = false;
                     if !ok {
-                        return;
+                        return End::ClientLeft;
                     }
                     continue;
                 }
@@ -164,12 +159,10 @@ where
         };
         unflushed = true;
         let step = match incoming {
-            None | Some(Ok(Message::Close(_))) => return,
+            None | Some(Ok(Message::Close(_))) => return End::ClientLeft,
             Some(Err(err)) => {
                 tracing::debug!(%err, "socket read failed");
-                let code = close::for_error(ErrorCode::FrameTooLarge);
-                close_socket(&mut socket, code, "read failed").await;
-                return;
+                return End::ReadFailed;
             }
             Some(Ok(Message::Binary(bytes))) => session.on_binary(&bytes),
             Some(Ok(Message::Text(_))) => session.on_text(),
@@ -178,31 +171,24 @@ where
         metrics().frame_in(step_label(&step));
         let outcome = match step {
             Step::Continue => Ok(()),
-            Step::Reply(frame) => send(&mut socket, &frame).await,
-            Step::Fail(code, reason) => {
-                tracing::info!(?code, %reason, "closing connection after a protocol error");
-                fail(&mut socket, code, &reason).await;
-                return;
-            }
-            Step::SignIn(request) => {
-                match Box::pin(sign_in(&mut socket, state, session, request, conn_id)).await {
-                    Ok(Some(inbox)) => {
-                        reach = Some(inbox);
-                        Ok(())
+            Step::Reply(frame) => send(socket, &frame).await,
+            Step::Fail(code, reason) => return End::Protocol(code, reason),
+            Step::SignIn(request) => Box::pin(sign_in(socket, state, session, request, conn_id))
+                .await
+                .map(|inbox| {
+                    if inbox.is_some() {
+                        reach = inbox;
                     }
-                    Ok(None) => Ok(()),
-                    Err(()) => return,
-                }
-            }
+                }),
             Step::Request(frame) => {
                 let (Phase::Ready(user, device), Some(inbox)) = (session.phase(), &reach) else {
-                    return;
+                    return End::protocol(ErrorCode::AuthRequired, "sign in first");
                 };
                 // Boxed, like the other heavy steps, so that the state of an idle
                 // session's task stays small: it exists only while they run.
                 let me = (user, device);
                 Box::pin(request(
-                    &mut socket,
+                    socket,
                     state,
                     me,
                     inbox,
@@ -213,8 +199,8 @@ where
                 .await
             }
         };
-        if outcome.is_err() {
-            return;
+        if let Err(end) = outcome {
+            return end;
         }
         if let Phase::Ready(..) = session.phase() {
             deadline = Instant::now() + config.idle_timeout;
@@ -260,7 +246,7 @@ async fn arrive<S>(
     inbox: &Inbox,
     window: &mut Window,
     arrival: Arrival,
-) -> Result<(), ()>
+) -> Result<(), End>
 where
     S: Sink<Message> + Unpin,
 {
@@ -277,18 +263,19 @@ where
     }
 }
 
-/// Completes a sign-in. `Ok(Some)` when signed in, `Ok(None)` when refused
-/// but the client may try again, `Err` when the connection must end.
+/// Completes a sign-in: the device's inbox once signed in, `None` when
+/// refused but the client may try again on this connection.
 async fn sign_in<S, E>(
     socket: &mut S,
     state: &AppState,
     session: &mut Session,
     request: SignIn,
     conn_id: u64,
-) -> Result<Option<Arc<Inbox>>, ()>
+) -> Result<Option<Arc<Inbox>>, End>
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
 {
+    let answer = request.request();
     let signature = match &request {
         SignIn::Authenticate { signature, .. } => Some(*signature),
         SignIn::Register { .. } | SignIn::Link { .. } => None,
@@ -299,14 +286,16 @@ where
     .await;
     let (user, device) = match verdict {
         Ok(me) => me,
-        Err((code @ (ErrorCode::UsernameTaken | ErrorCode::KeyInUse), reason)) => {
-            send(socket, &ServerFrame::rejected(None, code, &reason)).await?;
+        Err(
+            refusal @ Refusal {
+                code: ErrorCode::UsernameTaken | ErrorCode::KeyInUse,
+                ..
+            },
+        ) => {
+            send(socket, &refusal.frame(answer)).await?;
             return Ok(None);
         }
-        Err((code, reason)) => {
-            fail(socket, code, &reason).await;
-            return Err(());
-        }
+        Err(refusal) => return Err(End::Protocol(refusal.code, refusal.message)),
     };
     session.signed_in(user, device);
     tracing::Span::current().record("user", user.0);
@@ -327,7 +316,12 @@ where
     };
     let handle = state.registry.register(user, device, conn_id);
     state.bus.publish(Event::Evict(device));
-    send(socket, &ServerFrame::Authenticated { user, device }).await?;
+    let signed_in = ServerFrame::Authenticated {
+        request: answer,
+        user,
+        device,
+    };
+    send(socket, &signed_in).await?;
     if came_online {
         state.bus.publish(Event::Presence {
             user,
@@ -338,9 +332,11 @@ where
     Ok(Some(handle))
 }
 
-/// Carries out one request within the device's rate limit: message sends,
-/// receipts and acknowledgements go to the router without waiting (their
-/// answers come back through the inbox), the rest through the commands.
+/// Carries out one request within the device's rate limit (a request over
+/// it is refused `RateLimited`, a typing indicator dropped; acks are free):
+/// message sends, receipts and acknowledgements go to the router without
+/// waiting (their answers come back through the inbox), the rest through the
+/// commands.
 async fn request<S, E>(
     socket: &mut S,
     state: &AppState,
@@ -349,26 +345,27 @@ async fn request<S, E>(
     frame: ClientFrame,
     window: &mut Window,
     bucket: &mut TokenBucket,
-) -> Result<(), ()>
+) -> Result<(), End>
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
 {
     let is_ack = matches!(frame, ClientFrame::Ack { .. });
     if !is_ack && !bucket.try_take(std::time::Instant::now()) {
-        let id = match &frame {
-            ClientFrame::Send { id, .. } | ClientFrame::SendFanout { id, .. } => Some(*id),
-            _ => None,
+        return match frame.request() {
+            Some(request) => {
+                let refusal = Refusal::new(ErrorCode::RateLimited, "rate limit; slow down");
+                send(socket, &refusal.frame(request)).await
+            }
+            None => Ok(()),
         };
-        let refusal = ServerFrame::rejected(id, ErrorCode::RateLimited, "rate limit; slow down");
-        return send(socket, &refusal).await;
     }
     let frame = match window.hand_on(state, me, inbox, frame).await {
         Ok(Some(frame)) => frame,
         Ok(None) => return Ok(()),
         Err(refusal) => return send(socket, &refusal).await,
     };
-    for reply in commands::handle(state, me, frame, &mut HashSet::new()).await {
-        send(socket, &reply).await?;
+    if let Some(answer) = commands::handle(state, me, frame).await {
+        send(socket, &answer).await?;
     }
     Ok(())
 }
@@ -386,26 +383,24 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Sends one frame: feeds it to the socket, which writes it out with the
 /// next flush (the session loop flushes once nothing else is ready). Fails
-/// if the frame cannot be encoded, the socket is gone or the client does not
-/// read.
+/// if the socket is gone or the client does not read; a frame that cannot
+/// be encoded (a server bug) is logged and skipped.
 pub(super) async fn send<S: Sink<Message> + Unpin>(
     socket: &mut S,
     frame: &ServerFrame,
-) -> Result<(), ()> {
-    let bytes = proto::encode(frame).map_err(|err| {
-        tracing::error!(%err, "cannot encode a server frame");
-    })?;
+) -> Result<(), End> {
+    let bytes = match proto::encode(frame) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            tracing::error!(%err, frame = frame.name(), "cannot encode a server frame");
+            return Ok(());
+        }
+    };
     count_out(frame);
     match tokio::time::timeout(SEND_TIMEOUT, socket.feed(Message::Binary(bytes.into()))).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => {
-            tracing::debug!("client went away while we were sending");
-            Err(())
-        }
-        Err(_) => {
-            tracing::info!("client does not read; dropping the connection");
-            Err(())
-        }
+        Ok(Err(_)) => Err(End::ClientLeft),
+        Err(_) => Err(End::SendFailed),
     }
 }
 
@@ -415,33 +410,8 @@ fn count_out(frame: &ServerFrame) {
     if let ServerFrame::Error { code, .. } | ServerFrame::Rejected { code, .. } = frame {
         metrics
             .errors
-            .get_or_create(&vec![("code", error_label(*code))])
+            .get_or_create(&vec![("code", code.label())])
             .inc();
-    }
-}
-
-fn error_label(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::Malformed => "malformed",
-        ErrorCode::UnknownFrame => "unknown_frame",
-        ErrorCode::FrameTooLarge => "frame_too_large",
-        ErrorCode::UnsupportedVersion => "unsupported_version",
-        ErrorCode::HandshakeRequired => "handshake_required",
-        ErrorCode::HandshakeTimeout => "handshake_timeout",
-        ErrorCode::TextNotSupported => "text_not_supported",
-        ErrorCode::IdleTimeout => "idle_timeout",
-        ErrorCode::AuthRequired => "auth_required",
-        ErrorCode::AuthFailed => "auth_failed",
-        ErrorCode::UsernameTaken => "username_taken",
-        ErrorCode::NotFound => "not_found",
-        ErrorCode::RateLimited => "rate_limited",
-        ErrorCode::InvalidRequest => "invalid_request",
-        ErrorCode::KeyInUse => "key_in_use",
-        ErrorCode::StaleDevices => "stale_devices",
-        ErrorCode::Forbidden => "forbidden",
-        ErrorCode::QuotaExceeded => "quota_exceeded",
-        ErrorCode::Internal => "internal",
-        ErrorCode::Other(_) => "other",
     }
 }
 
@@ -459,13 +429,22 @@ fn step_label(step: &Step) -> &'static str {
     }
 }
 
-/// Sends an error frame with `code`, then closes the connection.
-async fn fail<S, E>(socket: &mut S, code: ErrorCode, reason: &str)
+/// Ends the connection as `end` says: an error frame first for a protocol
+/// error, then a close frame with its code (none if the client is gone).
+async fn finish<S, E>(socket: &mut S, end: &End)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
 {
-    let _ = send(socket, &ServerFrame::error(code, reason)).await;
-    close_socket(socket, close::for_error(code), reason).await;
+    match end {
+        End::Protocol(code, reason) => {
+            tracing::info!(?code, %reason, "closing connection after a protocol error");
+            let _ = send(socket, &ServerFrame::error(*code, reason)).await;
+        }
+        other => tracing::debug!(end = ?other, "session ended"),
+    }
+    if let Some(code) = end.close_code() {
+        close_socket(socket, code, &end.reason()).await;
+    }
 }
 
 /// Sends a close frame and waits briefly for the client's answer.

@@ -10,6 +10,30 @@ use std::collections::HashSet;
 /// Most open links per user.
 pub const MAX_OPEN_LINKS: i64 = 5;
 
+/// What publishing a device list did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListStored {
+    /// Stored; these listed devices were left out and are deleted.
+    Stored(Vec<DeviceId>),
+    /// Refused: signed by another account key than the one pinned.
+    OtherAccountKey,
+    /// Refused: not newer than the stored list, of this version.
+    NotNewer(u64),
+    /// Refused: it names a device that is not the user's, or with another key.
+    UnknownDevice(DeviceId),
+}
+
+/// What opening a link did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkOpened {
+    /// Open.
+    Opened,
+    /// Refused: the user has [`MAX_OPEN_LINKS`] open already.
+    TooMany,
+    /// Refused: that link id is taken.
+    InUse,
+}
+
 /// A stored device list row: body and signature.
 type ListRow = (Vec<u8>, Vec<u8>);
 /// A stored device row: id and signing key.
@@ -95,10 +119,10 @@ impl Store {
             (list, devices)
         });
         let list = list.and_then(|(body, signature)| {
-            Some(SignedDeviceList(
-                Blob::new(body)?,
-                Signature::from_slice(&signature)?,
-            ))
+            Some(SignedDeviceList {
+                body: Blob::new(body)?,
+                signature: Signature::from_slice(&signature)?,
+            })
         });
         let devices = devices
             .into_iter()
@@ -111,13 +135,15 @@ impl Store {
     /// account key): the first list pins the account key; later ones must
     /// carry the same key and a higher version and name only the user's
     /// devices with their registered keys. Listed devices left out are
-    /// deleted, with their queues; returns them.
+    /// deleted, with their queues ([`ListStored::Stored`] names them);
+    /// anything else is stored only if the list is refused for none of the
+    /// other [`ListStored`] reasons.
     pub async fn publish_device_list(
         &self,
         user: UserId,
         list: &DeviceList,
         signed: &SignedDeviceList,
-    ) -> Result<Vec<DeviceId>, StoreError> {
+    ) -> Result<ListStored, StoreError> {
         let select_account = "SELECT account_key FROM users WHERE id = $1";
         let select_version = "SELECT version FROM device_lists WHERE user_id = $1";
         let select_devices = "SELECT id, public_key, listed FROM devices WHERE user_id = $1";
@@ -135,31 +161,24 @@ impl Store {
                 sqlx::query_scalar(select_account).bind(db(user.0)).fetch_optional(&mut *tx).await?;
             let account = account.ok_or(StoreError::NotFound("user"))?;
             if account.is_some_and(|key| key != list.account().as_bytes()) {
-                return Err(StoreError::Conflict(
-                    "the list is signed by another account key than this user's".into(),
-                ));
+                return Ok(ListStored::OtherAccountKey);
             }
             let known: Option<i64> =
                 sqlx::query_scalar(select_version).bind(db(user.0)).fetch_optional(&mut *tx).await?;
-            if known.is_some_and(|known| version <= known) {
-                return Err(StoreError::Conflict(format!(
-                    "device list version {version} is not newer than the stored one"
-                )));
+            if let Some(known) = known.filter(|known| version <= *known) {
+                return Ok(ListStored::NotNewer(id(known)));
             }
             let registered: Vec<(i64, Vec<u8>, bool)> =
                 sqlx::query_as(select_devices).bind(db(user.0)).fetch_all(&mut *tx).await?;
             for device in list.devices() {
                 let matches = registered.iter().any(|(rid, key, _)| {
-                    id(*rid) == device.0.0 && key.as_slice() == device.1.as_bytes()
+                    id(*rid) == device.device.0 && key.as_slice() == device.signing_key.as_bytes()
                 });
                 if !matches {
-                    return Err(StoreError::Conflict(format!(
-                        "device {} is not a registered device of this user with that key",
-                        device.0.0
-                    )));
+                    return Ok(ListStored::UnknownDevice(device.device));
                 }
             }
-            let listed: HashSet<u64> = list.devices().iter().map(|d| d.0.0).collect();
+            let listed: HashSet<u64> = list.devices().iter().map(|d| d.device.0).collect();
             let removed: Vec<DeviceId> = registered
                 .iter()
                 .filter(|(rid, _, was_listed)| *was_listed && !listed.contains(&id(*rid)))
@@ -170,13 +189,13 @@ impl Store {
             }
             sqlx::query(unlist).bind(db(user.0)).execute(&mut *tx).await?;
             for device in list.devices() {
-                sqlx::query(list_one).bind(db(device.0.0)).execute(&mut *tx).await?;
+                sqlx::query(list_one).bind(db(device.device.0)).execute(&mut *tx).await?;
             }
             sqlx::query(upsert)
                 .bind(db(user.0))
                 .bind(version)
-                .bind(signed.0.as_bytes())
-                .bind(signed.1.as_bytes().as_slice())
+                .bind(signed.body.as_bytes())
+                .bind(signed.signature.as_bytes().as_slice())
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(pin)
@@ -186,7 +205,7 @@ impl Store {
                 .await?;
             tx.commit().await?;
             self.directory_changed().await;
-            Ok(removed)
+            Ok(ListStored::Stored(removed))
         })
     }
 
@@ -197,7 +216,7 @@ impl Store {
         link: &LinkId,
         now_ms: i64,
         expires_at: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<LinkOpened, StoreError> {
         let purge = "DELETE FROM links WHERE user_id = $1 AND expires_at <= $2";
         let count = "SELECT COUNT(*) FROM links WHERE user_id = $1";
         let insert = "INSERT INTO links (link_id, user_id, expires_at) VALUES ($1, $2, $3) \
@@ -207,9 +226,7 @@ impl Store {
             sqlx::query(purge).bind(db(user.0)).bind(now_ms).execute(&mut *tx).await?;
             let open: i64 = sqlx::query_scalar(count).bind(db(user.0)).fetch_one(&mut *tx).await?;
             if open >= MAX_OPEN_LINKS {
-                return Err(StoreError::Conflict(format!(
-                    "at most {MAX_OPEN_LINKS} links may be open at once"
-                )));
+                return Ok(LinkOpened::TooMany);
             }
             let inserted = sqlx::query(insert)
                 .bind(link.as_bytes().as_slice())
@@ -219,11 +236,11 @@ impl Store {
                 .await?
                 .rows_affected();
             if inserted == 0 {
-                return Err(StoreError::Conflict("that link is already in use".into()));
+                return Ok(LinkOpened::InUse);
             }
             tx.commit().await?;
         });
-        Ok(())
+        Ok(LinkOpened::Opened)
     }
 
     /// Consumes `link` if it is open, returning its user; a link admits one

@@ -26,7 +26,8 @@ type MediaRow = (i64, i64, Vec<u8>, bool, i64);
 impl Store {
     /// Opens an upload slot for `id` of `size` bytes hashing to `hash`,
     /// owned by `owner` until `expires_at`, if the owner's stored and pending
-    /// bytes stay within `quota`; otherwise `StoreError::Quota`.
+    /// bytes stay within `quota`; returns whether it did (`false`: over the
+    /// quota, nothing stored).
     #[allow(clippy::too_many_arguments)] // one row's columns
     pub async fn open_upload(
         &self,
@@ -37,7 +38,7 @@ impl Store {
         quota: u64,
         now_ms: i64,
         expires_at: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         // Postgres sums BIGINTs as NUMERIC: cast back.
         let used = "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM media \
                     WHERE owner_id = $1 AND expires_at > $2";
@@ -51,7 +52,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
             if from_db(used).saturating_add(size) > quota {
-                return Err(StoreError::Quota);
+                return Ok(false);
             }
             sqlx::query(insert)
                 .bind(id.as_bytes().as_slice())
@@ -64,7 +65,7 @@ impl Store {
                 .await?;
             tx.commit().await?;
         });
-        Ok(())
+        Ok(true)
     }
 
     /// The media object `id`, unless unknown or expired at `now_ms`.

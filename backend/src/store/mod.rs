@@ -58,18 +58,6 @@ pub enum StoreError {
     /// A named user or device does not exist.
     #[error("no such {0}")]
     NotFound(&'static str),
-    /// A message's recipients do not match the current device lists.
-    #[error("{0}")]
-    Stale(String),
-    /// The device's user may not do this.
-    #[error("{0}")]
-    Forbidden(String),
-    /// The user's media storage quota is used up.
-    #[error("the media storage quota is used up")]
-    Quota,
-    /// The write conflicts with what is stored (an old version, say).
-    #[error("{0}")]
-    Conflict(String),
 }
 
 /// Which database a [`Store`] talks to.

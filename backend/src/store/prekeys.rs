@@ -13,21 +13,22 @@ use courier_shared::ids::{CurveKey, DeviceId, Signature};
 pub const MAX_STORED_ONE_TIME_KEYS: i64 = 200;
 
 fn signed_key(key: &[u8], signature: &[u8]) -> Option<SignedKey> {
-    Some(SignedKey(
-        CurveKey::from_slice(key)?,
-        Signature::from_slice(signature)?,
-    ))
+    Some(SignedKey {
+        key: CurveKey::from_slice(key)?,
+        signature: Signature::from_slice(signature)?,
+    })
 }
 
 impl Store {
     /// Stores new pre-keys of `device`; returns how many one-time keys it now
-    /// has. Keys already stored are ignored.
+    /// has, or `None` (storing nothing) if they would be more than
+    /// [`MAX_STORED_ONE_TIME_KEYS`]. Keys already stored are ignored.
     pub async fn publish_prekeys(
         &self,
         device: DeviceId,
         one_time: &[SignedKey],
         fallback: Option<&SignedKey>,
-    ) -> Result<u32, StoreError> {
+    ) -> Result<Option<u32>, StoreError> {
         let insert = "INSERT INTO one_time_keys (device_id, key, signature) VALUES ($1, $2, $3) \
                       ON CONFLICT (device_id, key) DO NOTHING";
         let upsert = "INSERT INTO fallback_keys (device_id, key, signature) VALUES ($1, $2, $3) \
@@ -38,23 +39,21 @@ impl Store {
             let before: i64 = sqlx::query_scalar(count).bind(db(device.0)).fetch_one(&mut *tx).await?;
             let room = MAX_STORED_ONE_TIME_KEYS - before;
             if i64::try_from(one_time.len()).unwrap_or(i64::MAX) > room {
-                return Err(StoreError::Conflict(format!(
-                    "the server keeps at most {MAX_STORED_ONE_TIME_KEYS} one-time keys per device"
-                )));
+                return Ok(None);
             }
             for key in one_time {
                 sqlx::query(insert)
                     .bind(db(device.0))
-                    .bind(key.0.as_bytes().as_slice())
-                    .bind(key.1.as_bytes().as_slice())
+                    .bind(key.key.as_bytes().as_slice())
+                    .bind(key.signature.as_bytes().as_slice())
                     .execute(&mut *tx)
                     .await?;
             }
             if let Some(key) = fallback {
                 sqlx::query(upsert)
                     .bind(db(device.0))
-                    .bind(key.0.as_bytes().as_slice())
-                    .bind(key.1.as_bytes().as_slice())
+                    .bind(key.key.as_bytes().as_slice())
+                    .bind(key.signature.as_bytes().as_slice())
                     .execute(&mut *tx)
                     .await?;
             }
@@ -62,7 +61,7 @@ impl Store {
             tx.commit().await?;
             after
         });
-        Ok(u32::try_from(stored).unwrap_or(u32::MAX))
+        Ok(Some(u32::try_from(stored).unwrap_or(u32::MAX)))
     }
 
     /// How many unclaimed one-time keys `device` has.

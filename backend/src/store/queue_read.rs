@@ -47,13 +47,16 @@ pub enum Enqueued {
     Queued(Vec<DeviceId>),
     /// The same sender already sent this message id; nothing was written.
     Duplicate,
+    /// A recipient device does not exist; nothing was written.
+    UnknownRecipient,
 }
 
 impl Store {
     /// Queues `entries` (of one id and kind) from `sender`, all or nothing,
     /// without a queue cap; with `dedupe`, the id is recorded for the
-    /// sender's device until `expires_at` and a repeat writes nothing. Fails
-    /// with `NotFound` if a recipient device does not exist. (The router
+    /// sender's device until `expires_at` and a repeat writes nothing; writes
+    /// nothing if a recipient device does not exist
+    /// ([`Enqueued::UnknownRecipient`]). (The router
     /// batches its sends instead; this is the one-off form.)
     pub async fn enqueue(
         &self,
@@ -79,7 +82,7 @@ impl Store {
             count.build_query_scalar().fetch_one(pool).await?
         });
         if usize::try_from(found).ok() != Some(devices.len()) {
-            return Err(StoreError::NotFound("recipient device"));
+            return Ok(Enqueued::UnknownRecipient);
         }
         let send = SendWrite {
             sender,

@@ -2,7 +2,8 @@
 //! group's) name, presence, the last message, its time and the unread count;
 //! forms to start a chat by username and to create a group.
 
-use super::time;
+use super::{group_info, time};
+use crate::lazy::lazy_view;
 use crate::state::{Account, Job};
 use leptos::prelude::*;
 
@@ -18,18 +19,10 @@ pub fn ChatList(account: Account) -> impl IntoView {
         starter.run(Job::StartChat(name.get_untracked()));
         name.set(String::new());
     };
-    let group_name = RwSignal::new(String::new());
-    let group_members = RwSignal::new(String::new());
+    // Lazily loaded (#15): the group form comes from the groups module,
+    // the first time "New group" is opened.
+    let creating = RwSignal::new(false);
     let creator = account.clone();
-    let create = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        creator.run(Job::CreateGroup(
-            group_name.get_untracked(),
-            group_members.get_untracked(),
-        ));
-        group_name.set(String::new());
-        group_members.set(String::new());
-    };
     let opener = account.clone();
     view! {
         <aside class="chat-list" aria-label="Chats">
@@ -38,15 +31,12 @@ pub fn ChatList(account: Account) -> impl IntoView {
                 <input id="new-chat-name" placeholder="Start a chat: username" required bind:value=name />
                 <button id="new-chat" type="submit" aria-label="Start chat">"+"</button>
             </form>
-            <details class="new-group">
+            <details class="new-group" on:toggle=move |_| creating.set(true)>
                 <summary id="new-group-open">"New group"</summary>
-                <form on:submit=create>
-                    <label for="new-group-name">"Group name"</label>
-                    <input id="new-group-name" required maxlength="100" bind:value=group_name />
-                    <label for="new-group-members">"Members (usernames)"</label>
-                    <input id="new-group-members" required placeholder="ben, cyra" bind:value=group_members />
-                    <button id="new-group" type="submit">"Create group"</button>
-                </form>
+                {move || creating.get().then(|| {
+                    let account = creator.clone();
+                    lazy_view(group_info::FEATURE, move || group_info::new_group_form(account.clone()))
+                })}
             </details>
             <ul>
                 <For each=move || ui.chats.get() key=|c| (c.chat, c.name.clone(), c.preview.clone(), c.unread, c.time) let:chat>

@@ -4,9 +4,8 @@
 //! when, in groups), group event lines, replies, older history on demand,
 //! and the composer.
 
-use super::group_info::GroupInfo;
-use super::media_view::media_block;
-use super::time;
+use super::{group_info, media_view, time};
+use crate::lazy::lazy_view;
 use crate::state::chat::{ChatId, Mark, Message};
 use crate::state::{Account, Job, Ui};
 use courier_shared::ids::{MessageId, UserId};
@@ -165,8 +164,12 @@ pub fn Conversation(account: Account) -> impl IntoView {
                     </Show>
                 </header>
                 {
+                    // Lazily loaded (#15): the groups module.
                     let account = info_account.clone();
-                    move || (show_info.get() && is_group()).then(|| view! { <GroupInfo account=account.clone() /> })
+                    move || (show_info.get() && is_group()).then(|| {
+                        let account = account.clone();
+                        lazy_view(group_info::FEATURE, move || group_info::members_panel(account.clone()))
+                    })
                 }
                 <ol class="messages" aria-label="Messages" aria-live="polite" on:scroll=on_scroll node_ref=list>
                     <Show when=move || ui.has_older.get()>
@@ -346,8 +349,14 @@ fn bubble(
         None
     };
     let problem = message.problem.clone().unwrap_or_default();
-    let media = media_block(&message, ui, run);
-    let is_media = media.is_some();
+    // Lazily loaded (#15): the media viewer's module.
+    let is_media = media_view::carries_media(&message);
+    let media = is_media.then(|| {
+        let message = message.clone();
+        lazy_view(media_view::FEATURE, move || {
+            media_view::block(message.clone(), ui, run)
+        })
+    });
     view! {
         <li class=class data-message data-outgoing=outgoing.to_string()
             data-mark=outgoing.then(|| mark.label())

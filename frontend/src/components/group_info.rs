@@ -1,12 +1,59 @@
 //! A group's info panel: its members with their admin badges; admins add,
-//! remove and promote members; anyone may leave.
+//! remove and promote members; anyone may leave. And the form that creates
+//! a group. Both are a lazily loaded feature (`groups`, see
+//! [`crate::lazy`]), shown through [`members_panel`] and [`new_group_form`].
 
 use crate::state::{Account, GroupAction, Job};
 use leptos::prelude::*;
 
+crate::lazy! { groups, preload_groups:
+    /// The open group's members panel, from the groups module.
+    pub fn members_panel(account: Account) -> AnyView {
+        view! { <GroupInfo account /> }.into_any()
+    }
+}
+
+crate::lazy! { groups, preload_groups_form:
+    /// The form that creates a group, from the groups module.
+    pub fn new_group_form(account: Account) -> AnyView {
+        view! { <NewGroup account /> }.into_any()
+    }
+}
+
+/// What the progress line calls this feature.
+pub const FEATURE: crate::lazy::Feature = crate::lazy::Feature {
+    id: "groups",
+    label: "groups",
+};
+
+/// A group's name and members (usernames), and the button that creates it.
+#[component]
+fn NewGroup(account: Account) -> impl IntoView {
+    let group_name = RwSignal::new(String::new());
+    let group_members = RwSignal::new(String::new());
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        account.run(Job::CreateGroup(
+            group_name.get_untracked(),
+            group_members.get_untracked(),
+        ));
+        group_name.set(String::new());
+        group_members.set(String::new());
+    };
+    view! {
+        <form on:submit=create>
+            <label for="new-group-name">"Group name"</label>
+            <input id="new-group-name" required maxlength="100" bind:value=group_name />
+            <label for="new-group-members">"Members (usernames)"</label>
+            <input id="new-group-members" required placeholder="ben, cyra" bind:value=group_members />
+            <button id="new-group" type="submit">"Create group"</button>
+        </form>
+    }
+}
+
 /// The open group's members and the changes this user may make.
 #[component]
-pub fn GroupInfo(account: Account) -> impl IntoView {
+fn GroupInfo(account: Account) -> impl IntoView {
     let ui = account.ui;
     let members = move || {
         let open = ui.open.get();

@@ -2,6 +2,8 @@
 //! photo is downloaded (or its "Open" button), a voice note's waveform,
 //! length and player, a file's name and "Save" link; upload and download
 //! progress, cancel, errors (a failed hash check shows here), and forward.
+//! A lazily loaded feature (`media`, see [`crate::lazy`]): bubbles show it
+//! through [`block`].
 
 use crate::media::jpeg_data_url;
 use crate::state::chat::{ChatId, Message};
@@ -9,8 +11,26 @@ use crate::state::{Job, MediaView, Ui};
 use courier_shared::crypto::content::Content;
 use leptos::prelude::*;
 
+crate::lazy! { media, preload_media:
+    /// The media block of `message`, from the media module.
+    pub fn block(message: Message, ui: Ui, run: Callback<Job>) -> AnyView {
+        media_block(&message, ui, run).unwrap_or_else(|| ().into_any())
+    }
+}
+
+/// What the progress line calls this feature.
+pub const FEATURE: crate::lazy::Feature = crate::lazy::Feature {
+    id: "media",
+    label: "the media viewer",
+};
+
+/// Whether `message` carries media (a photo, voice note or file).
+pub fn carries_media(message: &Message) -> bool {
+    matches!(message.content, Some(Content::Media { .. }))
+}
+
 /// The media block of `message`, if it carries media.
-pub fn media_block(message: &Message, ui: Ui, run: Callback<Job>) -> Option<AnyView> {
+fn media_block(message: &Message, ui: Ui, run: Callback<Job>) -> Option<AnyView> {
     let Some(Content::Media {
         media,
         mime,

@@ -3,7 +3,7 @@
 //! time within a conversation), and the sealed chat index under `chats`.
 
 use super::vault::Vault;
-use crate::state::chat::{ChatId, Index, Message};
+use courier_shared::client::chat::{ChatId, Index, Message};
 use courier_shared::ids::MessageId;
 use wasm_bindgen::JsValue;
 

@@ -1,8 +1,11 @@
 //! Photos: decoded by the browser, scaled so the longest side is at most
 //! 1600 px and re-encoded as JPEG through a canvas, with a tiny preview
 //! (at most 32 px, about 1 KB) that travels inside the message and is shown
-//! blurred until the photo itself is downloaded.
+//! blurred until the photo itself is downloaded. Compression is a lazily
+//! loaded feature (`photos`, see [`crate::lazy`]): [`compress`] loads its
+//! module.
 
+use crate::lazy::Work;
 use courier_shared::crypto::media::MAX_THUMBNAIL_BYTES;
 use courier_shared::text_encoding;
 use wasm_bindgen::{JsCast, JsValue};
@@ -28,6 +31,20 @@ pub struct Photo {
 
 /// Compresses the picture in `blob`.
 pub async fn compress(blob: &web_sys::Blob) -> Result<Photo, JsValue> {
+    compress_in_module(blob.clone())
+        .await
+        .map_err(|err| JsValue::from_str(&err.to_string()))?
+        .await
+}
+
+crate::lazy! { photos, preload_photos:
+    /// [`compress`], in the photos module.
+    pub(crate) fn compress_in_module(blob: web_sys::Blob) -> Work<Result<Photo, JsValue>> {
+        Box::pin(async move { compress_now(&blob).await })
+    }
+}
+
+async fn compress_now(blob: &web_sys::Blob) -> Result<Photo, JsValue> {
     let window = web_sys::window().ok_or("no window")?;
     let bitmap: ImageBitmap = JsFuture::from(window.create_image_bitmap_with_blob(blob)?)
         .await?

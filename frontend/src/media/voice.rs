@@ -1,7 +1,10 @@
 //! Voice notes: recorded from the microphone with MediaRecorder (Opus in
 //! WebM where the browser offers it), with their length and a waveform of
-//! loudness levels computed from the recording itself.
+//! loudness levels computed from the recording itself. The recorder is a
+//! lazily loaded feature (`voice`, see [`crate::lazy`]): [`start`] and
+//! [`Recorder::stop`] load its module.
 
+use crate::lazy::Work;
 use courier_shared::crypto::media::MAX_WAVEFORM;
 use futures_channel::oneshot;
 use std::cell::RefCell;
@@ -38,6 +41,29 @@ pub struct Recorder {
 
 /// Starts recording from the microphone (the browser asks for permission).
 pub async fn start() -> Result<Recorder, JsValue> {
+    start_in_module().await.map_err(not_loaded)?.await
+}
+
+/// A module that did not load, as the error a recording step gives.
+fn not_loaded(err: crate::lazy::LoadError) -> JsValue {
+    JsValue::from_str(&err.to_string())
+}
+
+crate::lazy! { voice, preload_voice:
+    /// [`start`], in the voice module.
+    pub(crate) fn start_in_module() -> Work<Result<Recorder, JsValue>> {
+        Box::pin(start_recording())
+    }
+}
+
+crate::lazy! { voice, preload_voice_stop:
+    /// [`Recorder::stop`], in the voice module.
+    pub(crate) fn stop_in_module(recorder: Recorder) -> Work<Result<Note, JsValue>> {
+        Box::pin(recorder.finish())
+    }
+}
+
+async fn start_recording() -> Result<Recorder, JsValue> {
     let devices = web_sys::window()
         .ok_or("no window")?
         .navigator()
@@ -75,6 +101,10 @@ pub async fn start() -> Result<Recorder, JsValue> {
 impl Recorder {
     /// Stops recording and returns the note.
     pub async fn stop(self) -> Result<Note, JsValue> {
+        stop_in_module(self).await.map_err(not_loaded)?.await
+    }
+
+    async fn finish(self) -> Result<Note, JsValue> {
         let (sender, stopped) = oneshot::channel::<()>();
         let sender = RefCell::new(Some(sender));
         let on_stop = Closure::<dyn Fn()>::new(move || {

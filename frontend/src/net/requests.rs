@@ -1,120 +1,100 @@
-//! Request and answer over the connection: [`Requests`] pairs each
-//! awaited answer with the next event that matches it, and [`Directory`]
-//! implements the crypto core's [`KeyServer`] with it.
+//! Requests and their answers over this page's connection: [`Requests`]
+//! hands each answer to the request it names (by request id, never by
+//! guessing from its type), and [`Link`] is the client core's
+//! [`Server`] over the socket, so every request has a typed answer
+//! ([`courier_shared::client::Api`]).
 
 use super::socket::SocketHandle;
-use courier_shared::client::Event;
-use courier_shared::crypto::CryptoError;
-use courier_shared::crypto::device_list::SignedDeviceList;
-use courier_shared::crypto::flow::KeyServer;
-use courier_shared::crypto::keys::SignedKey;
-use courier_shared::ids::{DeviceId, UserId};
-use courier_shared::proto::ClientFrame;
+use courier_shared::client::{Event, Server};
+use courier_shared::ids::RequestId;
+use courier_shared::proto::{ClientFrame, Refusal, ServerFrame};
 use futures_channel::oneshot;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-type Pick = Box<dyn Fn(&Event) -> bool>;
+type Answer = Result<ServerFrame, Refusal>;
 
-/// How long an answer may take before the request counts as failed (the
-/// connection may have dropped with the request on it).
-const ANSWER_MS: i32 = 15_000;
-
-/// `answered`, or an error after `ms` milliseconds.
-async fn within(ms: i32, answered: oneshot::Receiver<Event>) -> Result<Event, oneshot::Canceled> {
-    let timer = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let timeout = wasm_bindgen_futures::JsFuture::from(timer);
-    match futures_util::future::select(answered, timeout).await {
-        futures_util::future::Either::Left((answer, _)) => answer,
-        futures_util::future::Either::Right(_) => Err(oneshot::Canceled),
-    }
-}
-/// One awaited answer: which events it wants, and where to send the first.
-type Waiter = (Pick, oneshot::Sender<Event>);
-
-/// Answers being waited for.
+/// Waiters for answers, by request, and for the next sign-in outcome.
 #[derive(Default, Clone)]
-pub struct Requests(Rc<RefCell<Vec<Waiter>>>);
+pub struct Requests(Rc<RefCell<Waiters>>);
+
+#[derive(Default)]
+struct Waiters {
+    /// Few wait at once: a list (smaller code than a map).
+    answers: Vec<(RequestId, oneshot::Sender<Answer>)>,
+    sign_in: Option<oneshot::Sender<Event>>,
+}
 
 impl Requests {
-    /// Hands `event` to the first waiter that wants it; `true` if one did.
-    pub fn offer(&self, event: &Event) -> bool {
+    /// Hands `event` to whoever waits for it: an answer to the request it
+    /// names, or a sign-in outcome. `None` if it was taken; otherwise the
+    /// event goes back to the caller (the app handles it).
+    pub fn offer(&self, event: Event) -> Option<Event> {
         let mut waiters = self.0.borrow_mut();
-        let Some(index) = waiters.iter().position(|(pick, _)| pick(event)) else {
-            return false;
-        };
-        let (_, answer) = waiters.remove(index);
-        answer.send(event.clone()).is_ok()
-    }
-
-    /// Sends `frame` and waits for the event `pick` accepts, or for a refusal
-    /// or fatal error (returned as [`CryptoError::Server`]).
-    pub async fn ask(
-        &self,
-        socket: &SocketHandle,
-        frame: ClientFrame,
-        pick: impl Fn(&Event) -> bool + 'static,
-    ) -> Result<Event, CryptoError> {
-        let (answer, answered) = oneshot::channel();
-        let pick = move |event: &Event| {
-            pick(event)
-                || matches!(
-                    event,
-                    Event::Rejected { id: None, .. } | Event::Failed { .. }
-                )
-        };
-        self.0.borrow_mut().push((Box::new(pick), answer));
-        socket.send(frame);
-        match within(ANSWER_MS, answered).await {
-            Ok(Event::Rejected { message, .. } | Event::Failed { message, .. }) => {
-                Err(CryptoError::Server(message))
+        match event {
+            Event::Answer { request, answer } => {
+                match waiters.answers.iter().position(|(r, _)| *r == request) {
+                    Some(index) => {
+                        let (_, waiter) = waiters.answers.swap_remove(index);
+                        let _ = waiter.send(answer);
+                        None
+                    }
+                    None => Some(Event::Answer { request, answer }),
+                }
             }
-            Ok(event) => Ok(event),
-            Err(_) => Err(CryptoError::Server(
-                "the server did not answer in time; try again when online".into(),
-            )),
+            event @ (Event::SignedIn { .. } | Event::SignInRefused(_) | Event::Failed(_)) => {
+                match waiters.sign_in.take() {
+                    Some(waiter) => {
+                        let _ = waiter.send(event.clone());
+                        // The app sees sign-ins and failures too.
+                        Some(event)
+                    }
+                    None => Some(event),
+                }
+            }
+            other => Some(other),
         }
     }
 
-    /// Waits for the event `pick` accepts, without sending anything.
-    pub async fn wait(&self, pick: impl Fn(&Event) -> bool + 'static) -> Option<Event> {
+    /// Sends `frame` and waits for its answer. The connection answers every
+    /// request (a refusal, or "unanswered" when the socket drops or the
+    /// server stays silent too long), so this wait ends.
+    pub async fn call(&self, socket: &SocketHandle, frame: ClientFrame) -> Answer {
         let (answer, answered) = oneshot::channel();
-        self.0.borrow_mut().push((Box::new(pick), answer));
-        within(ANSWER_MS * 3, answered).await.ok()
+        let request = socket.request(frame);
+        self.0.borrow_mut().answers.push((request, answer));
+        answered
+            .await
+            .unwrap_or_else(|_| Err(Refusal::unanswered()))
+    }
+
+    /// Waits for the next sign-in outcome: signed in, refused, or failed.
+    pub async fn next_sign_in(&self) -> Option<Event> {
+        let (waiter, outcome) = oneshot::channel();
+        self.0.borrow_mut().sign_in = Some(waiter);
+        outcome.await.ok()
     }
 }
 
-/// The server's key directory, as the crypto core sees it.
-pub struct Directory<'a> {
+/// The server, as the client core sees it, over this page's socket.
+#[derive(Clone)]
+pub struct Link {
     /// The connection.
-    pub socket: &'a SocketHandle,
+    pub socket: SocketHandle,
     /// Where answers arrive.
-    pub requests: &'a Requests,
+    pub requests: Requests,
 }
 
-impl KeyServer for Directory<'_> {
-    async fn fetch_list(&mut self, user: UserId) -> Result<Option<SignedDeviceList>, CryptoError> {
-        let frame = ClientFrame::FetchDeviceList { user };
-        let pick = move |e: &Event| matches!(e, Event::DeviceList { user: u, .. } if *u == user);
-        match self.requests.ask(self.socket, frame, pick).await? {
-            Event::DeviceList { list, .. } => Ok(list),
-            _ => Err(CryptoError::Server("unexpected answer".into())),
-        }
+impl Server for Link {
+    async fn call(&mut self, frame: ClientFrame) -> Answer {
+        self.requests.call(&self.socket, frame).await
     }
 
-    async fn claim(
-        &mut self,
-        devices: Vec<DeviceId>,
-    ) -> Result<Vec<(DeviceId, SignedKey)>, CryptoError> {
-        let frame = ClientFrame::ClaimKeys { devices };
-        let pick = |e: &Event| matches!(e, Event::ClaimedKeys(_));
-        match self.requests.ask(self.socket, frame, pick).await? {
-            Event::ClaimedKeys(keys) => Ok(keys),
-            _ => Err(CryptoError::Server("unexpected answer".into())),
-        }
+    async fn post(&mut self, frame: ClientFrame) -> RequestId {
+        self.socket.request(frame)
+    }
+
+    async fn notify(&mut self, frame: ClientFrame) {
+        self.socket.notify(frame);
     }
 }

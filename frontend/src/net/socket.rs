@@ -9,7 +9,7 @@
 
 use courier_shared::client::{Action, Connection, ConnectionState, Event};
 use courier_shared::crypto::identity::DeviceKey;
-use courier_shared::ids::{DeviceId, LinkId, Username};
+use courier_shared::ids::{DeviceId, LinkId, RequestId, Username};
 use courier_shared::proto::{self, ClientFrame};
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -69,7 +69,7 @@ impl Socket {
     pub fn start(status: WriteSignal<SocketStatus>, on_event: Rc<dyn Fn(Event)>) -> SocketHandle {
         let inner = Rc::new(RefCell::new(Inner {
             url: socket_url(),
-            machine: Connection::new(&agent()).acked_by_app(),
+            machine: Connection::new(&agent()),
             socket: None,
             handlers: None,
             status,
@@ -87,9 +87,21 @@ impl SocketHandle {
         apply(&self.0, actions);
     }
 
-    /// Sends `frame` (messages through the outbox).
-    pub fn send(&self, frame: ClientFrame) {
-        self.run(|machine| machine.send(frame));
+    /// Sends `frame` as a request under a fresh id (after sign-in, if not
+    /// signed in yet); its answer comes as an [`Event::Answer`] with that id.
+    pub fn request(&self, frame: ClientFrame) -> RequestId {
+        let mut request = RequestId::NONE;
+        self.run(|machine| {
+            let (id, actions) = machine.request(frame, now_ms());
+            request = id;
+            actions
+        });
+        request
+    }
+
+    /// Sends a frame that has no answer (`Ack`, `Typing`).
+    pub fn notify(&self, frame: ClientFrame) {
+        self.run(|machine| machine.notify(frame));
     }
 
     /// Registers `username` with this device's `key`.
@@ -241,7 +253,7 @@ fn apply(inner: &Rc<RefCell<Inner>>, actions: Vec<Action>) {
             last_error: state
                 .machine
                 .last_error()
-                .map(|(code, message)| format!("{message} (error {})", code.as_u16())),
+                .map(|refusal| format!("{} (error {})", refusal.message, refusal.code.as_u16())),
         });
         state.on_event.clone()
     };

@@ -1,13 +1,27 @@
 //! The devices panel: the account and its devices (link a new one with a
 //! code and QR code, remove one), safety numbers, and this browser's media
-//! setting.
+//! setting. A lazily loaded feature (`devices`, see [`crate::lazy`]): the
+//! home page shows it through [`panel`].
 
 use crate::state::{Account, Job};
 use leptos::prelude::*;
 
+crate::lazy! { devices, preload_devices:
+    /// The devices panel, from the devices module.
+    pub fn panel(account: Account) -> AnyView {
+        view! { <Devices account /> }.into_any()
+    }
+}
+
+/// What the progress line calls this feature.
+pub const FEATURE: crate::lazy::Feature = crate::lazy::Feature {
+    id: "devices",
+    label: "your devices",
+};
+
 /// The devices panel.
 #[component]
-pub fn Devices(account: Account) -> impl IntoView {
+fn Devices(account: Account) -> impl IntoView {
     let ui = account.ui;
     let show_link = account.clone();
     let verifier = account.clone();
@@ -45,7 +59,7 @@ pub fn Devices(account: Account) -> impl IntoView {
                 <div class="link-code">
                     <p>"On the new device, choose “Link to your account” and type this code, or scan it:"</p>
                     <code data-link-code>{link.code}</code>
-                    <div class="qr" role="img" aria-label="Link code as a QR code" inner_html=link.qr></div>
+                    <div class="qr" role="img" aria-label="Link code as a QR code" inner_html=courier_shared::crypto::safety::qr_svg(&link.qr).unwrap_or_default()></div>
                     <p>"The code works once, for ten minutes."</p>
                 </div>
             })}
@@ -71,7 +85,7 @@ pub fn Devices(account: Account) -> impl IntoView {
                     {safety.warning.map(|w| view! { <p class="warning" role="alert">{w}</p> })}
                     <p>"Compare with " {safety.username.clone()} "’s screen, or scan their code:"</p>
                     <code data-safety-number>{safety.number}</code>
-                    <div class="qr" role="img" aria-label="Safety number as a QR code" inner_html=safety.qr></div>
+                    <div class="qr" role="img" aria-label="Safety number as a QR code" inner_html=courier_shared::crypto::safety::qr_svg(&safety.qr).unwrap_or_default()></div>
                     {if safety.verified {
                         view! { <p class="verified" data-verified>"✓ Verified: you compared this number."</p> }.into_any()
                     } else {

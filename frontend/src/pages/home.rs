@@ -1,9 +1,10 @@
 //! The signed-in page: the chat list beside the open conversation (one or
 //! the other at phone width), or the devices panel.
 
-use super::devices::Devices;
+use super::devices;
 use crate::components::chat_list::ChatList;
 use crate::components::conversation::Conversation;
+use crate::lazy::lazy_view;
 use crate::state::{Account, Job, Panel};
 use leptos::prelude::*;
 
@@ -28,7 +29,10 @@ pub fn Home(account: Account) -> impl IntoView {
         {move || {
             let account = account.clone();
             match panel() {
-                Panel::Devices => view! { <Devices account /> }.into_any(),
+                // Lazily loaded (#15): the devices module.
+                Panel::Devices => {
+                    lazy_view(devices::FEATURE, move || devices::panel(account.clone())).into_any()
+                }
                 Panel::Chats => {
                     let list = account.clone();
                     view! {

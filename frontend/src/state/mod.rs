@@ -1,14 +1,19 @@
 //! The application state: [`Account`] is the UI's handle on this browser's
-//! device; the work happens in order in [`worker`], which owns the device's
-//! crypto state, so no two steps ever touch the ratchets at once.
+//! device. The work happens in order in [`worker`], which owns the shared
+//! messenger core (chats, outbox, crypto) over the socket ([`crate::net`]),
+//! the sealed store ([`store`]) and the browser's clock ([`env`]); [`view`]
+//! shows what each step changed. The jobs of each feature live in their own
+//! module: [`account`], [`devices`], [`groups`], [`media`].
 
+mod account;
 pub mod chat;
+mod devices;
+mod env;
 mod groups;
-mod key_changes;
 mod media;
-mod messaging;
 mod notify;
-mod saved;
+mod store;
+mod view;
 mod worker;
 
 pub use notify::ask_permission as ask_notification_permission;
@@ -17,6 +22,7 @@ use crate::net::requests::Requests;
 use crate::net::socket::{Socket, SocketHandle, SocketStatus};
 use chat::{Chat, ChatId, Message};
 use courier_shared::client::Event;
+pub use courier_shared::client::messenger::GroupAction;
 use courier_shared::ids::{DeviceId, MediaId, MessageId, UserId};
 use futures_channel::mpsc;
 use leptos::prelude::*;
@@ -59,7 +65,7 @@ impl Phase {
 pub struct LinkView {
     /// The code to type.
     pub code: String,
-    /// The same as a QR code (SVG).
+    /// What its QR code encodes (a URL that opens Courier with the code).
     pub qr: String,
 }
 
@@ -70,7 +76,7 @@ pub struct SafetyView {
     pub username: String,
     /// Sixty digits in twelve groups.
     pub number: String,
-    /// The QR code to scan (SVG).
+    /// What its QR code encodes.
     pub qr: String,
     /// A change to warn about (new identity, new or removed devices).
     pub warning: Option<String>,
@@ -204,23 +210,15 @@ pub enum Job {
     Send(String, Option<MessageId>),
     /// This user started or stopped typing in the open conversation.
     Typing(bool),
-    /// The page became visible or hidden.
-    Visible(bool),
+    /// The page became visible or hidden (the worker asks the page which).
+    Visible,
+    /// Send what the outbox holds that is due (its retry time came).
+    Flush,
+    /// Download this media message that just arrived, if the setting
+    /// allows.
+    AutoFetch(Box<Message>),
     /// The connection reported this.
     Event(Event),
-}
-
-/// A change to the open group.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GroupAction {
-    /// Add the user of this name (admins).
-    Add(String),
-    /// Remove this member (admins).
-    Remove(UserId),
-    /// Make this member an admin, or not (admins).
-    Admin(UserId, bool),
-    /// Leave the group.
-    Leave,
 }
 
 /// The UI's handle on the device.
@@ -264,13 +262,21 @@ impl Account {
         let answers = requests.clone();
         let events = jobs.clone();
         let on_event: Rc<dyn Fn(Event)> = Rc::new(move |event| {
-            if !answers.offer(&event) {
+            if let Some(event) = answers.offer(event) {
                 let _ = events.unbounded_send(Job::Event(event));
             }
         });
         let socket: SocketHandle = Socket::start(ui.status.write_only(), on_event);
         leptos::task::spawn_local(worker::run(socket, requests, ui, (jobs.clone(), queue)));
         notify::watch_visibility(jobs.clone());
+        // Looking at another panel is not reading the open chat: the worker
+        // is told whenever the panel changes, as when the page is hidden.
+        let panel = ui.panel;
+        let looks = jobs.clone();
+        Effect::new(move |_| {
+            panel.track();
+            let _ = looks.unbounded_send(Job::Visible);
+        });
         Self { jobs, ui }
     }
 

@@ -20,7 +20,7 @@ pub fn watch_visibility(jobs: UnboundedSender<Job>) {
         return;
     };
     let changed = Closure::<dyn FnMut()>::new(move || {
-        let _ = jobs.unbounded_send(Job::Visible(visible()));
+        let _ = jobs.unbounded_send(Job::Visible);
     });
     let _ = document
         .add_event_listener_with_callback("visibilitychange", changed.as_ref().unchecked_ref());

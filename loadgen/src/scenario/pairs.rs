@@ -4,10 +4,9 @@
 
 use super::part::{encode_histogram, new_histogram};
 use crate::device::Device;
-use anyhow::{Context, bail};
+use anyhow::bail;
 use courier_shared::client::Event;
 use courier_shared::ids::DeviceId;
-use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -76,13 +75,13 @@ pub async fn send_all(
                 device.send(to.clone(), payload(base)).await?;
                 sent += 1;
             }
-            message = device.ws.next() => {
-                device.handle(message.context("connection closed")??).await?;
+            message = device.recv() => {
+                device.handle(message?).await;
                 while let Some(event) = device.take_event() {
-                    match event {
-                        Event::Accepted(_) => accepted += 1,
-                        Event::Rejected { message, .. } => bail!("a send was refused: {message}"),
-                        _ => {}
+                    match crate::device::accepted(&event) {
+                        Some(Ok(())) => accepted += 1,
+                        Some(Err(reason)) => bail!("a send was refused: {reason}"),
+                        None => {}
                     }
                 }
             }

@@ -1,7 +1,7 @@
 //! Protocol bytes per text message frame beyond the ciphertext.
 
 use crate::results::Figures;
-use courier_shared::ids::{DeviceId, MessageId, UserId};
+use courier_shared::ids::{DeviceId, MessageId, RequestId, UserId};
 use courier_shared::proto::{self, ClientFrame, Payload, ServerFrame};
 use serde_json::json;
 
@@ -41,7 +41,10 @@ pub fn run(args: &Args) -> anyhow::Result<Figures> {
     for &size in &args.sizes {
         let payload = Payload::new(vec![0xa5; size]).ok_or_else(|| anyhow::anyhow!("too large"))?;
         let id = MessageId::v7(1_764_000_000_000, [7; 10]);
+        // A device with 64 requests awaiting answers (the throughput
+        // scenario's window) uses ids up to 64: two bytes on the wire.
         let send = proto::encode(&ClientFrame::SendFanout {
+            request: RequestId(64),
             id,
             to: vec![DeviceId(args.id)],
             payload: payload.clone(),

@@ -1,20 +1,32 @@
-//! The connection state machine: handshake, sign-in, heartbeats, the outbox,
-//! de-duplication, acknowledgements and reconnects — with no I/O.
+//! The connection state machine: handshake, sign-in, heartbeats, request
+//! ids and reconnects — with no I/O.
 //!
 //! The owner of the socket feeds it events — the socket opened, a message
 //! arrived, the socket closed, time passed — and carries out the [`Action`]s it
 //! returns, including [`Action::Emit`]ted [`Event`]s for the application.
 //! Times are milliseconds on any monotonic clock the owner chooses.
+//!
+//! Every request goes out with a fresh [`RequestId`] ([`Connection::request`]);
+//! the frame the server sends back with that id comes out as
+//! [`Event::Answer`], so an answer can only ever reach the request it
+//! answers. A request sent on a connection that drops, or left unanswered for
+//! [`ANSWER_TIMEOUT_MS`], is answered [`Refusal::unanswered`]; its id stays
+//! reserved until the connection closes, so a late answer matches nothing.
+//! Resending is the caller's business (see [`super::Outbox`]).
 
-use super::{Backoff, Outbox, SeenIds};
-use crate::crypto::device_list::SignedDeviceList;
+use super::{Backoff, SeenIds};
 use crate::crypto::identity::DeviceKey;
-use crate::crypto::keys::SignedKey;
-use crate::ids::{DeviceId, GroupId, LinkId, MediaId, MessageId, PublicKey, UserId, Username};
+use crate::ids::{DeviceId, LinkId, MessageId, RequestId, UserId, Username};
 use crate::proto::{
-    self, ClientFrame, ErrorCode, MAX_AGENT_BYTES, PROTOCOL_VERSION, Payload, ReceiptKind,
+    self, ClientFrame, ErrorCode, MAX_AGENT_BYTES, PROTOCOL_VERSION, Payload, ReceiptKind, Refusal,
     ServerFrame, Text, auth,
 };
+
+/// How long a request may wait for its answer before it counts as lost.
+pub const ANSWER_TIMEOUT_MS: f64 = 30_000.0;
+
+/// The highest request id; the count goes around after it.
+pub const MAX_REQUEST_ID: u32 = 65_535;
 
 /// Where the connection stands, as shown to the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +53,7 @@ impl ConnectionState {
     }
 }
 
-/// Something that happened, for the application to show or store.
+/// Something that happened, for the application to act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// This device is signed in.
@@ -51,7 +63,22 @@ pub enum Event {
         /// The device.
         device: DeviceId,
     },
-    /// A new message (never a repeat of one already emitted).
+    /// The server refused the sign-in (the username is taken, say); the
+    /// connection stays open and signed out.
+    SignInRefused(Refusal),
+    /// The connection dropped: nothing goes out until the next sign-in
+    /// (requests made meanwhile wait for it).
+    Disconnected,
+    /// The answer to request `request`: the frame the server sent back
+    /// with its id, or why there is none (a refusal, or no answer).
+    Answer {
+        /// The request.
+        request: RequestId,
+        /// The answer frame, or the refusal.
+        answer: Result<ServerFrame, Refusal>,
+    },
+    /// A message for this device. Acknowledge it (`Ack`) once it is
+    /// stored; until then the server delivers it again on every connection.
     Message {
         /// Its id.
         id: MessageId,
@@ -64,27 +91,10 @@ pub enum Event {
         /// The payload for this device.
         payload: Payload,
     },
-    /// The server durably queued a message of ours: one check mark.
-    Accepted(MessageId),
-    /// The server refused a request.
-    Rejected {
-        /// The message concerned, for sends.
-        id: Option<MessageId>,
-        /// Why.
-        code: ErrorCode,
-        /// Why, for people.
-        message: String,
-    },
-    /// The server reported a fatal error and is closing the connection
-    /// (a wrong link code, say).
-    Failed {
-        /// Why.
-        code: ErrorCode,
-        /// Why, for people.
-        message: String,
-    },
-    /// Our messages were delivered or read.
+    /// Our messages were delivered or read. Acknowledge `id` once applied.
     Receipt {
+        /// The receipt's own id.
+        id: MessageId,
         /// By whom.
         from: UserId,
         /// On which device.
@@ -94,7 +104,7 @@ pub enum Event {
         /// The messages.
         ids: Vec<MessageId>,
     },
-    /// A contact's presence.
+    /// A contact's presence changed.
     Presence {
         /// The contact.
         user: UserId,
@@ -110,73 +120,11 @@ pub enum Event {
         /// Whether typing is under way.
         typing: bool,
     },
-    /// A user looked up.
-    UserInfo {
-        /// The user.
-        user: UserId,
-        /// Their name.
-        username: Username,
-        /// Their devices.
-        devices: Vec<(DeviceId, PublicKey)>,
-    },
-    /// A device was added to our user.
-    DeviceAdded(DeviceId),
-    /// How many one-time keys the server holds for this device.
-    KeyCount(u32),
-    /// Claimed pre-keys, one per device that had any.
-    ClaimedKeys(Vec<(DeviceId, SignedKey)>),
-    /// A user's device list.
-    DeviceList {
-        /// The user.
-        user: UserId,
-        /// Signed by their account key, if published.
-        list: Option<SignedDeviceList>,
-        /// Every registered device with its signing key.
-        registered: Vec<(DeviceId, PublicKey)>,
-    },
-    /// Where to upload a media object (answers `RequestUpload`).
-    UploadSlot {
-        /// The new object's id.
-        media: MediaId,
-        /// The signed upload URL.
-        url: String,
-        /// When it stops working (Unix ms).
-        expires_at: u64,
-    },
-    /// An upload was checked and kept.
-    MediaReady(MediaId),
-    /// Where to download a media object (answers `RequestDownload`).
-    DownloadUrl {
-        /// The object.
-        media: MediaId,
-        /// The signed download URL.
-        url: String,
-        /// When it stops working (Unix ms).
-        expires_at: u64,
-    },
-    /// A group's members (answers the group requests).
-    Group {
-        /// The group.
-        group: GroupId,
-        /// Grows with every membership change.
-        version: u64,
-        /// Each member, and whether they are an admin.
-        members: Vec<(UserId, bool)>,
-    },
-    /// A link for a new device is open.
-    LinkCreated {
-        /// The link.
-        link: LinkId,
-        /// When it expires (Unix ms).
-        expires_at: u64,
-    },
-    /// The contact list changed.
-    ContactUpdated {
-        /// The contact.
-        user: UserId,
-        /// Whether they are now a contact.
-        added: bool,
-    },
+    /// The server's stock of this device's one-time keys ran low.
+    KeysLow(u32),
+    /// The server reported a fatal error and is closing the connection
+    /// (a wrong link code, an unsupported protocol version, say).
+    Failed(Refusal),
 }
 
 /// Something the socket owner must do.
@@ -205,6 +153,14 @@ enum Identity {
     Link(LinkId, DeviceKey),
 }
 
+/// A request sent on this connection, waiting for its answer since
+/// `sent_ms`. (Few wait at once, so a list beats a map, in code size too.)
+#[derive(Debug, Clone, Copy)]
+struct Waiting {
+    request: RequestId,
+    sent_ms: f64,
+}
+
 /// One device's connection to its server.
 #[derive(Debug)]
 pub struct Connection {
@@ -215,22 +171,22 @@ pub struct Connection {
     last_heard_ms: f64,
     last_ping_ms: f64,
     next_nonce: u64,
-    last_error: Option<(ErrorCode, String)>,
+    last_error: Option<Refusal>,
     identity: Identity,
     challenge: Option<crate::ids::Challenge>,
+    sign_in_request: Option<RequestId>,
     signed_in: Option<(UserId, DeviceId)>,
-    outbox: Outbox,
+    waiting: Vec<Waiting>,
+    expired: Vec<RequestId>,
     deferred: Vec<ClientFrame>,
+    next_request: u32,
     seen: SeenIds,
-    retry_at_ms: Option<f64>,
-    app_acks: bool,
+    acks_on_arrival: bool,
 }
 
-/// How long to wait before re-sending after a rate limit or server failure.
-const RETRY_DELAY_MS: f64 = 1_000.0;
-
 impl Connection {
-    /// A connection for the client software described by `agent`.
+    /// A connection for the client software described by `agent`. The
+    /// application acknowledges what it receives, once stored.
     pub fn new(agent: &str) -> Self {
         Self {
             agent: Text::truncating(agent),
@@ -243,22 +199,22 @@ impl Connection {
             last_error: None,
             identity: Identity::None,
             challenge: None,
+            sign_in_request: None,
             signed_in: None,
-            outbox: Outbox::default(),
+            waiting: Vec::new(),
+            expired: Vec::new(),
             deferred: Vec::new(),
+            next_request: 0,
             seen: SeenIds::default(),
-            retry_at_ms: None,
-            app_acks: false,
+            acks_on_arrival: false,
         }
     }
 
-    /// Leaves acknowledging messages to the app: it sends `Ack` once it has
-    /// stored a message, so a message is never lost between its arrival and
-    /// the app's write (the server delivers it again until acked). Every
-    /// delivery is then emitted, redeliveries included; the app drops the
-    /// ones it already has. Receipts are still acknowledged on arrival.
-    pub fn acked_by_app(mut self) -> Self {
-        self.app_acks = true;
+    /// Acknowledges every delivered message and receipt as it arrives and
+    /// emits each only once (by id): for raw drivers (the load generator,
+    /// protocol tests) that store nothing.
+    pub fn acking_on_arrival(mut self) -> Self {
+        self.acks_on_arrival = true;
         self
     }
 
@@ -272,19 +228,14 @@ impl Connection {
         self.signed_in
     }
 
-    /// The last error the server reported, if any.
-    pub fn last_error(&self) -> Option<&(ErrorCode, String)> {
+    /// The last fatal error the server reported, if any.
+    pub fn last_error(&self) -> Option<&Refusal> {
         self.last_error.as_ref()
     }
 
-    /// Sends not yet accepted.
-    pub fn outbox(&self) -> &Outbox {
-        &self.outbox
-    }
-
-    /// Replaces the outbox (restored from the device's storage).
-    pub fn set_outbox(&mut self, outbox: Outbox) {
-        self.outbox = outbox;
+    /// How many requests wait for their answer.
+    pub fn waiting(&self) -> usize {
+        self.waiting.len()
     }
 
     /// Registers `username` with this device's `key` as soon as the handshake
@@ -307,19 +258,26 @@ impl Connection {
         self.sign_in_if_ready()
     }
 
-    /// Sends a message through the outbox: now if signed in, and again after
-    /// every reconnect until the server accepts it.
-    pub fn send(&mut self, frame: ClientFrame) -> Vec<Action> {
-        match self.outbox.push(frame.clone()) {
-            Some(_) if self.signed_in.is_some() => vec![Action::Send(frame)],
-            Some(_) => Vec::new(),
-            None => self.request(frame),
+    /// Sends a request under a fresh id, now if signed in (else after
+    /// sign-in). Its answer comes out as [`Event::Answer`] with that id.
+    pub fn request(&mut self, mut frame: ClientFrame, now_ms: f64) -> (RequestId, Vec<Action>) {
+        let id = self.free_id();
+        frame.set_request(id);
+        if self.signed_in.is_some() {
+            self.waiting.push(Waiting {
+                request: id,
+                sent_ms: now_ms,
+            });
+            (id, vec![Action::Send(frame)])
+        } else {
+            self.deferred.push(frame);
+            (id, Vec::new())
         }
     }
 
-    /// Sends any other request: now if signed in, else after sign-in (typing
-    /// indicators are dropped instead, being stale by then).
-    pub fn request(&mut self, frame: ClientFrame) -> Vec<Action> {
+    /// Sends a frame that is never answered (`Ack`, `Typing`): now if signed
+    /// in, else acks after sign-in and typing not at all (it would be stale).
+    pub fn notify(&mut self, frame: ClientFrame) -> Vec<Action> {
         if self.signed_in.is_some() {
             vec![Action::Send(frame)]
         } else {
@@ -327,6 +285,26 @@ impl Connection {
                 self.deferred.push(frame);
             }
             Vec::new()
+        }
+    }
+
+    /// The next id of this connection's count (1, 2, 3, … up to
+    /// [`MAX_REQUEST_ID`], then around again), skipping any still waiting,
+    /// deferred or reserved. Ids are not reused at once: the answer to a
+    /// request may still wait in the application's queue after its id left
+    /// the connection, and must never be taken for a later request's. Early
+    /// in a connection they cost one byte on the wire, then two, then three.
+    fn free_id(&mut self) -> RequestId {
+        loop {
+            self.next_request = self.next_request % MAX_REQUEST_ID + 1;
+            let id = RequestId(self.next_request);
+            let taken = self.waiting.iter().any(|w| w.request == id)
+                || self.expired.contains(&id)
+                || self.deferred.iter().any(|f| f.request() == Some(id))
+                || Some(id) == self.sign_in_request;
+            if !taken {
+                return id;
+            }
         }
     }
 
@@ -347,7 +325,7 @@ impl Connection {
         let frame = match proto::decode::<ServerFrame>(bytes) {
             Ok(frame) => frame,
             Err(err) => {
-                self.last_error = Some((err.code(), err.to_string()));
+                self.last_error = Some(Refusal::new(err.code(), err.to_string()));
                 return vec![Action::Close];
             }
         };
@@ -355,6 +333,9 @@ impl Connection {
     }
 
     fn on_frame(&mut self, frame: ServerFrame, now_ms: f64) -> Vec<Action> {
+        if let Some(request) = frame.answers() {
+            return self.on_answer(request, frame);
+        }
         match frame {
             ServerFrame::Welcome {
                 heartbeat_secs,
@@ -369,41 +350,15 @@ impl Connection {
                 self.challenge = Some(challenge);
                 self.sign_in_if_ready()
             }
-            ServerFrame::Authenticated { user, device } => self.on_signed_in(user, device),
             ServerFrame::Ping { nonce } => vec![Action::Send(ClientFrame::Pong { nonce })],
-            ServerFrame::Pong { .. } => Vec::new(),
             ServerFrame::Error { code, message } => {
                 if code == ErrorCode::AuthFailed && matches!(self.identity, Identity::Link(..)) {
                     // A wrong or expired link code: retrying cannot help.
                     self.identity = Identity::None;
                 }
-                self.last_error = Some((code, message.as_str().to_owned()));
-                vec![Action::Emit(Event::Failed {
-                    code,
-                    message: message.as_str().to_owned(),
-                })]
-            }
-            ServerFrame::Accepted { id } => {
-                self.outbox.remove(&id);
-                vec![Action::Emit(Event::Accepted(id))]
-            }
-            ServerFrame::Rejected { id, code, message } => {
-                if code == ErrorCode::UsernameTaken || code == ErrorCode::KeyInUse {
-                    self.identity = Identity::None;
-                }
-                if let Some(id) = &id {
-                    if matches!(code, ErrorCode::RateLimited | ErrorCode::Internal) {
-                        // Not this message's fault: try again shortly.
-                        self.retry_at_ms = Some(now_ms + RETRY_DELAY_MS);
-                    } else {
-                        self.outbox.remove(id);
-                    }
-                }
-                vec![Action::Emit(Event::Rejected {
-                    id,
-                    code,
-                    message: message.as_str().to_owned(),
-                })]
+                let refusal = Refusal::new(code, message.as_str());
+                self.last_error = Some(refusal.clone());
+                vec![Action::Emit(Event::Failed(refusal))]
             }
             ServerFrame::Deliver {
                 id,
@@ -411,26 +366,14 @@ impl Connection {
                 from_device,
                 payload,
             } => {
-                if self.app_acks {
-                    return vec![Action::Emit(Event::Message {
-                        id,
-                        from,
-                        from_device,
-                        sent_at: id.unix_ms(),
-                        payload,
-                    })];
-                }
-                let mut actions = vec![Action::Send(ClientFrame::Ack { ids: vec![id] })];
-                if self.seen.insert(id) {
-                    actions.push(Action::Emit(Event::Message {
-                        id,
-                        from,
-                        from_device,
-                        sent_at: id.unix_ms(),
-                        payload,
-                    }));
-                }
-                actions
+                let event = Event::Message {
+                    id,
+                    from,
+                    from_device,
+                    sent_at: id.unix_ms(),
+                    payload,
+                };
+                self.pushed(id, event)
             }
             ServerFrame::Receipt {
                 id,
@@ -439,16 +382,14 @@ impl Connection {
                 kind,
                 ids,
             } => {
-                let mut actions = vec![Action::Send(ClientFrame::Ack { ids: vec![id] })];
-                if self.seen.insert(id) {
-                    actions.push(Action::Emit(Event::Receipt {
-                        from,
-                        from_device,
-                        kind,
-                        ids,
-                    }));
-                }
-                actions
+                let event = Event::Receipt {
+                    id,
+                    from,
+                    from_device,
+                    kind,
+                    ids,
+                };
+                self.pushed(id, event)
             }
             ServerFrame::Presence {
                 user,
@@ -462,62 +403,55 @@ impl Connection {
             ServerFrame::Typing { from, typing } => {
                 vec![Action::Emit(Event::Typing { from, typing })]
             }
-            ServerFrame::UserInfo {
-                user,
-                username,
-                devices,
-            } => vec![Action::Emit(Event::UserInfo {
-                user,
-                username,
-                devices,
-            })],
-            ServerFrame::DeviceAdded { device } => vec![Action::Emit(Event::DeviceAdded(device))],
-            ServerFrame::ContactUpdated { user, added } => {
-                vec![Action::Emit(Event::ContactUpdated { user, added })]
-            }
-            ServerFrame::KeyCount { one_time } => vec![Action::Emit(Event::KeyCount(one_time))],
-            ServerFrame::ClaimedKeys { keys } => vec![Action::Emit(Event::ClaimedKeys(keys))],
-            ServerFrame::DeviceList {
-                user,
-                list,
-                registered,
-            } => vec![Action::Emit(Event::DeviceList {
-                user,
-                list,
-                registered,
-            })],
-            ServerFrame::LinkCreated { link, expires_at } => {
-                vec![Action::Emit(Event::LinkCreated { link, expires_at })]
-            }
-            ServerFrame::UploadSlot {
-                media,
-                url,
-                expires_at,
-            } => vec![Action::Emit(Event::UploadSlot {
-                media,
-                url: url.as_str().to_owned(),
-                expires_at,
-            })],
-            ServerFrame::MediaReady { media } => vec![Action::Emit(Event::MediaReady(media))],
-            ServerFrame::DownloadUrl {
-                media,
-                url,
-                expires_at,
-            } => vec![Action::Emit(Event::DownloadUrl {
-                media,
-                url: url.as_str().to_owned(),
-                expires_at,
-            })],
-            ServerFrame::Group {
-                group,
-                version,
-                members,
-            } => vec![Action::Emit(Event::Group {
-                group,
-                version,
-                members,
-            })],
+            ServerFrame::KeyCount { one_time, .. } => vec![Action::Emit(Event::KeysLow(one_time))],
+            // Answers with request 0 answer nothing; a pong needs nothing.
+            _ => Vec::new(),
         }
+    }
+
+    /// A delivered message or receipt: emitted (and, for raw drivers, acked
+    /// and de-duplicated here).
+    fn pushed(&mut self, id: MessageId, event: Event) -> Vec<Action> {
+        if !self.acks_on_arrival {
+            return vec![Action::Emit(event)];
+        }
+        let mut actions = vec![Action::Send(ClientFrame::Ack { ids: vec![id] })];
+        if self.seen.insert(id) {
+            actions.push(Action::Emit(event));
+        }
+        actions
+    }
+
+    fn on_answer(&mut self, request: RequestId, frame: ServerFrame) -> Vec<Action> {
+        if self.sign_in_request == Some(request) {
+            self.sign_in_request = None;
+            return match frame {
+                ServerFrame::Authenticated { user, device, .. } => self.on_signed_in(user, device),
+                ServerFrame::Rejected { code, message, .. } => {
+                    if matches!(code, ErrorCode::UsernameTaken | ErrorCode::KeyInUse) {
+                        self.identity = Identity::None;
+                    }
+                    let refusal = Refusal::new(code, message.as_str());
+                    vec![Action::Emit(Event::SignInRefused(refusal))]
+                }
+                other => {
+                    let refusal = Refusal::unexpected(&other);
+                    vec![Action::Emit(Event::SignInRefused(refusal))]
+                }
+            };
+        }
+        let Some(index) = self.waiting.iter().position(|w| w.request == request) else {
+            // An answer to a request given up on (or never made).
+            return Vec::new();
+        };
+        self.waiting.swap_remove(index);
+        let answer = match frame {
+            ServerFrame::Rejected { code, message, .. } => {
+                Err(Refusal::new(code, message.as_str()))
+            }
+            frame => Ok(frame),
+        };
+        vec![Action::Emit(Event::Answer { request, answer })]
     }
 
     fn sign_in_if_ready(&mut self) -> Vec<Action> {
@@ -527,23 +461,28 @@ impl Connection {
         if self.signed_in.is_some() {
             return Vec::new();
         }
+        let request = self.free_id();
         let frame = match &self.identity {
             Identity::None => return Vec::new(),
             Identity::Register(username, key) => ClientFrame::Register {
+                request,
                 username: username.clone(),
                 key: key.public_key(),
                 signature: key.sign(&auth::register_message(&challenge, username)),
             },
             Identity::Device(device, key) => ClientFrame::Authenticate {
+                request,
                 device: *device,
                 signature: key.sign(&auth::authenticate_message(&challenge)),
             },
             Identity::Link(link, key) => ClientFrame::Link {
+                request,
                 link: *link,
                 key: key.public_key(),
                 signature: key.sign(&auth::link_message(&challenge, link)),
             },
         };
+        self.sign_in_request = Some(request);
         vec![Action::Send(frame)]
     }
 
@@ -557,24 +496,50 @@ impl Connection {
             Identity::None => Identity::None,
         };
         let mut actions = vec![Action::Emit(Event::SignedIn { user, device })];
-        actions.extend(self.outbox.frames().cloned().map(Action::Send));
-        actions.extend(self.deferred.drain(..).map(Action::Send));
+        let now = self.last_heard_ms;
+        for frame in std::mem::take(&mut self.deferred) {
+            if let Some(request) = frame.request() {
+                self.waiting.push(Waiting {
+                    request,
+                    sent_ms: now,
+                });
+            }
+            actions.push(Action::Send(frame));
+        }
         actions
     }
 
     /// The socket closed or failed to open. `random` is a sample from `[0, 1)`.
+    /// Every request waiting for an answer is answered
+    /// [`Refusal::unanswered`].
     pub fn on_close(&mut self, random: f64) -> Vec<Action> {
         self.signed_in = None;
         self.challenge = None;
+        self.sign_in_request = None;
+        self.expired.clear();
+        self.next_request = 0;
+        let mut actions = vec![Action::Emit(Event::Disconnected)];
+        actions.extend(
+            std::mem::take(&mut self.waiting)
+                .into_iter()
+                .map(|waiting| {
+                    Action::Emit(Event::Answer {
+                        request: waiting.request,
+                        answer: Err(Refusal::unanswered()),
+                    })
+                }),
+        );
         let delay = self.backoff.next_delay_ms(random);
         self.state = ConnectionState::Reconnecting {
             attempt: self.backoff.attempt(),
         };
-        vec![Action::ReconnectAfter(delay)]
+        actions.push(Action::ReconnectAfter(delay));
+        actions
     }
 
-    /// Time passed: ping when a heartbeat is due, and give up on a server that
-    /// has been silent for two heartbeats.
+    /// Time passed: give up on requests unanswered for too long, ping when
+    /// a heartbeat is due, and close on a server that has been silent for
+    /// two heartbeats.
     pub fn on_tick(&mut self, now_ms: f64) -> Vec<Action> {
         if self.state != ConnectionState::Online {
             return Vec::new();
@@ -582,20 +547,25 @@ impl Connection {
         if now_ms - self.last_heard_ms > 2.0 * self.heartbeat_ms {
             return vec![Action::Close];
         }
-        if let Some(retry_at) = self.retry_at_ms
-            && now_ms >= retry_at
-            && self.signed_in.is_some()
-        {
-            self.retry_at_ms = None;
-            return self.outbox.frames().cloned().map(Action::Send).collect();
+        let mut actions = Vec::new();
+        let (overdue, waiting): (Vec<Waiting>, Vec<Waiting>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|w| now_ms - w.sent_ms > ANSWER_TIMEOUT_MS);
+        self.waiting = waiting;
+        for Waiting { request, .. } in overdue {
+            self.expired.push(request);
+            actions.push(Action::Emit(Event::Answer {
+                request,
+                answer: Err(Refusal::unanswered()),
+            }));
         }
         if now_ms - self.last_ping_ms >= self.heartbeat_ms {
             self.last_ping_ms = now_ms;
             let nonce = self.next_nonce;
             self.next_nonce += 1;
-            return vec![Action::Send(ClientFrame::Ping { nonce })];
+            actions.push(Action::Send(ClientFrame::Ping { nonce }));
         }
-        Vec::new()
+        actions
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::CryptoError;
 use crate::ids::{Blob, GroupId, MessageId, UserId};
-use crate::proto::{Text, tuple::wire_enum};
+use crate::proto::{Text, tuple::wire_enum, tuple::wire_struct};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 /// Longest text of one message, in bytes.
@@ -155,32 +155,34 @@ impl<'de> Deserialize<'de> for GroupEventKind {
     }
 }
 
-/// A decrypted message: `[id, conversation user, content]`.
-///
-/// The id is bound inside the encryption, so a ciphertext replayed under
-/// another id is caught. `to` names the conversation's other party for the
-/// sender's own devices (for the recipient it is the recipient itself).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Plaintext(
-    /// The message id the server delivers it under.
-    pub MessageId,
-    /// The user the message was sent to.
-    pub UserId,
-    /// What it says.
-    pub Content,
-);
+wire_struct! {
+    /// A decrypted message: `[id, conversation user, content]`.
+    ///
+    /// The id is bound inside the encryption, so a ciphertext replayed under
+    /// another id is caught. `to` names the conversation's other party for the
+    /// sender's own devices (for the recipient it is the recipient itself).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Plaintext {
+        /// The message id the server delivers it under.
+        pub id: MessageId,
+        /// The user the message was sent to.
+        pub to: UserId,
+        /// What it says.
+        pub content: Content,
+    }
+}
 
 impl Plaintext {
     /// A text message `id` to `to`.
     pub fn text(id: MessageId, to: UserId, text: &str, reply_to: Option<MessageId>) -> Self {
-        Self(
+        Self {
             id,
             to,
-            Content::Text {
+            content: Content::Text {
                 text: Text::truncating(text),
                 reply_to,
             },
-        )
+        }
     }
 
     /// The encoded bytes that get encrypted.

@@ -10,7 +10,6 @@
 use super::CryptoError;
 use super::identity::{DeviceKey, verify};
 use crate::ids::{Blob, CurveKey, DeviceId, PublicKey, Signature, UserId};
-use serde::{Deserialize, Serialize};
 
 const DEVICE_LIST: &[u8] = b"courier/v1/device-list\0";
 
@@ -19,94 +18,100 @@ pub const MAX_DEVICES: usize = 16;
 /// Largest encoded device list, in bytes.
 pub const MAX_LIST_BYTES: usize = 4 * 1024;
 
-/// One approved device: `[id, signing key, Olm identity key]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ListedDevice(
-    /// The device.
-    pub DeviceId,
-    /// Its Ed25519 signing key (the one it signs in and signs pre-keys with).
-    pub PublicKey,
-    /// Its Curve25519 Olm identity key.
-    pub CurveKey,
-);
+crate::proto::tuple::wire_struct! {
+    /// One approved device: `[id, signing key, Olm identity key]`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub struct ListedDevice {
+        /// The device.
+        pub device: DeviceId,
+        /// Its Ed25519 signing key (the one it signs in and signs pre-keys with).
+        pub signing_key: PublicKey,
+        /// Its Curve25519 Olm identity key.
+        pub identity_key: CurveKey,
+    }
+}
 
-/// A user's approved devices: `[user, version, account key, devices]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceList(
-    /// The user.
-    pub UserId,
-    /// Grows with every change; a lower version is a rollback.
-    pub u64,
-    /// The account identity key that signs the list.
-    pub PublicKey,
-    /// The devices, by id.
-    pub Vec<ListedDevice>,
-);
+crate::proto::tuple::wire_struct! {
+    /// A user's approved devices: `[user, version, account key, devices]`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct DeviceList {
+        /// The user.
+        pub user: UserId,
+        /// Grows with every change; a lower version is a rollback.
+        pub version: u64,
+        /// The account identity key that signs the list.
+        pub account: PublicKey,
+        /// The devices, by id.
+        pub devices: Vec<ListedDevice>,
+    }
+}
 
 impl DeviceList {
     /// The user.
     pub fn user(&self) -> UserId {
-        self.0
+        self.user
     }
 
     /// The version.
     pub fn version(&self) -> u64 {
-        self.1
+        self.version
     }
 
     /// The account identity key.
     pub fn account(&self) -> &PublicKey {
-        &self.2
+        &self.account
     }
 
     /// The devices.
     pub fn devices(&self) -> &[ListedDevice] {
-        &self.3
+        &self.devices
     }
 
     /// The listed device `id`.
     pub fn device(&self, id: DeviceId) -> Option<&ListedDevice> {
-        self.3.iter().find(|d| d.0 == id)
+        self.devices.iter().find(|d| d.device == id)
     }
 
     /// Signs the list with the account key it names.
     pub fn sign(&self, account: &DeviceKey) -> Result<SignedDeviceList, CryptoError> {
-        if self.3.len() > MAX_DEVICES {
+        if self.devices.len() > MAX_DEVICES {
             return Err(CryptoError::Limit("a user may have at most 16 devices"));
         }
         let body = crate::proto::encode(self).map_err(|_| CryptoError::Malformed("device list"))?;
         let signature = account.sign(&[DEVICE_LIST, &body].concat());
         let body = Blob::new(body).ok_or(CryptoError::Limit("the device list is too large"))?;
-        Ok(SignedDeviceList(body, signature))
+        Ok(SignedDeviceList { body, signature })
     }
 }
 
-/// A device list as it travels: `[encoded list, account signature]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedDeviceList(
-    /// The encoded [`DeviceList`].
-    pub Blob<MAX_LIST_BYTES>,
-    /// The account key's signature over it.
-    pub Signature,
-);
+crate::proto::tuple::wire_struct! {
+    /// A device list as it travels: `[encoded list, account signature]`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SignedDeviceList {
+        /// The encoded [`DeviceList`].
+        pub body: Blob<MAX_LIST_BYTES>,
+        /// The account key's signature over it.
+        pub signature: Signature,
+    }
+}
 
 impl SignedDeviceList {
     /// The list, if it is well-formed, within limits and signed by the
     /// account key it names.
     pub fn open(&self) -> Result<DeviceList, CryptoError> {
-        let list: DeviceList = crate::proto::decode(self.0.as_bytes())
+        let list: DeviceList = crate::proto::decode(self.body.as_bytes())
             .map_err(|_| CryptoError::Malformed("device list"))?;
-        if list.3.len() > MAX_DEVICES {
+        if list.devices.len() > MAX_DEVICES {
             return Err(CryptoError::Limit("a user may have at most 16 devices"));
         }
-        let mut ids: Vec<DeviceId> = list.3.iter().map(|d| d.0).collect();
+        let mut ids: Vec<DeviceId> = list.devices.iter().map(|d| d.device).collect();
         ids.sort_unstable();
         ids.dedup();
-        if ids.len() != list.3.len() {
+        if ids.len() != list.devices.len() {
             return Err(CryptoError::Malformed("device list (a device twice)"));
         }
-        let message = [DEVICE_LIST, self.0.as_bytes()].concat();
-        if !verify(&list.2, &message, &self.1) {
+        let message = [DEVICE_LIST, self.body.as_bytes()].concat();
+        if !verify(&list.account, &message, &self.signature) {
             return Err(CryptoError::BadSignature("a device list"));
         }
         Ok(list)
@@ -120,8 +125,17 @@ mod tests {
     use crate::ids::{DeviceId, PublicKey, UserId};
 
     fn list(account: &DeviceKey) -> DeviceList {
-        let device = ListedDevice(DeviceId(4), PublicKey::new_const([1; 32]), [2; 32].into());
-        DeviceList(UserId(7), 3, account.public_key(), vec![device])
+        let device = ListedDevice {
+            device: DeviceId(4),
+            signing_key: PublicKey::new_const([1; 32]),
+            identity_key: [2; 32].into(),
+        };
+        DeviceList {
+            user: UserId(7),
+            version: 3,
+            account: account.public_key(),
+            devices: vec![device],
+        }
     }
 
     #[test]
@@ -138,9 +152,9 @@ mod tests {
         );
 
         let mut tampered = signed.clone();
-        let mut body = tampered.0.as_bytes().to_vec();
+        let mut body = tampered.body.as_bytes().to_vec();
         *body.last_mut().unwrap() ^= 1;
-        tampered.0 = crate::ids::Blob::new(body).unwrap();
+        tampered.body = crate::ids::Blob::new(body).unwrap();
         assert!(tampered.open().is_err());
     }
 }

@@ -60,9 +60,9 @@ pub enum CryptoError {
     /// A media object is not what its message says.
     #[error("{0}")]
     Media(&'static str),
-    /// The server answered a key request with an error or not at all.
+    /// The server refused a key request or did not answer it.
     #[error("the key server failed: {0}")]
-    Server(String),
+    Server(#[from] crate::proto::Refusal),
     /// The Olm library refused (a non-contributory key exchange, say).
     #[error("encryption failed: {0}")]
     Olm(String),

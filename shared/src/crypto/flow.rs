@@ -66,15 +66,15 @@ pub async fn encrypt_for(
     now_ms: u64,
 ) -> Result<Vec<(DeviceId, Payload)>, CryptoError> {
     let (me, _) = crypto.require_me()?;
-    for user in [plaintext.1, me] {
+    for user in [plaintext.to, me] {
         ensure_list(crypto, server, user).await?;
     }
-    let targets = crypto.recipients(plaintext.1)?;
+    let targets = crypto.recipients(plaintext.to)?;
     open_sessions(crypto, server, &targets, now_ms).await?;
     let bytes = plaintext.encode()?;
     targets
         .iter()
-        .map(|d| Ok((d.0, crypto.encrypt(d.0, &bytes)?)))
+        .map(|d| Ok((d.device, crypto.encrypt(d.device, &bytes)?)))
         .collect()
 }
 
@@ -100,12 +100,12 @@ pub async fn open_sessions(
 ) -> Result<(), CryptoError> {
     let missing: Vec<DeviceId> = targets
         .iter()
-        .filter(|d| crypto.needs_session(d.0, now_ms))
-        .map(|d| d.0)
+        .filter(|d| crypto.needs_session(d.device, now_ms))
+        .map(|d| d.device)
         .collect();
     for chunk in missing.chunks(CLAIM_BATCH) {
         for (device, key) in server.claim(chunk.to_vec()).await? {
-            if let Some(listed) = targets.iter().find(|d| d.0 == device) {
+            if let Some(listed) = targets.iter().find(|d| d.device == device) {
                 crypto.start_session(listed, &key, now_ms)?;
             }
         }

@@ -32,16 +32,18 @@ pub const GROUP_KEY_MAX_AGE_MS: u64 = 7 * 24 * 60 * 60 * 1000;
 /// late messages).
 const INBOUND_PER_SENDER: usize = 4;
 
-/// What a group message says: `[id, group, text]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GroupPlaintext(
-    /// The message id the server delivers it under.
-    pub MessageId,
-    /// The group.
-    pub GroupId,
-    /// The content.
-    pub super::content::Content,
-);
+crate::proto::tuple::wire_struct! {
+    /// What a group message says: `[id, group, text]`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct GroupPlaintext {
+        /// The message id the server delivers it under.
+        pub id: MessageId,
+        /// The group.
+        pub group: GroupId,
+        /// The content.
+        pub content: super::content::Content,
+    }
+}
 
 struct Outbound {
     session: GroupSession,
@@ -223,7 +225,7 @@ impl SenderKeys {
                     }
                     let plain: GroupPlaintext = crate::proto::decode(&decrypted.plaintext)
                         .map_err(|_| CryptoError::Malformed("group message content"))?;
-                    if plain.0 != id || plain.1 != group {
+                    if plain.id != id || plain.group != group {
                         return Err(failed("it was replayed under another id or group".into()));
                     }
                     return Ok(plain);

@@ -64,7 +64,7 @@ pub async fn member_devices(
                 .list
                 .devices()
                 .iter()
-                .filter(|d| d.0 != my_device)
+                .filter(|d| d.device != my_device)
                 .map(|d| (*user, *d)),
         );
     }
@@ -84,7 +84,7 @@ pub async fn prepare_group_send(
     mut new_id: impl FnMut() -> MessageId,
 ) -> Result<GroupSendPlan, CryptoError> {
     let owned = member_devices(crypto, server, members).await?;
-    let devices: Vec<DeviceId> = owned.iter().map(|(_, device)| device.0).collect();
+    let devices: Vec<DeviceId> = owned.iter().map(|(_, device)| device.device).collect();
     let shares = crypto.groups().shares(group, name, &devices, now_ms);
     let Some((_, content)) = shares.first().cloned() else {
         return Ok(GroupSendPlan {
@@ -95,7 +95,7 @@ pub async fn prepare_group_send(
     // Whole users, as the device check wants.
     let mut users: Vec<UserId> = Vec::new();
     for (user, device) in &owned {
-        if shares.iter().any(|(d, _)| *d == device.0) && !users.contains(user) {
+        if shares.iter().any(|(d, _)| *d == device.device) && !users.contains(user) {
             users.push(*user);
         }
     }
@@ -114,8 +114,13 @@ pub async fn prepare_group_send(
             _ => new_id(),
         };
         for (_, device) in targets.iter().filter(|(u, _)| *u == user) {
-            let bytes = Plaintext(id, user, content.clone()).encode()?;
-            encrypted.push((device.0, crypto.encrypt(device.0, &bytes)?));
+            let plain = Plaintext {
+                id,
+                to: user,
+                content: content.clone(),
+            };
+            let bytes = plain.encode()?;
+            encrypted.push((device.device, crypto.encrypt(device.device, &bytes)?));
         }
         let bytes: usize = encrypted.iter().map(|(_, p)| p.as_bytes().len() + 16).sum();
         match batches.last_mut() {
@@ -145,7 +150,7 @@ pub fn encrypt_group(
 ) -> Result<Payload, CryptoError> {
     crypto
         .groups()
-        .encrypt(group, &GroupPlaintext(id, group, content))
+        .encrypt(group, &GroupPlaintext { id, group, content })
 }
 
 /// A received message, decrypted.
@@ -176,7 +181,7 @@ pub async fn receive(
             .map(Incoming::Group);
     }
     let plain = flow::decrypt_from(crypto, server, from, id, payload, now_ms).await?;
-    if let Content::GroupKey { group, key, .. } = &plain.2 {
+    if let Content::GroupKey { group, key, .. } = &plain.content {
         crypto
             .groups()
             .receive_key(*group, from.1, key.as_bytes())?;

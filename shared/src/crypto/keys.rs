@@ -9,7 +9,6 @@
 use super::CryptoError;
 use super::identity::{DeviceKey, verify};
 use crate::ids::{CurveKey, PublicKey, Signature};
-use serde::{Deserialize, Serialize};
 
 const PREKEY: &[u8] = b"courier/v1/prekey\0";
 
@@ -20,14 +19,16 @@ pub const ONE_TIME_KEY_LOW: u32 = 20;
 /// Most keys one publish may carry, and most a device may hold on the server.
 pub const MAX_ONE_TIME_KEYS: usize = 100;
 
-/// A Curve25519 pre-key with its device's signature: `[key, signature]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedKey(
-    /// The Curve25519 key.
-    pub CurveKey,
-    /// The device's Ed25519 signature over [`prekey_message`].
-    pub Signature,
-);
+crate::proto::tuple::wire_struct! {
+    /// A Curve25519 pre-key with its device's signature: `[key, signature]`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct SignedKey {
+        /// The Curve25519 key.
+        pub key: CurveKey,
+        /// The device's Ed25519 signature over [`prekey_message`].
+        pub signature: Signature,
+    }
+}
 
 /// The bytes a device signs to vouch for one of its pre-keys.
 pub fn prekey_message(key: &CurveKey) -> Vec<u8> {
@@ -37,13 +38,16 @@ pub fn prekey_message(key: &CurveKey) -> Vec<u8> {
 impl SignedKey {
     /// `key`, signed by `device`.
     pub fn sign(key: CurveKey, device: &DeviceKey) -> Self {
-        Self(key, device.sign(&prekey_message(&key)))
+        Self {
+            key,
+            signature: device.sign(&prekey_message(&key)),
+        }
     }
 
     /// The key, if `signer` signed it.
     pub fn verify(&self, signer: &PublicKey) -> Result<CurveKey, CryptoError> {
-        if verify(signer, &prekey_message(&self.0), &self.1) {
-            Ok(self.0)
+        if verify(signer, &prekey_message(&self.key), &self.signature) {
+            Ok(self.key)
         } else {
             Err(CryptoError::BadSignature("a one-time key"))
         }
@@ -61,9 +65,12 @@ mod tests {
         let device = DeviceKey::from_seed([1; 32]);
         let other = DeviceKey::from_seed([2; 32]);
         let signed = SignedKey::sign(CurveKey::new_const([9; 32]), &device);
-        assert_eq!(signed.verify(&device.public_key()).unwrap(), signed.0);
+        assert_eq!(signed.verify(&device.public_key()).unwrap(), signed.key);
         assert!(signed.verify(&other.public_key()).is_err());
-        let swapped = SignedKey(CurveKey::new_const([8; 32]), signed.1);
+        let swapped = SignedKey {
+            key: CurveKey::new_const([8; 32]),
+            signature: signed.signature,
+        };
         assert!(swapped.verify(&device.public_key()).is_err());
     }
 }

@@ -14,7 +14,6 @@ use super::aead;
 use super::device_list::SignedDeviceList;
 use crate::ids::{CurveKey, DeviceId, FixedBytes, LinkId, PublicKey, Username};
 use hkdf::Hkdf;
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 /// How long a link code stays valid, in milliseconds.
@@ -136,28 +135,32 @@ impl LinkSecret {
     }
 }
 
-/// The new device introduces itself: `[device, signing key, Olm identity key]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LinkHello(
-    /// The id the server gave the new device.
-    pub DeviceId,
-    /// Its Ed25519 signing key.
-    pub PublicKey,
-    /// Its Curve25519 Olm identity key.
-    pub CurveKey,
-);
+crate::proto::tuple::wire_struct! {
+    /// The new device introduces itself: `[device, signing key, Olm identity key]`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct LinkHello {
+        /// The id the server gave the new device.
+        pub device: DeviceId,
+        /// Its Ed25519 signing key.
+        pub signing_key: PublicKey,
+        /// Its Curve25519 Olm identity key.
+        pub identity_key: CurveKey,
+    }
+}
 
-/// The approving device answers: `[account key seed, new device list,
-/// account name]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LinkWelcome(
-    /// The account identity key's secret seed.
-    pub FixedBytes<32>,
-    /// The device list that now includes the new device.
-    pub SignedDeviceList,
-    /// The account's username, for the new device to show.
-    pub Username,
-);
+crate::proto::tuple::wire_struct! {
+    /// The approving device answers: `[account key seed, new device list,
+    /// account name]`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct LinkWelcome {
+        /// The account identity key's secret seed.
+        pub account_seed: FixedBytes<32>,
+        /// The device list that now includes the new device.
+        pub list: SignedDeviceList,
+        /// The account's username, for the new device to show.
+        pub username: Username,
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -176,7 +179,11 @@ mod tests {
         assert_eq!(LinkSecret::parse(&url).unwrap(), secret);
         assert!(LinkSecret::parse("ABCDE").is_err());
 
-        let hello = LinkHello(DeviceId(3), PublicKey::new_const([1; 32]), [2; 32].into());
+        let hello = LinkHello {
+            device: DeviceId(3),
+            signing_key: PublicKey::new_const([1; 32]),
+            identity_key: [2; 32].into(),
+        };
         let sealed = secret.seal_hello(&hello, [7; 12]).unwrap();
         assert_eq!(secret.open_hello(&sealed).unwrap(), hello);
         let other = LinkSecret::from_random([43; 16]);

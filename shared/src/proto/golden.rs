@@ -7,7 +7,7 @@ use crate::crypto::device_list::SignedDeviceList;
 use crate::crypto::keys::SignedKey;
 use crate::ids::{
     Blob, Challenge, CurveKey, DeviceId, DeviceSetDigest, GroupId, LinkId, MessageId, PublicKey,
-    Signature, UserId, Username,
+    RequestId, Signature, UserId, Username,
 };
 
 fn hex(bytes: &[u8]) -> String {
@@ -43,10 +43,10 @@ fn link() -> LinkId {
 }
 
 fn signed_key() -> SignedKey {
-    SignedKey(
-        CurveKey::new_const([0x44; 32]),
-        Signature::new_const([0x33; 64]),
-    )
+    SignedKey {
+        key: CurveKey::new_const([0x44; 32]),
+        signature: Signature::new_const([0x33; 64]),
+    }
 }
 
 fn signed_key_hex() -> String {
@@ -72,43 +72,58 @@ fn client_frames() {
         (ClientFrame::Pong { nonce: 300 }, "820219012c".into()),
         (
             ClientFrame::Register {
+                request: RequestId(5),
                 username: name(),
                 key,
                 signature,
             },
-            format!("840363616e61{KEY_HEX}{sig_hex}"),
+            format!("85030563616e61{KEY_HEX}{sig_hex}"),
         ),
         (
             ClientFrame::Authenticate {
+                request: RequestId(5),
                 device: DeviceId(2),
                 signature,
             },
-            format!("830402{sig_hex}"),
+            format!("84040502{sig_hex}"),
         ),
-        (ClientFrame::AddDevice { key }, format!("8205{KEY_HEX}")),
         (
-            ClientFrame::LookupUser { username: name() },
-            "820663616e61".into(),
+            ClientFrame::LookupUser {
+                request: RequestId(5),
+                username: name(),
+            },
+            "83060563616e61".into(),
         ),
-        (ClientFrame::AddContact { user: UserId(9) }, "820709".into()),
         (
-            ClientFrame::RemoveContact { user: UserId(9) },
-            "820809".into(),
+            ClientFrame::AddContact {
+                request: RequestId(5),
+                user: UserId(9),
+            },
+            "83070509".into(),
+        ),
+        (
+            ClientFrame::RemoveContact {
+                request: RequestId(5),
+                user: UserId(9),
+            },
+            "83080509".into(),
         ),
         (
             ClientFrame::Send {
+                request: RequestId(5),
                 id: id(),
                 to: vec![(DeviceId(3), payload())],
             },
-            format!("8309{ID_HEX}81820342abcd"),
+            format!("840905{ID_HEX}81820342abcd"),
         ),
         (
             ClientFrame::SendFanout {
+                request: RequestId(5),
                 id: id(),
                 to: vec![DeviceId(3), DeviceId(4)],
                 payload: payload(),
             },
-            format!("840a{ID_HEX}82030442abcd"),
+            format!("850a05{ID_HEX}82030442abcd"),
         ),
         (
             ClientFrame::Ack { ids: vec![id()] },
@@ -116,17 +131,19 @@ fn client_frames() {
         ),
         (
             ClientFrame::Receipt {
+                request: RequestId(5),
                 to: UserId(1),
                 kind: ReceiptKind::Read,
                 ids: vec![id()],
             },
-            format!("840c010281{ID_HEX}"),
+            format!("850c05010281{ID_HEX}"),
         ),
         (
             ClientFrame::Subscribe {
+                request: RequestId(5),
                 users: vec![UserId(1), UserId(2)],
             },
-            "820d820102".into(),
+            "830d05820102".into(),
         ),
         (
             ClientFrame::Typing {
@@ -137,98 +154,129 @@ fn client_frames() {
         ),
         (
             ClientFrame::Link {
+                request: RequestId(5),
                 link: link(),
                 key,
                 signature,
             },
-            format!("840f{LINK_HEX}{KEY_HEX}{sig_hex}"),
+            format!("850f05{LINK_HEX}{KEY_HEX}{sig_hex}"),
         ),
         (
             ClientFrame::PublishKeys {
+                request: RequestId(5),
                 one_time: vec![signed_key()],
                 fallback: None,
             },
-            format!("831081{}f6", signed_key_hex()),
+            format!("84100581{}f6", signed_key_hex()),
         ),
         (
             ClientFrame::ClaimKeys {
+                request: RequestId(5),
                 devices: vec![DeviceId(5)],
             },
-            "82118105".into(),
+            "8311058105".into(),
         ),
         (
             ClientFrame::PublishDeviceList {
-                list: SignedDeviceList(Blob::new(vec![0xab, 0xcd]).expect("small"), signature),
+                request: RequestId(5),
+                list: SignedDeviceList {
+                    body: Blob::new(vec![0xab, 0xcd]).expect("small"),
+                    signature,
+                },
             },
-            format!("82128242abcd{sig_hex}"),
+            format!("8312058242abcd{sig_hex}"),
         ),
         (
-            ClientFrame::FetchDeviceList { user: UserId(7) },
-            "821307".into(),
+            ClientFrame::FetchDeviceList {
+                request: RequestId(5),
+                user: UserId(7),
+            },
+            "83130507".into(),
         ),
         (
-            ClientFrame::LookupUserId { user: UserId(7) },
-            "821507".into(),
+            ClientFrame::LookupUserId {
+                request: RequestId(5),
+                user: UserId(7),
+            },
+            "83150507".into(),
         ),
         (
-            ClientFrame::CreateLink { link: link() },
-            format!("8214{LINK_HEX}"),
+            ClientFrame::CreateLink {
+                request: RequestId(5),
+                link: link(),
+            },
+            format!("831405{LINK_HEX}"),
         ),
         (
             ClientFrame::CreateGroup {
+                request: RequestId(5),
                 members: vec![UserId(7)],
             },
-            "82168107".into(),
+            "8316058107".into(),
         ),
         (
             ClientFrame::AddMembers {
+                request: RequestId(5),
                 group: GroupId(3),
                 users: vec![UserId(7)],
             },
-            "8317038107".into(),
+            "841705038107".into(),
         ),
         (
             ClientFrame::RemoveMember {
+                request: RequestId(5),
                 group: GroupId(3),
                 user: UserId(7),
             },
-            "8318180307".into(),
+            "841818050307".into(),
         ),
         (
             ClientFrame::SetAdmin {
+                request: RequestId(5),
                 group: GroupId(3),
                 user: UserId(7),
                 admin: true,
             },
-            "8418190307f5".into(),
+            "851819050307f5".into(),
         ),
         (
-            ClientFrame::FetchGroup { group: GroupId(3) },
-            "82181a03".into(),
+            ClientFrame::FetchGroup {
+                request: RequestId(5),
+                group: GroupId(3),
+            },
+            "83181a0503".into(),
         ),
         (
             ClientFrame::SendGroup {
+                request: RequestId(5),
                 id: id(),
                 group: GroupId(3),
                 devices: DeviceSetDigest::new_const([0x33; 16]),
                 payload: payload(),
             },
-            format!("85181b{ID_HEX}0350{}42abcd", "33".repeat(16)),
+            format!("86181b05{ID_HEX}0350{}42abcd", "33".repeat(16)),
         ),
         (
             ClientFrame::RequestUpload {
+                request: RequestId(5),
                 size: 1_000,
                 hash: [0x44; 32].into(),
             },
-            format!("83181c1903e85820{}", "44".repeat(32)),
+            format!("84181c051903e85820{}", "44".repeat(32)),
         ),
         (
-            ClientFrame::CompleteUpload { media: id() },
-            format!("82181d{ID_HEX}"),
+            ClientFrame::CompleteUpload {
+                request: RequestId(5),
+                media: id(),
+            },
+            format!("83181d05{ID_HEX}"),
         ),
         (
-            ClientFrame::RequestDownload { media: id() },
-            format!("82181e{ID_HEX}"),
+            ClientFrame::RequestDownload {
+                request: RequestId(5),
+                media: id(),
+            },
+            format!("83181e05{ID_HEX}"),
         ),
     ];
     for (frame, expected) in cases {
@@ -257,40 +305,42 @@ fn server_frames() {
         ),
         (
             ServerFrame::Authenticated {
+                request: RequestId(5),
                 user: UserId(1),
                 device: DeviceId(2),
             },
-            "83040102".into(),
-        ),
-        (
-            ServerFrame::DeviceAdded {
-                device: DeviceId(3),
-            },
-            "820503".into(),
+            "8404050102".into(),
         ),
         (
             ServerFrame::UserInfo {
+                request: RequestId(5),
                 user: UserId(1),
                 username: name(),
                 devices: vec![(DeviceId(2), key)],
             },
-            format!("84060163616e61818202{KEY_HEX}"),
+            format!("8506050163616e61818202{KEY_HEX}"),
         ),
         (
             ServerFrame::ContactUpdated {
+                request: RequestId(5),
                 user: UserId(1),
                 added: false,
             },
-            "830701f4".into(),
-        ),
-        (ServerFrame::Accepted { id: id() }, format!("8208{ID_HEX}")),
-        (
-            ServerFrame::rejected(Some(id()), ErrorCode::RateLimited, "slow"),
-            format!("8409{ID_HEX}0d64736c6f77"),
+            "84070501f4".into(),
         ),
         (
-            ServerFrame::rejected(None, ErrorCode::NotFound, ""),
-            "8409f60c60".into(),
+            ServerFrame::Accepted {
+                request: RequestId(5),
+            },
+            "820805".into(),
+        ),
+        (
+            ServerFrame::rejected(RequestId(5), ErrorCode::RateLimited, "slow"),
+            "8409050d64736c6f77".into(),
+        ),
+        (
+            ServerFrame::rejected(RequestId(300), ErrorCode::NotFound, ""),
+            "840919012c0c60".into(),
         ),
         (
             ServerFrame::Deliver {
@@ -326,55 +376,77 @@ fn server_frames() {
             },
             "830d01f4".into(),
         ),
-        (ServerFrame::KeyCount { one_time: 50 }, "820e1832".into()),
+        (
+            ServerFrame::KeyCount {
+                request: RequestId(5),
+                one_time: 50,
+            },
+            "830e051832".into(),
+        ),
         (
             ServerFrame::ClaimedKeys {
+                request: RequestId(5),
                 keys: vec![(DeviceId(5), signed_key())],
             },
-            format!("820f818205{}", signed_key_hex()),
+            format!("830f05818205{}", signed_key_hex()),
         ),
         (
             ServerFrame::DeviceList {
+                request: RequestId(5),
                 user: UserId(7),
                 list: None,
                 registered: vec![(DeviceId(5), PublicKey::new_const([0x22; 32]))],
             },
-            format!("841007f6818205{KEY_HEX}"),
+            format!("85100507f6818205{KEY_HEX}"),
         ),
         (
             ServerFrame::LinkCreated {
+                request: RequestId(5),
                 link: link(),
                 expires_at: 1_000,
             },
-            format!("8311{LINK_HEX}1903e8"),
+            format!("841105{LINK_HEX}1903e8"),
         ),
         (
             ServerFrame::Group {
+                request: RequestId(5),
                 group: GroupId(3),
                 version: 2,
                 members: vec![(UserId(7), true)],
             },
-            "84120302818207f5".into(),
+            "8512050302818207f5".into(),
         ),
         (
             ServerFrame::UploadSlot {
+                request: RequestId(5),
                 media: id(),
                 url: Text::truncating("/m"),
                 expires_at: 1_000,
             },
-            format!("8413{ID_HEX}622f6d1903e8"),
+            format!("851305{ID_HEX}622f6d1903e8"),
         ),
         (
-            ServerFrame::MediaReady { media: id() },
-            format!("8214{ID_HEX}"),
+            ServerFrame::MediaReady {
+                request: RequestId(5),
+                media: id(),
+            },
+            format!("831405{ID_HEX}"),
         ),
         (
             ServerFrame::DownloadUrl {
+                request: RequestId(5),
                 media: id(),
                 url: Text::truncating("/m"),
                 expires_at: 1_000,
             },
-            format!("8415{ID_HEX}622f6d1903e8"),
+            format!("851505{ID_HEX}622f6d1903e8"),
+        ),
+        (
+            ServerFrame::PresenceList {
+                request: RequestId(5),
+                users: vec![(UserId(1), true, 0)],
+            },
+            "831605818301f500".into(),
         ),
     ];
     for (frame, expected) in cases {

@@ -5,7 +5,8 @@ use super::{ErrorCode, MAX_ERROR_MESSAGE_BYTES, Payload, ReceiptKind, Text, Url}
 use crate::crypto::device_list::SignedDeviceList;
 use crate::crypto::keys::SignedKey;
 use crate::ids::{
-    Challenge, DeviceId, GroupId, LinkId, MediaId, MessageId, PublicKey, UserId, Username,
+    Challenge, DeviceId, GroupId, LinkId, MediaId, MessageId, PublicKey, RequestId, UserId,
+    Username,
 };
 
 wire_enum! {
@@ -42,19 +43,14 @@ wire_enum! {
             message: Text<MAX_ERROR_MESSAGE_BYTES>,
         },
         /// The device is signed in (after `Register` or `Authenticate`).
-        Authenticated = 4 {
+        Authenticated = 4 request {
             /// The device's user.
             user: UserId,
             /// The device.
             device: DeviceId,
         },
-        /// A device was added to the user (answers `AddDevice`).
-        DeviceAdded = 5 {
-            /// The new device's id.
-            device: DeviceId,
-        },
         /// A user and their devices (answers `LookupUser`).
-        UserInfo = 6 {
+        UserInfo = 6 request {
             /// The user.
             user: UserId,
             /// Their name.
@@ -63,22 +59,19 @@ wire_enum! {
             devices: Vec<(DeviceId, PublicKey)>,
         },
         /// The contact list changed (answers `AddContact` and `RemoveContact`).
-        ContactUpdated = 7 {
+        ContactUpdated = 7 request {
             /// The contact.
             user: UserId,
             /// Whether they are now a contact.
             added: bool,
         },
-        /// The message is durably queued for every recipient device: the
-        /// single check mark.
-        Accepted = 8 {
-            /// The message.
-            id: MessageId,
-        },
-        /// A request was refused; nothing changed and the connection stays open.
-        Rejected = 9 {
-            /// The message concerned, for sends.
-            id: Option<MessageId>,
+        /// The message (or receipt) is durably queued for every recipient
+        /// device: the single check mark. Answers `Send`, `SendFanout`,
+        /// `SendGroup` and `Receipt`; the request id names the message.
+        Accepted = 8 request {},
+        /// A request was refused; nothing changed and the connection stays
+        /// open. The request id names the request.
+        Rejected = 9 request {
             /// Why, as a stable number.
             code: ErrorCode,
             /// Why, for people.
@@ -127,19 +120,20 @@ wire_enum! {
             typing: bool,
         },
         /// How many unclaimed one-time keys the server holds for this device
-        /// (answers `PublishKeys`).
-        KeyCount = 14 {
+        /// (answers `PublishKeys`; pushed with request 0 when the stock runs
+        /// low).
+        KeyCount = 14 request {
             /// The count.
             one_time: u32,
         },
         /// One pre-key per device that has any (answers `ClaimKeys`).
-        ClaimedKeys = 15 {
+        ClaimedKeys = 15 request {
             /// Each device with its claimed key.
             keys: Vec<(DeviceId, SignedKey)>,
         },
         /// A user's device list (answers `FetchDeviceList` and
         /// `PublishDeviceList`).
-        DeviceList = 16 {
+        DeviceList = 16 request {
             /// The user.
             user: UserId,
             /// The list signed by their account key, if they published one.
@@ -149,14 +143,14 @@ wire_enum! {
             registered: Vec<(DeviceId, PublicKey)>,
         },
         /// A link is open (answers `CreateLink`).
-        LinkCreated = 17 {
+        LinkCreated = 17 request {
             /// The link.
             link: LinkId,
             /// When it expires (Unix ms).
             expires_at: u64,
         },
         /// A group's members (answers the group requests).
-        Group = 18 {
+        Group = 18 request {
             /// The group.
             group: GroupId,
             /// Grows with every membership change.
@@ -167,7 +161,7 @@ wire_enum! {
         /// Where to upload a media object (answers `RequestUpload`): `PUT`
         /// exactly the declared bytes to `url` before `expires_at`, then send
         /// `CompleteUpload`.
-        UploadSlot = 19 {
+        UploadSlot = 19 request {
             /// The new media object's id.
             media: MediaId,
             /// The signed upload URL.
@@ -176,18 +170,25 @@ wire_enum! {
             expires_at: u64,
         },
         /// The upload is checked and kept (answers `CompleteUpload`).
-        MediaReady = 20 {
+        MediaReady = 20 request {
             /// The media.
             media: MediaId,
         },
         /// Where to download a media object (answers `RequestDownload`).
-        DownloadUrl = 21 {
+        DownloadUrl = 21 request {
             /// The media.
             media: MediaId,
             /// The signed download URL (`GET`).
             url: Url,
             /// When the URL stops working (Unix ms).
             expires_at: u64,
+        },
+        /// The current presence of the users a `Subscribe` named who have
+        /// this user as a contact (answers `Subscribe`); later changes come
+        /// as `Presence` frames.
+        PresenceList = 22 request {
+            /// Each user: online now, last seen (Unix ms, 0: never).
+            users: Vec<(UserId, bool, u64)>,
         },
     }
 }
@@ -201,12 +202,17 @@ impl ServerFrame {
         }
     }
 
-    /// A refusal that leaves the connection open.
-    pub fn rejected(id: Option<MessageId>, code: ErrorCode, message: &str) -> Self {
+    /// The refusal of request `request`; the connection stays open.
+    pub fn rejected(request: RequestId, code: ErrorCode, message: &str) -> Self {
         Self::Rejected {
-            id,
+            request,
             code,
             message: Text::truncating(message),
         }
+    }
+
+    /// The request this frame answers, or `None` for a pushed frame.
+    pub fn answers(&self) -> Option<RequestId> {
+        self.request().filter(|id| *id != RequestId::NONE)
     }
 }

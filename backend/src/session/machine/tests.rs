@@ -2,8 +2,10 @@
 
 use super::{Phase, Session, SignIn, Step};
 use courier_shared::crypto::identity::DeviceKey;
-use courier_shared::ids::{Challenge, DeviceId, MessageId, UserId, Username};
-use courier_shared::proto::{self, ClientFrame, ErrorCode, ServerFrame, Text, auth};
+use courier_shared::ids::{Challenge, DeviceId, MessageId, RequestId, UserId, Username};
+use courier_shared::proto::{
+    self, ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame, Text, auth,
+};
 
 const CHALLENGE: Challenge = Challenge::new_const([4; 32]);
 
@@ -20,7 +22,7 @@ fn hello(version: u16) -> Vec<u8> {
 
 fn welcomed() -> Session {
     let mut session = Session::new(25, CHALLENGE);
-    session.on_binary(&hello(1));
+    session.on_binary(&hello(PROTOCOL_VERSION));
     session
 }
 
@@ -28,9 +30,9 @@ fn welcomed() -> Session {
 fn hello_gets_a_welcome_with_the_challenge() {
     let mut session = Session::new(25, CHALLENGE);
     assert!(matches!(
-        session.on_binary(&hello(1)),
+        session.on_binary(&hello(PROTOCOL_VERSION)),
         Step::Reply(ServerFrame::Welcome {
-            version: 1,
+            version: PROTOCOL_VERSION,
             heartbeat_secs: 25,
             challenge: CHALLENGE,
             ..
@@ -54,6 +56,7 @@ fn registration_needs_a_signature_over_this_challenge() {
 
     let mut session = welcomed();
     let frame = |signature| ClientFrame::Register {
+        request: RequestId(3),
         username: username.clone(),
         key: key.public_key(),
         signature,
@@ -66,6 +69,7 @@ fn registration_needs_a_signature_over_this_challenge() {
     assert_eq!(
         session.on_binary(&bytes(&frame(good))),
         Step::SignIn(SignIn::Register {
+            request: RequestId(3),
             username: username.clone(),
             key: key.public_key()
         })
@@ -104,7 +108,7 @@ fn anything_before_hello_or_a_second_hello_fails_the_handshake() {
     assert!(matches!(step, Step::Fail(ErrorCode::HandshakeRequired, _)));
     let mut session = welcomed();
     assert!(matches!(
-        session.on_binary(&hello(1)),
+        session.on_binary(&hello(PROTOCOL_VERSION)),
         Step::Fail(ErrorCode::HandshakeRequired, _)
     ));
 }
@@ -117,6 +121,12 @@ fn unsupported_versions_and_text_are_refused() {
         Step::Fail(ErrorCode::UnsupportedVersion, _)
     ));
     assert_eq!(session.phase(), Phase::AwaitingHello);
+    // A page still running the previous build speaks version 1: it is told
+    // to reload, which brings it the current client.
+    let Step::Fail(ErrorCode::UnsupportedVersion, message) = session.on_binary(&hello(1)) else {
+        panic!("version 1 is refused");
+    };
+    assert!(message.contains("reload"), "{message}");
     assert!(matches!(
         session.on_text(),
         Step::Fail(ErrorCode::TextNotSupported, _)

@@ -1,9 +1,11 @@
 //! Tests of the connection state machine, driven frame by frame.
 
-use super::{Action, Connection, ConnectionState, Event};
+use super::{ANSWER_TIMEOUT_MS, Action, Connection, ConnectionState, Event, MAX_REQUEST_ID};
 use crate::crypto::identity::{DeviceKey, verify};
-use crate::ids::{Challenge, DeviceId, MessageId, UserId, Username};
-use crate::proto::{self, ClientFrame, ErrorCode, PROTOCOL_VERSION, Payload, ServerFrame, auth};
+use crate::ids::{Challenge, DeviceId, MessageId, RequestId, UserId, Username};
+use crate::proto::{
+    self, ClientFrame, ErrorCode, PROTOCOL_VERSION, Payload, Refusal, ServerFrame, auth,
+};
 
 const CHALLENGE: Challenge = Challenge::new_const([9; 32]);
 
@@ -40,27 +42,36 @@ fn emitted(actions: &[Action]) -> Vec<&Event> {
         .collect()
 }
 
-fn message(n: u8) -> ClientFrame {
-    ClientFrame::SendFanout {
-        id: MessageId::v7(1, [n; 10]),
-        to: vec![DeviceId(2)],
-        payload: Payload::new(vec![n]).expect("small"),
+fn lookup() -> ClientFrame {
+    ClientFrame::LookupUserId {
+        request: RequestId::NONE,
+        user: UserId(9),
     }
+}
+
+fn authenticated(request: RequestId) -> Vec<u8> {
+    bytes(&ServerFrame::Authenticated {
+        request,
+        user: UserId(4),
+        device: DeviceId(5),
+    })
 }
 
 fn online_as_device() -> Connection {
     let mut conn = Connection::new("test");
     conn.sign_in(DeviceId(5), DeviceKey::from_seed([1; 32]));
     conn.on_open(0.0);
-    conn.on_message(&welcome(), 0.0);
-    conn.on_message(
-        &bytes(&ServerFrame::Authenticated {
-            user: UserId(4),
-            device: DeviceId(5),
-        }),
-        0.0,
-    );
+    let actions = conn.on_message(&welcome(), 0.0);
+    let request = sent(&actions)[0].request().expect("sign-in has an id");
+    conn.on_message(&authenticated(request), 0.0);
     conn
+}
+
+fn answer(actions: &[Action]) -> Option<(RequestId, Result<ServerFrame, Refusal>)> {
+    emitted(actions).into_iter().find_map(|e| match e {
+        Event::Answer { request, answer } => Some((*request, answer.clone())),
+        _ => None,
+    })
 }
 
 #[test]
@@ -93,6 +104,7 @@ fn registration_signs_the_challenge_and_later_connections_authenticate() {
     let actions = conn.register(name.clone(), key);
     let [
         ClientFrame::Register {
+            request,
             username,
             key,
             signature,
@@ -109,6 +121,7 @@ fn registration_signs_the_challenge_and_later_connections_authenticate() {
     ));
 
     let signed_in = ServerFrame::Authenticated {
+        request: *request,
         user: UserId(1),
         device: DeviceId(2),
     };
@@ -125,7 +138,12 @@ fn registration_signs_the_challenge_and_later_connections_authenticate() {
     conn.on_close(0.0);
     conn.on_open(1.0);
     let actions = conn.on_message(&welcome(), 1.0);
-    let [ClientFrame::Authenticate { device, signature }] = sent(&actions)[..] else {
+    let [
+        ClientFrame::Authenticate {
+            device, signature, ..
+        },
+    ] = sent(&actions)[..]
+    else {
         panic!("expected Authenticate, got {actions:?}");
     };
     assert_eq!(*device, DeviceId(2));
@@ -137,53 +155,133 @@ fn registration_signs_the_challenge_and_later_connections_authenticate() {
 }
 
 #[test]
-fn the_outbox_resends_after_a_reconnect_until_accepted() {
-    let mut conn = Connection::new("test");
-    conn.sign_in(DeviceId(5), DeviceKey::from_seed([1; 32]));
-    assert!(conn.send(message(1)).is_empty(), "offline: held");
-    let mut conn = {
-        conn.on_open(0.0);
-        conn.on_message(&welcome(), 0.0);
-        conn
-    };
-    let actions = conn.on_message(
-        &bytes(&ServerFrame::Authenticated {
-            user: UserId(4),
-            device: DeviceId(5),
+fn answers_reach_the_request_they_name_and_nothing_else() {
+    let mut conn = online_as_device();
+    let (first, actions) = conn.request(lookup(), 0.0);
+    assert_eq!(sent(&actions)[0].request(), Some(first));
+    let (second, _) = conn.request(lookup(), 0.0);
+    assert_ne!(first, second);
+    // A refusal naming the second request answers the second only.
+    let refused = conn.on_message(
+        &bytes(&ServerFrame::rejected(
+            second,
+            ErrorCode::RateLimited,
+            "slow",
+        )),
+        0.0,
+    );
+    assert_eq!(
+        answer(&refused),
+        Some((second, Err(Refusal::new(ErrorCode::RateLimited, "slow"))))
+    );
+    assert_eq!(conn.waiting(), 1);
+    // An answer to no waiting request is dropped.
+    let stray = conn.on_message(
+        &bytes(&ServerFrame::Accepted {
+            request: RequestId(77),
         }),
         0.0,
     );
-    assert_eq!(sent(&actions), [&message(1)], "flushed on sign-in");
-    assert_eq!(
-        sent(&conn.send(message(2))),
-        [&message(2)],
-        "online: at once"
-    );
-
-    let accepted = ServerFrame::Accepted {
-        id: MessageId::v7(1, [1; 10]),
-    };
-    conn.on_message(&bytes(&accepted), 0.0);
-    conn.on_close(0.0);
-    conn.on_open(1.0);
-    conn.on_message(&welcome(), 1.0);
-    let actions = conn.on_message(
-        &bytes(&ServerFrame::Authenticated {
-            user: UserId(4),
-            device: DeviceId(5),
-        }),
-        1.0,
-    );
-    assert_eq!(
-        sent(&actions),
-        [&message(2)],
-        "only the unaccepted one again"
-    );
+    assert!(emitted(&stray).is_empty());
+    let accepted = ServerFrame::Accepted { request: first };
+    let actions = conn.on_message(&bytes(&accepted), 0.0);
+    assert_eq!(answer(&actions), Some((first, Ok(accepted))));
+    assert_eq!(conn.waiting(), 0);
 }
 
 #[test]
-fn deliveries_are_acked_every_time_but_emitted_once() {
+fn request_ids_count_up_are_not_reused_at_once_and_go_around() {
     let mut conn = online_as_device();
+    let (first, actions) = conn.request(lookup(), 0.0);
+    let encoded = proto::encode(sent(&actions)[0]).expect("encodes");
+    assert_eq!(
+        encoded.len(),
+        4,
+        "an early id costs one byte: {encoded:02x?}"
+    );
+    conn.on_message(&bytes(&ServerFrame::Accepted { request: first }), 0.0);
+    // Answered, but its answer may still wait in the app's queue: the next
+    // request gets a new id.
+    let (second, _) = conn.request(lookup(), 0.0);
+    assert_ne!(second, first);
+    // Around the top of the count, ids still waiting are skipped.
+    let mut last = second;
+    for _ in 0..MAX_REQUEST_ID {
+        let (id, _) = conn.request(lookup(), 0.0);
+        conn.on_message(&bytes(&ServerFrame::Accepted { request: id }), 0.0);
+        last = id;
+    }
+    assert!(last.0 <= MAX_REQUEST_ID && last != second, "{last:?}");
+}
+
+#[test]
+fn requests_before_sign_in_wait_for_it_and_a_drop_answers_the_rest() {
+    let mut conn = Connection::new("test");
+    conn.sign_in(DeviceId(5), DeviceKey::from_seed([1; 32]));
+    let (early, actions) = conn.request(lookup(), 0.0);
+    assert!(actions.is_empty(), "offline: held");
+    conn.on_open(0.0);
+    let hello = conn.on_message(&welcome(), 0.0);
+    let sign_in = sent(&hello)[0].request().expect("an id");
+    assert_ne!(sign_in, early, "the sign-in's id is not the held request's");
+    let actions = conn.on_message(&authenticated(sign_in), 0.0);
+    assert_eq!(
+        sent(&actions)
+            .iter()
+            .map(|f| f.request())
+            .collect::<Vec<_>>(),
+        [Some(early)],
+        "sent on sign-in"
+    );
+    let actions = conn.on_close(0.0);
+    assert_eq!(answer(&actions), Some((early, Err(Refusal::unanswered()))));
+    assert_eq!(conn.waiting(), 0);
+}
+
+#[test]
+fn an_unanswered_request_times_out_and_its_late_answer_matches_nothing() {
+    let mut conn = online_as_device();
+    let (late, _) = conn.request(lookup(), 0.0);
+    // The server is alive (it pings) but never answers this request.
+    conn.on_message(&bytes(&ServerFrame::Ping { nonce: 1 }), ANSWER_TIMEOUT_MS);
+    let actions = conn.on_tick(ANSWER_TIMEOUT_MS + 1.0);
+    assert_eq!(answer(&actions), Some((late, Err(Refusal::unanswered()))));
+    let (next, _) = conn.request(lookup(), ANSWER_TIMEOUT_MS + 2.0);
+    assert_ne!(next, late, "the timed-out id stays reserved");
+    let stray = conn.on_message(
+        &bytes(&ServerFrame::Accepted { request: late }),
+        ANSWER_TIMEOUT_MS + 3.0,
+    );
+    assert!(emitted(&stray).is_empty());
+}
+
+#[test]
+fn a_refused_registration_is_reported_and_stops_retrying() {
+    let mut conn = Connection::new("test");
+    conn.on_open(0.0);
+    conn.on_message(&welcome(), 0.0);
+    let actions = conn.register(
+        Username::parse("ana").expect("valid"),
+        DeviceKey::from_seed([3; 32]),
+    );
+    let request = sent(&actions)[0].request().expect("an id");
+    let refused = ServerFrame::rejected(request, ErrorCode::UsernameTaken, "taken");
+    let actions = conn.on_message(&bytes(&refused), 0.0);
+    assert_eq!(
+        emitted(&actions),
+        [&Event::SignInRefused(Refusal::new(
+            ErrorCode::UsernameTaken,
+            "taken"
+        ))]
+    );
+    conn.on_close(0.0);
+    conn.on_open(1.0);
+    assert!(sent(&conn.on_message(&welcome(), 1.0)).is_empty());
+}
+
+#[test]
+fn raw_drivers_ack_every_delivery_but_see_it_once() {
+    let mut conn = online_as_device().acking_on_arrival();
     let deliver = bytes(&ServerFrame::Deliver {
         id: MessageId::v7(7, [7; 10]),
         from: UserId(1),
@@ -205,8 +303,8 @@ fn deliveries_are_acked_every_time_but_emitted_once() {
 }
 
 #[test]
-fn with_app_acks_every_delivery_is_emitted_and_nothing_is_acked_for_the_app() {
-    let mut conn = online_as_device().acked_by_app();
+fn apps_store_before_they_ack_so_every_delivery_is_emitted() {
+    let mut conn = online_as_device();
     let deliver = bytes(&ServerFrame::Deliver {
         id: MessageId::v7(7, [7; 10]),
         from: UserId(1),
@@ -225,46 +323,24 @@ fn with_app_acks_every_delivery_is_emitted_and_nothing_is_acked_for_the_app() {
 }
 
 #[test]
-fn refusals_drop_the_message_except_rate_limits() {
-    let mut conn = online_as_device();
-    conn.send(message(1));
-    conn.send(message(2));
-    let id = |n: u8| MessageId::v7(1, [n; 10]);
-    conn.on_message(
-        &bytes(&ServerFrame::rejected(
-            Some(id(1)),
-            ErrorCode::RateLimited,
-            "slow",
-        )),
-        0.0,
-    );
-    conn.on_message(
-        &bytes(&ServerFrame::rejected(
-            Some(id(2)),
-            ErrorCode::NotFound,
-            "no",
-        )),
-        0.0,
-    );
-    assert!(conn.outbox().contains(&id(1)));
-    assert!(!conn.outbox().contains(&id(2)));
-    assert_eq!(sent(&conn.on_tick(999.0)), Vec::<&ClientFrame>::new());
-    assert_eq!(
-        sent(&conn.on_tick(1_000.0)),
-        [&message(1)],
-        "retried after a pause"
-    );
-}
-
-#[test]
 fn drops_back_off_and_a_welcome_resets_the_delay() {
     let mut conn = Connection::new("test");
-    assert_eq!(conn.on_close(0.0), vec![Action::ReconnectAfter(250)]);
-    assert_eq!(conn.on_close(0.0), vec![Action::ReconnectAfter(500)]);
+    let disconnected = Action::Emit(Event::Disconnected);
+    assert_eq!(
+        conn.on_close(0.0),
+        vec![disconnected.clone(), Action::ReconnectAfter(250)]
+    );
+    assert_eq!(
+        conn.on_close(0.0),
+        vec![disconnected.clone(), Action::ReconnectAfter(500)]
+    );
     assert_eq!(conn.state(), ConnectionState::Reconnecting { attempt: 2 });
     conn.on_open(0.0);
     conn.on_message(&welcome(), 1.0);
-    assert_eq!(conn.on_close(0.0), vec![Action::ReconnectAfter(250)]);
+    assert_eq!(
+        conn.on_close(0.0),
+        vec![disconnected, Action::ReconnectAfter(250)]
+    );
 }
 
 #[test]
@@ -294,7 +370,7 @@ fn server_pings_are_answered_and_errors_remembered() {
     );
     assert_eq!(
         conn.last_error(),
-        Some(&(ErrorCode::Internal, "oops".to_owned()))
+        Some(&Refusal::new(ErrorCode::Internal, "oops"))
     );
     assert_eq!(conn.on_message(&[0xff], 0.0), vec![Action::Close]);
 }

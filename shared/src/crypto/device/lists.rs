@@ -59,8 +59,14 @@ impl DeviceCrypto {
     pub fn found_account(&mut self, seed: [u8; 32]) -> Result<SignedDeviceList, CryptoError> {
         let (user, device) = self.require_me()?;
         let account = DeviceKey::from_seed(seed);
-        let me = ListedDevice(device, self.signing_public(), self.identity_key());
-        let signed = DeviceList(user, 1, account.public_key(), vec![me]).sign(&account)?;
+        let me = self.listed(device);
+        let signed = DeviceList {
+            user,
+            version: 1,
+            account: account.public_key(),
+            devices: vec![me],
+        }
+        .sign(&account)?;
         self.account_key = Some(account);
         Ok(signed)
     }
@@ -122,15 +128,15 @@ impl DeviceCrypto {
         let added: Vec<DeviceId> = list
             .devices()
             .iter()
-            .filter(|d| known.list.device(d.0) != Some(*d))
-            .map(|d| d.0)
+            .filter(|d| known.list.device(d.device) != Some(*d))
+            .map(|d| d.device)
             .collect();
         let removed: Vec<DeviceId> = known
             .list
             .devices()
             .iter()
-            .filter(|d| list.device(d.0) != Some(*d))
-            .map(|d| d.0)
+            .filter(|d| list.device(d.device) != Some(*d))
+            .map(|d| d.device)
             .collect();
         for device in &removed {
             self.sessions.remove(device);
@@ -148,6 +154,25 @@ impl DeviceCrypto {
             });
             Ok(change)
         }
+    }
+
+    /// This device as its list names it.
+    fn listed(&self, device: DeviceId) -> ListedDevice {
+        ListedDevice {
+            device,
+            signing_key: self.signing_public(),
+            identity_key: self.identity_key(),
+        }
+    }
+
+    /// Takes in a list of this user's that this device itself just
+    /// published: its own doing, so no change is reported for it.
+    pub fn adopt_own_list(&mut self, signed: &SignedDeviceList) -> Result<(), CryptoError> {
+        let (me, _) = self.require_me()?;
+        let before = self.changes.len();
+        self.accept_list(me, signed)?;
+        self.changes.truncate(before);
+        Ok(())
     }
 
     /// The safety number this device and `user` share, once both lists are
@@ -192,35 +217,43 @@ impl DeviceCrypto {
         registered: &PublicKey,
         username: &Username,
     ) -> Result<(SignedDeviceList, LinkWelcome), CryptoError> {
-        if hello.1 != *registered {
+        if hello.signing_key != *registered {
             return Err(CryptoError::BadSignature(
                 "the link hello (its key is not the one the device signed in with)",
             ));
         }
         let (account, list) = self.own_list()?;
         let mut devices = list.devices().to_vec();
-        devices.retain(|d| d.0 != hello.0);
-        devices.push(ListedDevice(hello.0, hello.1, hello.2));
-        let next = DeviceList(
-            list.user(),
-            list.version() + 1,
-            account.public_key(),
+        devices.retain(|d| d.device != hello.device);
+        devices.push(ListedDevice {
+            device: hello.device,
+            signing_key: hello.signing_key,
+            identity_key: hello.identity_key,
+        });
+        let next = DeviceList {
+            user: list.user(),
+            version: list.version() + 1,
+            account: account.public_key(),
             devices,
-        );
+        };
         let signed = next.sign(account)?;
-        let welcome = LinkWelcome(FixedBytes(account.seed()), signed.clone(), username.clone());
+        let welcome = LinkWelcome {
+            account_seed: FixedBytes(account.seed()),
+            list: signed.clone(),
+            username: username.clone(),
+        };
         Ok((signed, welcome))
     }
 
     /// Takes the account key and device list from an approving device.
     pub fn accept_welcome(&mut self, welcome: &LinkWelcome) -> Result<(), CryptoError> {
         let (user, device) = self.require_me()?;
-        let account = DeviceKey::from_seed(welcome.0.0);
-        let list = welcome.1.open()?;
+        let account = DeviceKey::from_seed(welcome.account_seed.0);
+        let list = welcome.list.open()?;
         if *list.account() != account.public_key() || list.user() != user {
             return Err(CryptoError::BadSignature("the link welcome's device list"));
         }
-        let me = ListedDevice(device, self.signing_public(), self.identity_key());
+        let me = self.listed(device);
         if list.device(device) != Some(&me) {
             return Err(CryptoError::Malformed(
                 "link welcome (its list does not hold this device)",
@@ -242,13 +275,13 @@ impl DeviceCrypto {
     pub fn remove_device(&self, device: DeviceId) -> Result<SignedDeviceList, CryptoError> {
         let (account, list) = self.own_list()?;
         let mut devices = list.devices().to_vec();
-        devices.retain(|d| d.0 != device);
-        let next = DeviceList(
-            list.user(),
-            list.version() + 1,
-            account.public_key(),
+        devices.retain(|d| d.device != device);
+        let next = DeviceList {
+            user: list.user(),
+            version: list.version() + 1,
+            account: account.public_key(),
             devices,
-        );
+        };
         next.sign(account)
     }
 }

@@ -49,7 +49,7 @@ impl DeviceCrypto {
                 break;
             }
         }
-        devices.retain(|d| d.0 != my_device);
+        devices.retain(|d| d.device != my_device);
         Ok(devices)
     }
 
@@ -74,14 +74,14 @@ impl DeviceCrypto {
         key: &SignedKey,
         now_ms: u64,
     ) -> Result<(), CryptoError> {
-        let one_time = Curve25519PublicKey::from_bytes(key.verify(&device.1)?.0);
-        let identity = Curve25519PublicKey::from_bytes(device.2.0);
+        let one_time = Curve25519PublicKey::from_bytes(key.verify(&device.signing_key)?.0);
+        let identity = Curve25519PublicKey::from_bytes(device.identity_key.0);
         let session = self
             .account
             .create_outbound_session(SessionConfig::version_1(), identity, one_time)
             .map_err(|err| CryptoError::Olm(err.to_string()))?;
-        self.keep_session(device.0, session, now_ms);
-        self.renew.remove(&device.0);
+        self.keep_session(device.device, session, now_ms);
+        self.renew.remove(&device.device);
         Ok(())
     }
 
@@ -150,7 +150,7 @@ impl DeviceCrypto {
             .map_err(failed)
             .and_then(|bytes| Plaintext::decode(&bytes))
             .and_then(|plain| {
-                if plain.0 == id {
+                if plain.id == id {
                     Ok(plain)
                 } else {
                     Err(failed("it was replayed under another message id".into()))
@@ -175,7 +175,7 @@ impl DeviceCrypto {
         };
         let message = OlmMessage::from_parts(usize::from(kind), body.as_bytes())
             .map_err(|err| format!("malformed Olm message: {err}"))?;
-        let sessions = self.sessions.entry(device.0).or_default();
+        let sessions = self.sessions.entry(device.device).or_default();
         if let OlmMessage::PreKey(pre_key) = &message {
             let keys = pre_key.session_keys();
             if let Some(entry) = sessions
@@ -184,12 +184,12 @@ impl DeviceCrypto {
             {
                 return entry.session.decrypt(&message).map_err(|e| e.to_string());
             }
-            let identity = Curve25519PublicKey::from_bytes(device.2.0);
+            let identity = Curve25519PublicKey::from_bytes(device.identity_key.0);
             let created = self
                 .account
                 .create_inbound_session(SessionConfig::version_1(), identity, pre_key)
                 .map_err(|e| e.to_string())?;
-            self.keep_session(device.0, created.session, now_ms);
+            self.keep_session(device.device, created.session, now_ms);
             self.one_time_key_used = true;
             return Ok(created.plaintext);
         }

@@ -1,0 +1,35 @@
+//! [`IdbStore`]: the messenger core's [`Store`] in this browser — every
+//! record sealed by the [`Vault`] in IndexedDB (see `crypto::history`).
+
+use crate::crypto::history;
+use crate::crypto::vault::Vault;
+use courier_shared::client::Store;
+use courier_shared::client::chat::{ChatId, Index, Message};
+use courier_shared::ids::MessageId;
+use std::rc::Rc;
+
+/// The device's sealed records.
+#[derive(Clone)]
+pub struct IdbStore(pub Rc<Vault>);
+
+fn text(err: wasm_bindgen::JsValue) -> String {
+    super::worker::js_text(err)
+}
+
+impl Store for IdbStore {
+    async fn message(&mut self, chat: ChatId, id: &MessageId) -> Result<Option<Message>, String> {
+        history::message(&self.0, chat, id).await.map_err(text)
+    }
+
+    async fn save_message(&mut self, message: &Message) -> Result<(), String> {
+        history::save_message(&self.0, message).await.map_err(text)
+    }
+
+    async fn save_index(&mut self, index: &Index) -> Result<(), String> {
+        history::save_index(&self.0, index).await.map_err(text)
+    }
+
+    async fn save_account(&mut self, account: &[u8]) -> Result<(), String> {
+        self.0.save(account).await.map_err(text)
+    }
+}

@@ -1,0 +1,106 @@
+//! What the core says changed, shown: the [`Effect`]s of each step become
+//! signal updates, notifications and the tab title.
+
+use super::worker::Device;
+use super::{Phase, notify};
+use courier_shared::client::Effect;
+use courier_shared::client::chat::Message;
+use courier_shared::ids::UserId;
+use leptos::prelude::*;
+
+/// How long a typing indicator shows without news, in milliseconds.
+const TYPING_MS: f64 = 6_000.0;
+
+/// Shows every effect of the last step.
+pub fn show(device: &mut Device) {
+    for effect in device.core.take_effects() {
+        match effect {
+            Effect::Chats => show_chats(device),
+            Effect::Message(message) => show_message(device, message),
+            Effect::Notify { title, body } => notify::message(&title, &body),
+            Effect::Notice(notice) => device.ui.notice.set(Some(notice)),
+            Effect::Account => show_account(device),
+            Effect::Names => device
+                .ui
+                .names
+                .set(device.core.names().iter().cloned().collect()),
+            Effect::Presence {
+                user,
+                online,
+                last_seen,
+            } => device.ui.presence.update(|p| {
+                p.insert(user, (online, last_seen));
+            }),
+            Effect::Typing { from, typing } => show_typing(device, from, typing),
+            Effect::AutoFetch(message) => {
+                let _ = device
+                    .jobs
+                    .unbounded_send(super::Job::AutoFetch(Box::new(message)));
+            }
+            Effect::Approved => {
+                show_account(device);
+                device.ui.phase.set(Phase::Ready);
+            }
+        }
+    }
+}
+
+/// Shows the chat list and the unread count in the tab title.
+pub fn show_chats(device: &Device) {
+    let chats = device.core.chats().to_vec();
+    notify::set_title(chats.iter().map(|c| c.unread).sum());
+    device.ui.chats.set(chats);
+    device
+        .ui
+        .names
+        .set(device.core.names().iter().cloned().collect());
+}
+
+/// Shows the account: name, user, devices.
+pub fn show_account(device: &Device) {
+    device.ui.devices.set(device.core.devices());
+    device
+        .ui
+        .username
+        .set(device.core.username().unwrap_or_default().to_owned());
+    device.ui.me.set(device.core.me().map(|(user, _)| user));
+}
+
+/// Shows `message` if its conversation is open.
+fn show_message(device: &Device, message: Message) {
+    if device.ui.open.get_untracked() != Some(message.chat) {
+        return;
+    }
+    device.ui.messages.update(
+        |shown| match shown.iter_mut().find(|m| m.id == message.id) {
+            Some(old) => *old = message,
+            None => {
+                shown.push(message);
+                shown.sort_unstable_by_key(|m| m.id);
+            }
+        },
+    );
+}
+
+/// A contact's typing indicator; it clears itself after a while.
+fn show_typing(device: &Device, from: UserId, typing: bool) {
+    let until = js_sys::Date::now() + TYPING_MS;
+    let typists = device.ui.typing;
+    typists.update(|t| {
+        if typing {
+            t.insert(from, until);
+        } else {
+            t.remove(&from);
+        }
+    });
+    if typing {
+        leptos::task::spawn_local(async move {
+            super::worker::sleep(TYPING_MS as i32 + 50).await;
+            typists.update(|t| {
+                if t.get(&from).is_some_and(|u| *u <= js_sys::Date::now()) {
+                    t.remove(&from);
+                }
+            });
+        });
+    }
+}
