@@ -7,6 +7,7 @@ mod browser;
 mod chaos;
 mod chat;
 mod cluster;
+mod deliver_first;
 mod encryption;
 mod first_load;
 mod group_chat;

@@ -38,6 +38,9 @@ pub struct Metrics {
     pub db_statements: Counter,
     /// Transactions the message path committed.
     pub db_commits: Counter,
+    /// Queue entries written for a device (an entry its device acknowledged
+    /// before it had to be stored is never written).
+    pub entries_stored: Counter,
 }
 
 impl Metrics {
@@ -53,6 +56,7 @@ impl Metrics {
             queue_depth: Gauge::default(),
             db_statements: Counter::default(),
             db_commits: Counter::default(),
+            entries_stored: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -95,6 +99,11 @@ impl Metrics {
             "db_commits",
             "Transactions committed by the message path",
             metrics.db_commits.clone(),
+        );
+        registry.register(
+            "entries_stored",
+            "Queue entries written for a device (the others were acknowledged first)",
+            metrics.entries_stored.clone(),
         );
         Self {
             registry,

@@ -329,6 +329,16 @@ impl WriterConnection {
             Self::Postgres(conn) => queue_postgres::write(conn, batch).await?,
         };
         committed();
+        let stored: usize = batch
+            .sends
+            .iter()
+            .zip(&written.sends)
+            .filter(|(_, outcome)| **outcome == SendOutcome::Written)
+            .map(|(send, _)| send.rows.len())
+            .sum();
+        crate::metrics::metrics()
+            .entries_stored
+            .inc_by(u64::try_from(stored).unwrap_or(u64::MAX));
         Ok(written)
     }
 }
