@@ -7,8 +7,8 @@ use courier_shared::crypto::identity::DeviceKey;
 use courier_shared::ids::{DeviceId, RequestId, Username};
 use courier_shared::proto::{ClientFrame, ErrorCode, Payload};
 use courier_tests::device::{new_message_id, random_seed};
-use courier_tests::process::{CourierProcess, courier_bin};
-use courier_tests::{TestDevice, backends, fresh_database_url, spawn_app_with};
+use courier_tests::process::{FreshData, courier_bin};
+use courier_tests::{TestDevice, backends, spawn_app_with};
 use secrecy::SecretString;
 
 /// A field of `/proc/PID/status`, in KiB.
@@ -26,23 +26,12 @@ fn status_kib(pid: u32, field: &str) -> u64 {
 async fn a_60_kib_fan_out_to_1024_devices_is_stored_once_and_costs_the_server_no_copies() {
     let Some(bin) = courier_bin() else { return };
     for backend in backends() {
-        let data = tempfile::tempdir().expect("data dir");
-        let url = fresh_database_url(backend, data.path()).await;
-        let listen = format!("127.0.0.1:{}", courier_tests::browser::free_port());
-        let data_dir = data.path().to_str().expect("utf-8 path");
-        let args = [
-            "--listen",
-            listen.as_str(),
-            "--data-dir",
-            data_dir,
-            "--database-url",
-            url.as_str(),
-        ];
-        let courier = CourierProcess::start(&bin, &args, &[("COURIER_LOG", "warn")]);
-        courier_tests::wait_ready(&courier.url).await;
+        let fresh = FreshData::new(backend).await;
+        let courier = fresh.start(&bin, &[("COURIER_LOG", "warn")]).await;
+        let ws = courier.ws_url();
         // 1,024 offline recipients, each its own user (with no device list,
         // so its one device is listed), written straight into the database.
-        let store = Store::open(&SecretString::from(url.clone()), 4)
+        let store = Store::open(&SecretString::from(fresh.database_url.clone()), 4)
             .await
             .expect("the server's database");
         let mut to = Vec::new();
@@ -52,7 +41,6 @@ async fn a_60_kib_fan_out_to_1024_devices_is_stored_once_and_costs_the_server_no
             let (_, device) = store.create_user(&name, &key, 1).await.expect("a user");
             to.push(device);
         }
-        let ws = format!("{}/ws", courier.url.replace("http", "ws"));
         let mut ana = TestDevice::register(&ws, "ana").await;
 
         // The same fan-out with a 1-byte payload first, so that the server

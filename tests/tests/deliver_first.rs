@@ -3,8 +3,8 @@
 //! the queue write would have committed it is never stored; a message to an
 //! offline device is stored as before, and `Accepted` means the same in both.
 
-use courier_tests::process::{CourierProcess, courier_bin};
-use courier_tests::{TestDevice, backends, fresh_database_url};
+use courier_tests::process::{FreshData, courier_bin};
+use courier_tests::{TestDevice, backends};
 
 /// A counter of the server's `/metrics`.
 async fn counter(http: &str, name: &str) -> f64 {
@@ -29,21 +29,9 @@ async fn a_message_acknowledged_at_once_is_never_stored_and_one_for_an_offline_d
     // with the other tests' in-process servers.
     let Some(bin) = courier_bin() else { return };
     for backend in backends() {
-        let data = tempfile::tempdir().expect("data dir");
-        let url = fresh_database_url(backend, data.path()).await;
-        let listen = format!("127.0.0.1:{}", courier_tests::browser::free_port());
-        let data_dir = data.path().to_str().expect("utf-8 path");
-        let args = [
-            "--listen",
-            listen.as_str(),
-            "--data-dir",
-            data_dir,
-            "--database-url",
-            url.as_str(),
-        ];
-        let courier = CourierProcess::start(&bin, &args, &[("COURIER_LOG", "warn")]);
-        courier_tests::wait_ready(&courier.url).await;
-        let ws = format!("{}/ws", courier.url.replace("http", "ws"));
+        let fresh = FreshData::new(backend).await;
+        let courier = fresh.start(&bin, &[("COURIER_LOG", "warn")]).await;
+        let ws = courier.ws_url();
         let mut ana = TestDevice::register(&ws, "ana").await;
         let mut ben = TestDevice::register(&ws, "ben").await;
 
