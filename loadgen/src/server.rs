@@ -45,7 +45,7 @@ impl Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let mut command = Command::new(bin);
+        let mut command = dies_with_us(bin);
         command
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
@@ -206,4 +206,18 @@ async fn fresh_postgres(admin_url: &str) -> anyhow::Result<String> {
         .execute(&mut conn)
         .await?;
     Ok(name)
+}
+
+/// A command that runs `bin` and is killed if the load generator dies
+/// first, even by SIGKILL (through util-linux `setpriv --pdeathsig`, where
+/// it is installed): a benchmark that is interrupted leaves no server
+/// behind holding its port, data directory and the machine's cores.
+fn dies_with_us(bin: &Path) -> Command {
+    let setpriv = Path::new("/usr/bin/setpriv");
+    if !setpriv.is_file() {
+        return Command::new(bin);
+    }
+    let mut command = Command::new(setpriv);
+    command.args(["--pdeathsig", "KILL", "--"]).arg(bin);
+    command
 }
