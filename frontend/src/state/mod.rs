@@ -1,25 +1,20 @@
 //! The application state: [`Account`] is the UI's handle on this browser's
-//! device. The work happens in order in [`worker`], which owns the shared
-//! messenger core (chats, outbox, crypto) over the socket ([`crate::net`]),
-//! the sealed store ([`store`]) and the browser's clock ([`env`]); [`view`]
-//! shows what each step changed. The jobs of each feature live in their own
-//! module: [`account`], [`devices`], [`groups`], [`media`].
+//! device; [`Ui`] is what the pages show, [`Job`] what they ask for. The
+//! work happens in order: first in [`worker`] (in the first module: the
+//! vault, the chat list and history from the store, the page's phase),
+//! then, once its module has loaded after the first paint, in [`core`]:
+//! the shared messenger core (chats, outbox, crypto) over the socket
+//! ([`crate::net`]).
 
-mod account;
 pub mod chat;
-mod devices;
-mod env;
-mod groups;
-mod media;
+mod core;
 mod notify;
-mod store;
-mod view;
 mod worker;
 
+pub use core::preload_core;
 pub use notify::ask_permission as ask_notification_permission;
 
-use crate::net::requests::Requests;
-use crate::net::socket::{Socket, SocketHandle, SocketStatus};
+use crate::net::socket::SocketStatus;
 use chat::{Chat, ChatId, Message};
 use courier_shared::client::Event;
 pub use courier_shared::client::messenger::GroupAction;
@@ -27,7 +22,6 @@ use courier_shared::ids::{DeviceId, MediaId, MessageId, UserId};
 use futures_channel::mpsc;
 use leptos::prelude::*;
 use std::collections::HashMap;
-use std::rc::Rc;
 
 /// Where the device stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,7 +224,8 @@ pub struct Account {
 }
 
 impl Account {
-    /// Starts the connection and the worker for this page.
+    /// Starts the worker for this page (it connects once the core has
+    /// loaded).
     pub fn start() -> Self {
         let ui = Ui {
             status: RwSignal::new(SocketStatus::default()),
@@ -258,16 +253,7 @@ impl Account {
             ),
         };
         let (jobs, queue) = mpsc::unbounded();
-        let requests = Requests::default();
-        let answers = requests.clone();
-        let events = jobs.clone();
-        let on_event: Rc<dyn Fn(Event)> = Rc::new(move |event| {
-            if let Some(event) = answers.offer(event) {
-                let _ = events.unbounded_send(Job::Event(event));
-            }
-        });
-        let socket: SocketHandle = Socket::start(ui.status.write_only(), on_event);
-        leptos::task::spawn_local(worker::run(socket, requests, ui, (jobs.clone(), queue)));
+        leptos::task::spawn_local(worker::run(ui, (jobs.clone(), queue)));
         notify::watch_visibility(jobs.clone());
         // Looking at another panel is not reading the open chat: the worker
         // is told whenever the panel changes, as when the page is hidden.
