@@ -94,6 +94,9 @@ pub struct Ui {
     pub status: RwSignal<SocketStatus>,
     /// Where the device stands.
     pub phase: RwSignal<Phase>,
+    /// The messenger core's module has loaded and taken the job queue over:
+    /// sends and sign-ups go out from now on (until then they wait).
+    pub core: RwSignal<bool>,
     /// The account's name.
     pub username: RwSignal<String>,
     /// The account's user id, once signed in.
@@ -230,6 +233,7 @@ impl Account {
         let ui = Ui {
             status: RwSignal::new(SocketStatus::default()),
             phase: RwSignal::new(Phase::Starting),
+            core: RwSignal::new(false),
             username: RwSignal::new(String::new()),
             me: RwSignal::new(None),
             devices: RwSignal::new(Vec::new()),

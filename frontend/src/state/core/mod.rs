@@ -146,6 +146,7 @@ impl Device {
         this.core.open(open).await.map_err(text)?;
         view::show(&mut this);
         this.save_profile().await;
+        ui.core.set(true);
         Ok(this)
     }
 
