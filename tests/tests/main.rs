@@ -14,6 +14,7 @@ mod health;
 mod lazy;
 mod media;
 mod media_chat;
+mod media_inert;
 mod messaging;
 mod protocol;
 mod store;

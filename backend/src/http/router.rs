@@ -23,7 +23,8 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
             get(media::get)
                 .put(media::put)
                 // The handler enforces the signed size itself.
-                .layer(DefaultBodyLimit::disable()),
+                .layer(DefaultBodyLimit::disable())
+                .layer(axum::middleware::from_fn(media::inert)),
         )
         .fallback_service(web::service(web_dir))
         .with_state(state)
