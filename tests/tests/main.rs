@@ -4,6 +4,7 @@ mod abuse;
 mod binary;
 mod browser;
 mod chaos;
+mod devices;
 mod chat;
 mod cluster;
 mod encryption;
