@@ -17,5 +17,6 @@ mod media;
 mod media_chat;
 mod media_inert;
 mod messaging;
+mod page_headers;
 mod protocol;
 mod store;

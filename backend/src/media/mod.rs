@@ -327,6 +327,11 @@ impl MediaStore {
         }
     }
 
+    /// The origin browsers fetch a bucket's media from (`None`: this one).
+    pub fn public_origin(&self) -> Option<&str> {
+        self.signer.as_ref().map(presign::Presigner::origin)
+    }
+
     /// The directory of the local store (where its routes write uploads).
     pub fn local_dir(&self) -> Option<&std::path::Path> {
         self.local_dir.as_deref()

@@ -93,6 +93,11 @@ impl Presigner {
         }
     }
 
+    /// `scheme://host[:port]` of the bucket as browsers reach it.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
     /// The URL allowing `method` on object `key` from `now_secs` (Unix) for
     /// `ttl_secs`, with `query` parameters and the `headers` (lower-case
     /// names) the request must send, all bound to the signature.

@@ -9,6 +9,7 @@
 //! [`end::End`] that names the close code (the protocol is broken, the
 //! client left, the server stops).
 
+pub mod challenge;
 pub mod commands;
 pub mod directory;
 pub mod end;

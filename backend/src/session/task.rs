@@ -18,7 +18,7 @@ use crate::router::delivery_frame;
 use crate::router::registry::Handle;
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message};
-use courier_shared::ids::{Challenge, MessageId};
+use courier_shared::ids::MessageId;
 use courier_shared::proto::{self, ClientFrame, ErrorCode, ServerFrame, Text};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::collections::HashSet;
@@ -55,8 +55,15 @@ where
     E: Display,
 {
     let span = tracing::info_span!("session", conn = conn_id, user = tracing::field::Empty);
-    let mut session = Session::new(state.session_config.heartbeat_secs, random_challenge());
     let mut socket = socket;
+    // Without randomness there is no challenge to sign: no session at all
+    // (a fixed challenge would make signatures replayable).
+    let Some(challenge) = super::challenge::random() else {
+        let end = End::protocol(ErrorCode::Internal, "the server cannot sign anyone in now");
+        finish(&mut socket, &end).instrument(span).await;
+        return;
+    };
+    let mut session = Session::new(state.session_config.heartbeat_secs, challenge);
     let end = drive(&mut socket, &state, &mut session, conn_id)
         .instrument(span.clone())
         .await;
@@ -98,14 +105,6 @@ async fn sign_out(
         Ok(false) => {}
         Err(err) => tracing::warn!(%err, "cannot record the device offline"),
     }
-}
-
-fn random_challenge() -> Challenge {
-    let mut bytes = [0u8; 32];
-    if let Err(err) = getrandom::fill(&mut bytes) {
-        tracing::error!(%err, "no randomness for the challenge");
-    }
-    Challenge::new_const(bytes)
 }
 
 async fn drive<S, E>(socket: &mut S, state: &AppState, session: &mut Session, conn_id: u64) -> End
