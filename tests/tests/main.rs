@@ -1,12 +1,13 @@
 //! Courier's end-to-end tests: one binary, a module per capability.
 
 mod abuse;
+mod before_sign_in;
 mod binary;
 mod browser;
 mod chaos;
-mod devices;
 mod chat;
 mod cluster;
+mod devices;
 mod encryption;
 mod first_load;
 mod group_chat;

@@ -44,6 +44,8 @@ pub struct SessionConfig {
 
 /// How many delivered entries may await acknowledgement at once.
 const MAX_INFLIGHT: usize = 256;
+/// Refused sign-ins (a taken name or key) after which the socket closes.
+pub const MAX_REFUSED_SIGN_INS: u32 = 3;
 /// How long to wait for the client's answer to our close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
@@ -118,6 +120,7 @@ where
     let mut reach: Option<Handle> = None;
     let mut inflight: HashSet<MessageId> = HashSet::new();
     let mut bucket = TokenBucket::new(config.rate_per_sec, config.rate_burst);
+    let mut refused_sign_ins = 0u32;
     loop {
         let incoming = tokio::select! {
             biased;
@@ -163,13 +166,27 @@ where
             Step::Continue => Ok(()),
             Step::Reply(frame) => send(socket, &frame).await,
             Step::Fail(code, reason) => return End::Protocol(code, reason),
-            Step::SignIn(request) => Box::pin(sign_in(socket, state, session, request, conn_id))
-                .await
-                .map(|handle| {
-                    if handle.is_some() {
-                        reach = handle;
+            Step::SignIn(request) => {
+                match Box::pin(sign_in(socket, state, session, request, conn_id)).await {
+                    Ok(Some(handle)) => {
+                        reach = Some(handle);
+                        Ok(())
                     }
-                }),
+                    // Refused (a taken name, say): the client may try again,
+                    // a few times, on this socket.
+                    Ok(None) => {
+                        refused_sign_ins += 1;
+                        if refused_sign_ins >= MAX_REFUSED_SIGN_INS {
+                            return End::protocol(
+                                ErrorCode::RateLimited,
+                                "too many refused sign-ins on one connection",
+                            );
+                        }
+                        Ok(())
+                    }
+                    Err(end) => Err(end),
+                }
+            }
             Step::Request(frame) => {
                 let Phase::Ready(user, device) = session.phase() else {
                     return End::protocol(ErrorCode::AuthRequired, "sign in first");
