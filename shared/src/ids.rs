@@ -23,10 +23,11 @@ pub struct GroupId(pub u64);
 pub struct DeviceId(pub u64);
 
 /// Pairs a request with its answer on one connection: the client picks it,
-/// the server echoes it in the answer or the refusal. Clients reuse small
-/// numbers (the lowest one not awaiting an answer), so it costs one byte on
-/// the wire. [`RequestId::NONE`] (0) marks a server frame that answers no
-/// request (a push).
+/// the server echoes it in the answer or the refusal. Clients count up to
+/// 65,535 and wrap, skipping ids still waiting, so an id is not reused while
+/// a late answer to its last request could still come; it costs one to
+/// three bytes on the wire. [`RequestId::NONE`] (0) marks a server frame
+/// that answers no request (a push).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
 )]

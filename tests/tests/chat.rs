@@ -117,13 +117,7 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
 
         // Ana links a second browser; it shares what comes next, and the
         // read state Ana's first device sets.
-        ana.tab("#devices-tab").await?;
-        ana.click("#show-link").await?;
-        let code = ana.text_of("[data-link-code]", 30).await?;
-        ana2.goto(&url).await?;
-        ana2.fill("#link-code", &code).await?;
-        ana2.click("#link").await?;
-        ana2.text_of("[data-phase='ready'] .chat-list", 60).await?;
+        ana2.link_from(&ana, &url).await?;
         // Ana is on her devices panel, not looking at the chat: both of her
         // devices show the message unread.
         ben.send("to both of your devices").await?;

@@ -4,6 +4,7 @@ mod abuse;
 mod before_sign_in;
 mod binary;
 mod browser;
+mod changes;
 mod chaos;
 mod chat;
 mod cluster;

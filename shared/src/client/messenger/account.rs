@@ -277,17 +277,37 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
                 }
                 continue;
             }
-            let chat = super::ChatId::User(notice.user);
-            let Some(name) = self.index.get(chat).map(|c| c.name.clone()) else {
+            let direct = self.index.get(super::ChatId::User(notice.user));
+            let known = direct
+                .map(|c| c.name.as_str())
+                .or(self.index.name(notice.user));
+            let Some(name) = known.map(str::to_owned) else {
                 continue;
             };
             let Some(warning) = key_warning(&name, &notice) else {
                 continue;
             };
-            let line = super::Message::line(self.env.message_id(), chat, None, warning);
-            self.arrived(line).await?;
+            for chat in self.chats_seeing(notice.user) {
+                let line = super::Message::line(self.env.message_id(), chat, None, warning.clone());
+                self.arrived(line).await?;
+            }
         }
         Ok(())
+    }
+
+    /// Where a change of `user`'s keys is told: the chat with them, or,
+    /// for a member of groups never written to one to one, each such
+    /// group (whose messages their new keys will now read).
+    fn chats_seeing(&self, user: UserId) -> Vec<super::ChatId> {
+        let direct = super::ChatId::User(user);
+        if self.index.get(direct).is_some() {
+            return vec![direct];
+        }
+        self.chats()
+            .iter()
+            .filter(|chat| chat.chat.group().is_some() && chat.member_ids().contains(&user))
+            .map(|chat| chat.chat)
+            .collect()
     }
 }
 

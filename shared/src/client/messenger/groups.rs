@@ -346,14 +346,43 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
     }
 
     /// A member's sender key arrived: a group new to this device shows up
-    /// in the chat list with its members.
-    pub(super) async fn on_group_key(&mut self, group: GroupId, name: &str) -> Result<()> {
+    /// in the chat list with its members, if the server says both this
+    /// user and the sender belong to it (a key from anyone else shows
+    /// nothing: a stranger cannot put a group into the chat list).
+    pub(super) async fn on_group_key(
+        &mut self,
+        group: GroupId,
+        from: UserId,
+        name: &str,
+    ) -> Result<()> {
         let chat = ChatId::Group(group);
         if self.index.get(chat).is_some() {
             return Ok(());
         }
+        let Ok(answer) = self.server.fetch_group(group).await else {
+            return Ok(());
+        };
+        if !answer.members.iter().any(|(user, _)| *user == from) {
+            return Ok(());
+        }
         self.index.chat(chat, name);
         self.refresh_group(group).await
+    }
+
+    /// Whether `user` belongs to group `chat`: by the members this device
+    /// knows, or else by the server's word, asked again (a member added
+    /// since the last look).
+    pub(super) async fn is_member(&mut self, chat: ChatId, user: UserId) -> bool {
+        let listed = |this: &Self| this.members(chat).iter().any(|(u, _)| *u == user);
+        if listed(self) {
+            return true;
+        }
+        match chat.group() {
+            Some(group) if self.index.get(chat).is_some() => {
+                self.refresh_group(group).await.is_ok() && listed(self)
+            }
+            _ => false,
+        }
     }
 
     /// A group message arrived: a text, media, or a change told as a line.
@@ -364,6 +393,11 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
         plain: GroupPlaintext,
     ) -> Result<()> {
         let chat = ChatId::Group(plain.group);
+        if !self.is_member(chat, from).await {
+            // Not from a member: neither shown nor acted on (a forged
+            // rename or a stranger's text), only acknowledged.
+            return Ok(());
+        }
         let outgoing = self.my_user() == Some(from);
         let mut message = match plain.content {
             Content::Text { text, reply_to } => {
@@ -392,6 +426,9 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
                 message.seen = outgoing;
                 message.marks = outgoing.then(|| self.group_marks(chat)).flatten();
                 return self.media_arrived(message, content).await;
+            }
+            change @ (Content::Reaction { .. } | Content::Edit { .. } | Content::Delete { .. }) => {
+                return self.apply_change(chat, from, id, change).await;
             }
             _ => return Ok(()),
         };

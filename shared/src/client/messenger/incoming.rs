@@ -70,8 +70,12 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             Ok(Incoming::Direct(plain)) => {
                 let outgoing = own;
                 let peer = ChatId::User(if outgoing { plain.to } else { from.0 });
-                self.on_direct(id, outgoing, peer, plain.content).await
+                self.on_direct(id, from.0, outgoing, peer, plain.content)
+                    .await
             }
+            // A group's message that does not decrypt is shown only when
+            // a member sent it: a stranger cannot add lines (or a chat).
+            Err(_) if chat.group().is_some() && !self.is_member(chat, from.0).await => Ok(()),
             Err(err) => {
                 let group_sender = chat.group().map(|_| from.0);
                 let mut message = Message::incoming(id, chat, group_sender, None);
@@ -87,13 +91,27 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
     async fn on_direct(
         &mut self,
         id: MessageId,
+        from: UserId,
         outgoing: bool,
         peer: ChatId,
         content: Content,
     ) -> Result<()> {
         match content {
-            Content::GroupKey { group, name, .. } => self.on_group_key(group, name.as_str()).await,
+            Content::GroupKey { group, name, .. } => {
+                self.on_group_key(group, from, name.as_str()).await
+            }
             Content::Removed { group } if !outgoing => self.on_removed(id, group).await,
+            change @ (Content::Reaction { .. } | Content::Edit { .. } | Content::Delete { .. }) => {
+                let author = if outgoing {
+                    self.my_user()
+                } else {
+                    peer.user()
+                };
+                match author {
+                    Some(author) => self.apply_change(peer, author, id, change).await,
+                    None => Ok(()),
+                }
+            }
             Content::Text { text, reply_to } => {
                 let quoted = self.quote(peer, reply_to).await?;
                 let mut message = Message::incoming(id, peer, None, Some(text.as_str().to_owned()));

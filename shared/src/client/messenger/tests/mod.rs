@@ -2,6 +2,8 @@
 //! device runs the real [`Messenger`] (real Olm and Megolm) over a
 //! [`hub::Line`] to the scripted in-memory [`hub::Hub`].
 
+mod changes;
+mod group_trust;
 mod hub;
 mod scenarios;
 
@@ -168,6 +170,17 @@ impl World {
             }
         }
         panic!("the devices never settled");
+    }
+
+    /// Ana, Ben and `third` in Ana's group "Trip", everyone told.
+    fn trip(&self, third: &str) -> (Device, Device, Device, ChatId) {
+        let mut ana = self.register("ana");
+        let mut ben = self.register("ben");
+        let mut other = self.register(third);
+        let members = format!("ben {third}");
+        let group = run(ana.core.create_group("Trip", &members)).expect("created");
+        self.settle(&mut [&mut ana, &mut ben, &mut other]);
+        (ana, ben, other, group)
     }
 
     /// Lets the clock pass `ms` and ticks every device.

@@ -193,10 +193,7 @@ fn a_delivery_that_comes_twice_is_shown_once() {
 #[test]
 fn a_removed_member_gets_no_key_and_the_sender_key_rotates() {
     let world = World::new();
-    let mut ana = world.register("ana");
-    let mut ben = world.register("ben");
-    let mut cy = world.register("cyd");
-    let group = run(ana.core.create_group("Trip", "ben cyd")).expect("created");
+    let (mut ana, mut ben, mut cy, group) = world.trip("cyd");
     run(ana.core.send_text(group, "before", None)).expect("sent");
     world.settle(&mut [&mut ana, &mut ben, &mut cy]);
     assert_eq!(last(&ben, group).text.as_deref(), Some("before"));
