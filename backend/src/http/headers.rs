@@ -1,8 +1,8 @@
 //! The security headers of every public response ([`secure`]): for the web
 //! client's pages a strict Content-Security-Policy (scripts only from this
 //! origin, WebAssembly allowed to compile, no inline or `eval`ed script, no
-//! plugins, no framing), and on everything no MIME sniffing and no
-//! referrer. A response that set its own (media: `sandbox`) keeps it.
+//! plugins, no framing; `blob:` only for what the page itself made), and
+//! on everything no MIME sniffing and no referrer. A response that set its own (media: `sandbox`) keeps it.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
@@ -21,7 +21,7 @@ impl Policy {
         let policy = format!(
             "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
              style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; \
-             media-src 'self' blob:; connect-src 'self'{connect}; worker-src 'self'; \
+             media-src 'self' blob:; connect-src 'self' blob:{connect}; worker-src 'self'; \
              manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; \
              frame-ancestors 'none'"
         );
@@ -73,7 +73,7 @@ mod tests {
             .find(|d| d.trim().starts_with("script-src"))
             .expect("script-src");
         assert_eq!(script.trim(), "script-src 'self' 'wasm-unsafe-eval'");
-        assert!(text.contains("connect-src 'self' https://media.example;"));
+        assert!(text.contains("connect-src 'self' blob: https://media.example;"));
         assert!(text.contains("frame-ancestors 'none'"));
         assert!(!text.contains("'unsafe-eval'"), "{text}");
     }
