@@ -1,7 +1,7 @@
 //! Reactions, edits and deletes: on every device of everyone concerned,
 //! in whatever order they arrive, and only by whom may make them.
 
-use super::{Device, World, last, run};
+use super::{Device, World, last, run, say};
 use crate::client::chat::{ChatId, DELETED_TEXT};
 use crate::crypto::content::Content;
 use crate::ids::MessageId;
@@ -14,9 +14,7 @@ fn written(world: &World) -> (Device, Device, Device, MessageId) {
     let mut ben = world.register("ben");
     let mut laptop = world.link(&mut ana);
     let to_ben = run(ana.core.start_chat("ben")).expect("chat started");
-    let id = run(ana.core.send_text(to_ben, "helo", None))
-        .expect("sent")
-        .expect("an id");
+    let id = say(&mut ana, to_ben, "helo");
     world.settle(&mut [&mut ana, &mut ben, &mut laptop]);
     (ana, ben, laptop, id)
 }
@@ -127,9 +125,7 @@ fn delete_for_everyone_leaves_a_line_on_every_device_and_delete_for_me_only_here
     }
     assert_eq!(ben.core.chats()[0].preview, DELETED_TEXT);
 
-    let second = run(ana.core.send_text(to_ben, "see you", None))
-        .expect("sent")
-        .expect("an id");
+    let second = say(&mut ana, to_ben, "see you");
     world.settle(&mut [&mut ana, &mut ben, &mut laptop]);
     run(ben.core.delete_for_me(to_ana, second)).expect("deleted here");
     world.settle(&mut [&mut ana, &mut ben, &mut laptop]);
@@ -142,9 +138,7 @@ fn delete_for_everyone_leaves_a_line_on_every_device_and_delete_for_me_only_here
 fn a_group_members_reaction_and_delete_reach_the_whole_group() {
     let world = World::new();
     let (mut ana, mut ben, mut cyd, group) = world.trip("cyd");
-    let id = run(ana.core.send_text(group, "dinner at 8?", None))
-        .expect("sent")
-        .expect("an id");
+    let id = say(&mut ana, group, "dinner at 8?");
     world.settle(&mut [&mut ana, &mut ben, &mut cyd]);
     run(cyd.core.react(group, id, "👍")).expect("reacted");
     world.settle(&mut [&mut ana, &mut ben, &mut cyd]);

@@ -173,6 +173,14 @@ impl World {
         panic!("the devices never settled");
     }
 
+    /// Ana and Ben, Ana with their chat started.
+    fn pair(&self) -> (Device, Device, ChatId) {
+        let mut ana = self.register("ana");
+        let ben = self.register("ben");
+        let to_ben = run(ana.core.start_chat("ben")).expect("chat started");
+        (ana, ben, to_ben)
+    }
+
     /// Ana, Ben and `third` in Ana's group "Trip", everyone told.
     fn trip(&self, third: &str) -> (Device, Device, Device, ChatId) {
         let mut ana = self.register("ana");
@@ -201,6 +209,13 @@ fn signed_in(device: &mut Device) {
         .core
         .on_event(crate::client::Event::SignedIn { user, device: me }))
     .expect("signed in");
+}
+
+/// `device` writes `text` into `chat`; the message's id.
+fn say(device: &mut Device, chat: ChatId, text: &str) -> MessageId {
+    run(device.core.send_text(chat, text, None))
+        .expect("sent")
+        .expect("an id")
 }
 
 /// The newest message of `chat` on `device`.

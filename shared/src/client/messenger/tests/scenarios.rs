@@ -1,6 +1,6 @@
 //! The messenger's behaviours, one scenario each.
 
-use super::{World, has_mark, last, run, signed_in};
+use super::{World, has_mark, last, run, say, signed_in};
 use crate::client::Effect;
 use crate::client::chat::{ChatId, Mark};
 use crate::client::messenger::GroupAction;
@@ -10,12 +10,8 @@ use crate::proto::ErrorCode;
 #[test]
 fn a_message_is_sent_accepted_delivered_and_read() {
     let world = World::new();
-    let mut ana = world.register("ana");
-    let mut ben = world.register("ben");
-    let to_ben = run(ana.core.start_chat("ben")).expect("chat started");
-    let id = run(ana.core.send_text(to_ben, "hello ben", None))
-        .expect("sent")
-        .expect("an id");
+    let (mut ana, mut ben, to_ben) = world.pair();
+    let id = say(&mut ana, to_ben, "hello ben");
     world.settle(&mut [&mut ana, &mut ben]);
 
     let to_ana = ChatId::User(ana.user());
@@ -42,9 +38,7 @@ fn a_message_is_sent_accepted_delivered_and_read() {
 #[test]
 fn a_message_written_offline_waits_in_the_outbox_and_goes_on_sign_in() {
     let world = World::new();
-    let mut ana = world.register("ana");
-    let mut ben = world.register("ben");
-    let to_ben = run(ana.core.start_chat("ben")).expect("chat started");
+    let (mut ana, mut ben, to_ben) = world.pair();
     ana.core.on_disconnected();
     let id = run(ana.core.send_text(to_ben, "later", None))
         .expect("kept")
@@ -65,17 +59,13 @@ fn a_message_written_offline_waits_in_the_outbox_and_goes_on_sign_in() {
 #[test]
 fn stale_devices_are_fetched_again_and_the_send_retried() {
     let world = World::new();
-    let mut ana = world.register("ana");
-    let mut ben = world.register("ben");
-    let to_ben = run(ana.core.start_chat("ben")).expect("chat started");
+    let (mut ana, mut ben, to_ben) = world.pair();
     run(ana.core.send_text(to_ben, "first", None)).expect("sent");
     world.settle(&mut [&mut ana, &mut ben]);
 
     // Ben links a phone; Ana still holds his old device list.
     let mut phone = world.link(&mut ben);
-    let id = run(ana.core.send_text(to_ben, "to both", None))
-        .expect("sent")
-        .expect("an id");
+    let id = say(&mut ana, to_ben, "to both");
     world.settle(&mut [&mut ana, &mut ben, &mut phone]);
     assert_eq!(ana.core.stale_retries(), 1, "refused once as stale");
     assert!(has_mark(&ana, to_ben, id, Mark::Delivered));
@@ -100,16 +90,12 @@ fn stale_devices_are_fetched_again_and_the_send_retried() {
 #[test]
 fn a_rate_limited_send_goes_again_under_the_same_id_and_is_shown_once() {
     let world = World::new();
-    let mut ana = world.register("ana");
-    let mut ben = world.register("ben");
-    let to_ben = run(ana.core.start_chat("ben")).expect("chat started");
+    let (mut ana, mut ben, to_ben) = world.pair();
     world
         .hub
         .borrow_mut()
         .refuse_next("Send", ErrorCode::RateLimited);
-    let id = run(ana.core.send_text(to_ben, "again", None))
-        .expect("sent")
-        .expect("an id");
+    let id = say(&mut ana, to_ben, "again");
     world.settle(&mut [&mut ana, &mut ben]);
     assert!(
         has_mark(&ana, to_ben, id, Mark::Pending),
@@ -129,9 +115,7 @@ fn a_rate_limited_send_goes_again_under_the_same_id_and_is_shown_once() {
 #[test]
 fn a_refused_receipt_touches_no_other_request() {
     let world = World::new();
-    let mut ana = world.register("ana");
-    let mut ben = world.register("ben");
-    let to_ben = run(ana.core.start_chat("ben")).expect("chat started");
+    let (mut ana, mut ben, to_ben) = world.pair();
     run(ana.core.send_text(to_ben, "hi", None)).expect("sent");
     // Ben's delivery receipt is refused; his own message goes regardless.
     world
@@ -141,9 +125,7 @@ fn a_refused_receipt_touches_no_other_request() {
     let to_ana = ChatId::User(ana.user());
     let devices = [ana.device(), ben.device()];
     world.settle(&mut [&mut ana, &mut ben]);
-    let reply = run(ben.core.send_text(to_ana, "hi ana", None))
-        .expect("sent")
-        .expect("an id");
+    let reply = say(&mut ben, to_ana, "hi ana");
     world.settle(&mut [&mut ana, &mut ben]);
     assert!(has_mark(&ben, to_ana, reply, Mark::Delivered));
     assert_eq!(last(&ana, to_ben).id, reply);
@@ -167,9 +149,7 @@ fn a_refused_receipt_touches_no_other_request() {
 #[test]
 fn a_delivery_that_comes_twice_is_shown_once() {
     let world = World::new();
-    let mut ana = world.register("ana");
-    let mut ben = world.register("ben");
-    let to_ben = run(ana.core.start_chat("ben")).expect("chat started");
+    let (mut ana, mut ben, to_ben) = world.pair();
     run(ana.core.send_text(to_ben, "once", None)).expect("sent");
     let events = world.hub.borrow_mut().take_events(ben.device());
     let again = events.clone();
@@ -237,16 +217,12 @@ fn a_removed_member_gets_no_key_and_the_sender_key_rotates() {
 #[test]
 fn a_failed_send_says_why_and_leaves_the_outbox() {
     let world = World::new();
-    let mut ana = world.register("ana");
-    let mut ben = world.register("ben");
-    let to_ben = run(ana.core.start_chat("ben")).expect("chat started");
+    let (mut ana, mut ben, to_ben) = world.pair();
     world
         .hub
         .borrow_mut()
         .refuse_next("Send", ErrorCode::InvalidRequest);
-    let id = run(ana.core.send_text(to_ben, "no", None))
-        .expect("sent")
-        .expect("an id");
+    let id = say(&mut ana, to_ben, "no");
     world.settle(&mut [&mut ana, &mut ben]);
     let message = ana.message(to_ben, id);
     assert_eq!(message.mark, Mark::Failed);
@@ -267,9 +243,7 @@ fn a_linked_device_sees_what_the_account_sends_and_is_told_of_device_changes() {
         "its own link is no surprise to the approving device"
     );
     let to_ben = run(ana.core.start_chat("ben")).expect("chat started");
-    let id = run(ana.core.send_text(to_ben, "from the phone", None))
-        .expect("sent")
-        .expect("an id");
+    let id = say(&mut ana, to_ben, "from the phone");
     world.settle(&mut [&mut ana, &mut ben, &mut laptop]);
     let copy = last(&laptop, to_ben);
     assert_eq!(
