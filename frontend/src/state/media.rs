@@ -21,7 +21,7 @@ pub async fn attach(device: &mut Device, file: web_sys::File) -> Result<(), Stri
     let (bytes, facts) = if mime.starts_with("image/") && mime != "image/gif" {
         let photo = image::compress(&file).await.map_err(js_text)?;
         let facts = MediaFacts {
-            mime: "image/jpeg".into(),
+            mime: photo.mime.into(),
             name,
             width: photo.width,
             height: photo.height,
