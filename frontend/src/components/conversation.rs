@@ -107,6 +107,8 @@ pub fn Conversation(account: Account) -> impl IntoView {
                 Ok(started) => recorder.with_value(|h| h.started(started, run, ui.notice)),
                 Err(err) => {
                     recording.set(false);
+                    // A release that came first is forgotten with it.
+                    recorder.with_value(|h| h.0.borrow_mut().1 = false);
                     ui.notice.set(Some(cannot_record(&err)));
                 }
             }

@@ -1,11 +1,11 @@
-//! Voice notes: recorded from the microphone with MediaRecorder as Opus, in
-//! the first container the browser records that the others play (Ogg in
-//! Firefox, WebM in Chromium, MP4 in WebKit), with their length and a
-//! waveform of loudness levels computed from the recording itself. A browser that
-//! records no Opus (older Safari: AAC in MP4) gets its recording decoded
-//! and sent as WAV, which every browser plays. The recorder is a
-//! lazily loaded feature (`voice`, see [`crate::lazy`]): [`start`] and
-//! [`Recorder::stop`] load its module.
+//! Voice notes: recorded from the microphone with MediaRecorder as Opus,
+//! with their length and a waveform of loudness levels computed from the
+//! recording itself. Opus in Ogg (Firefox) or WebM (Chromium) is sent as
+//! recorded: Chromium, Firefox and WebKit all play both. Any other
+//! recording (WebKit's Opus in MP4, which Firefox cannot decode; Safari's
+//! AAC) is decoded by the browser and sent as 16 kHz WAV, which every
+//! browser plays. The recorder is a lazily loaded feature (`voice`, see
+//! [`crate::lazy`]): [`start`] and [`Recorder::stop`] load its module.
 
 use crate::lazy::Work;
 use courier_shared::crypto::media::MAX_WAVEFORM;
@@ -17,10 +17,10 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, BlobEvent, MediaRecorder, MediaStream};
 
-/// The formats asked for, in order: Opus in a container that Chromium,
-/// Firefox and WebKit all play. Ogg comes first because Firefox's WebM
+/// The formats asked for, in order. Ogg comes first because Firefox's WebM
 /// recording has no seek index, and Chromium refuses to play it
-/// ("FFmpegDemuxer: demuxer seek failed"); Chromium records no Ogg.
+/// ("FFmpegDemuxer: demuxer seek failed"); Chromium records no Ogg, and
+/// WebKit neither Ogg nor WebM.
 const OPUS: [&str; 3] = [
     "audio/ogg;codecs=opus",
     "audio/webm;codecs=opus",
@@ -76,10 +76,13 @@ crate::lazy! { voice, preload_voice_stop:
 }
 
 async fn start_recording() -> Result<Recorder, JsValue> {
-    let devices = web_sys::window()
-        .ok_or("no window")?
-        .navigator()
-        .media_devices()?;
+    let window = web_sys::window().ok_or("no window")?;
+    // Checked first: calling into a missing MediaRecorder would throw
+    // where the bindings expect no exception.
+    if js_sys::Reflect::get(&window, &"MediaRecorder".into())?.is_undefined() {
+        return Err("it has no MediaRecorder".into());
+    }
+    let devices = window.navigator().media_devices()?;
     let constraints = web_sys::MediaStreamConstraints::new();
     constraints.set_audio(&JsValue::TRUE);
     let stream: MediaStream =
@@ -154,7 +157,7 @@ impl Recorder {
             .unwrap_or_default();
         let (bytes, mime) = match decoded {
             // Another engine may not play this format: send it as WAV.
-            Ok((samples, rate)) if !mime.contains("opus") => {
+            Ok((samples, rate)) if !plays_everywhere(&mime) => {
                 (courier_shared::wav::encode(&samples, rate), WAV.to_owned())
             }
             // Not decodable here: sent as recorded (a browser that cannot
@@ -169,6 +172,13 @@ impl Recorder {
             waveform,
         })
     }
+}
+
+/// Whether a recording of type `mime` plays in Chromium, Firefox and
+/// WebKit alike: Opus in Ogg or in WebM.
+fn plays_everywhere(mime: &str) -> bool {
+    let mime = mime.to_ascii_lowercase();
+    (mime.starts_with("audio/ogg") || mime.starts_with("audio/webm")) && mime.contains("opus")
 }
 
 /// The first channel of the recording in `bytes`, decoded, and its sample
