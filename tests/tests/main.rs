@@ -7,6 +7,7 @@ mod chaos;
 mod chat;
 mod cluster;
 mod encryption;
+mod engines;
 mod first_load;
 mod group_chat;
 mod groups;
