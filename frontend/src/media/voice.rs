@@ -174,6 +174,20 @@ impl Recorder {
     }
 }
 
+/// The file name a voice note of type `mime` is saved under.
+pub fn file_name(mime: &str) -> &'static str {
+    let mime = mime.to_ascii_lowercase();
+    if mime.starts_with("audio/ogg") {
+        "voice-note.ogg"
+    } else if mime.starts_with("audio/wav") {
+        "voice-note.wav"
+    } else if mime.starts_with("audio/mp4") {
+        "voice-note.m4a"
+    } else {
+        "voice-note.webm"
+    }
+}
+
 /// Whether a recording of type `mime` plays in Chromium, Firefox and
 /// WebKit alike: Opus in Ogg or in WebM.
 fn plays_everywhere(mime: &str) -> bool {

@@ -49,8 +49,8 @@ pub async fn attach(device: &mut Device, file: web_sys::File) -> Result<(), Stri
 /// Sends a recorded voice note to the open chat.
 pub async fn voice(device: &mut Device, note: voice::Note) -> Result<(), String> {
     let facts = MediaFacts {
+        name: voice::file_name(&note.mime).into(),
         mime: note.mime,
-        name: "voice-note.webm".into(),
         duration_ms: note.duration_ms,
         waveform: note.waveform,
         ..MediaFacts::default()
