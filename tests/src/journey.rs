@@ -1,6 +1,6 @@
 //! Steps that several browser journeys share (`chat.rs` in Chromium, and
 //! `engines.rs` in Firefox and WebKitGTK): the outbox and history across a
-//! reload while the server is down, and linking a second browser by code.
+//! reload while the server is down.
 
 use crate::browser::Browser;
 use crate::process::WebServer;
@@ -40,19 +40,4 @@ pub async fn outbox_across_a_reload(
         .wait_text("li[data-outgoing='false']", "written offline", 60)
         .await?;
     writer.wait_mark("read").await
-}
-
-/// `first` shows a link code on its devices panel; `second`, a fresh
-/// browser, opens `url` and links with it, and shows its chat list.
-pub async fn link_by_code(first: &Browser, second: &Browser, url: &str) -> Result<(), String> {
-    first.tab("#devices-tab").await?;
-    first.click("#show-link").await?;
-    let code = first.text_of("[data-link-code]", 30).await?;
-    second.goto(url).await?;
-    second.fill("#link-code", &code).await?;
-    second.click("#link").await?;
-    second
-        .text_of("[data-phase='ready'] .chat-list", 60)
-        .await
-        .map(|_| ())
 }

@@ -100,7 +100,7 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
 
         // Ana links a second browser; it shares what comes next, and the
         // read state Ana's first device sets.
-        journey::link_by_code(&ana, &ana2, &url).await?;
+        ana2.link_from(&ana, &url).await?;
         // Ana is on her devices panel, not looking at the chat: both of her
         // devices show the message unread.
         ben.send("to both of your devices").await?;

@@ -148,7 +148,7 @@ async fn with_chromium(engine: Engine) {
 
         // Ana links a second browser of the same engine by code; Ben's next
         // message reaches both, and the new device can write.
-        journey::link_by_code(&ana, &ana2, &url).await?;
+        ana2.link_from(&ana, &url).await?;
         ana.wait_count("li[data-device]", 2, 30).await?;
         ben.send("to both of your devices").await?;
         ana2.wait_text("button[data-chat]", "both of your devices", 30)

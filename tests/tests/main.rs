@@ -3,6 +3,7 @@
 mod abuse;
 mod binary;
 mod browser;
+mod changes;
 mod chaos;
 mod chat;
 mod cluster;

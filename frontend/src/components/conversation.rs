@@ -4,22 +4,23 @@
 //! when, in groups), group event lines, replies, older history on demand,
 //! and the composer.
 
+use super::message_tools::{Actions, reactions, tools};
 use super::{group_info, media_view, time};
 use crate::lazy::lazy_view;
 use crate::state::chat::{ChatId, Mark, Message};
-use crate::state::{Account, Job, Ui};
+use crate::state::{Account, Change, Job, Ui};
 use courier_shared::ids::{MessageId, UserId};
 use leptos::prelude::*;
 
 /// How often, at most, "typing" is sent while the user types (ms).
 const TYPING_EVERY_MS: f64 = 3_000.0;
-
 /// The conversation pane.
 #[component]
 pub fn Conversation(account: Account) -> impl IntoView {
     let ui = account.ui;
     let draft = RwSignal::new(String::new());
     let replying = RwSignal::new(None::<(MessageId, String)>);
+    let editing = RwSignal::new(None::<MessageId>);
     let last_typing = StoredValue::new(0.0_f64);
     let show_info = RwSignal::new(false);
     let open_chat = move || {
@@ -59,7 +60,11 @@ pub fn Conversation(account: Account) -> impl IntoView {
             return;
         }
         crate::state::ask_notification_permission();
-        run.run(Job::Send(body, replying.get_untracked().map(|r| r.0)));
+        match editing.get_untracked() {
+            Some(id) => run.run(Job::Change(id, Change::Edit(body))),
+            None => run.run(Job::Send(body, replying.get_untracked().map(|r| r.0))),
+        }
+        editing.set(None);
         draft.set(String::new());
         replying.set(None);
         last_typing.set_value(0.0);
@@ -144,6 +149,12 @@ pub fn Conversation(account: Account) -> impl IntoView {
             run.run(Job::Older);
         }
     };
+    let actions = Actions {
+        replying,
+        editing,
+        draft,
+        run,
+    };
     view! {
         <section class="conversation" aria-label="Conversation">
             <Show when=move || ui.open.get().is_some()
@@ -187,10 +198,17 @@ pub fn Conversation(account: Account) -> impl IntoView {
                     <For each=move || with_days(ui.messages.get()) key=|item| item.key() let:item>
                         {match item {
                             Item::Day(day) => view! { <li class="day" role="separator">{day}</li> }.into_any(),
-                            Item::Message(message) => bubble(*message, replying, ui, run).into_any(),
+                            Item::Message(message) => bubble(*message, actions, ui).into_any(),
                         }}
                     </For>
                 </ol>
+                {move || editing.get().map(|_| view! {
+                    <div class="replying" data-editing>
+                        <span>"Editing your message"</span>
+                        <button aria-label="Cancel the edit"
+                            on:click=move |_| { editing.set(None); draft.set(String::new()); }>"×"</button>
+                    </div>
+                })}
                 {move || replying.get().map(|(_, quoted)| view! {
                     <div class="replying">
                         <span>"Replying to: " {quoted}</span>
@@ -282,10 +300,13 @@ impl Item {
         match self {
             Self::Day(day) => format!("day {day}"),
             Self::Message(m) => format!(
-                "{:?} {:?} {} {}",
+                "{:?} {:?} {} {:?} {} {:?} {}",
                 m.id,
                 m.mark,
                 m.seen,
+                m.edit,
+                m.deleted,
+                m.reactions.iter().map(|r| &r.emoji).collect::<Vec<_>>(),
                 m.marks
                     .as_ref()
                     .map_or(0, |k| k.info().filter(|i| i.2.is_some()).count())
@@ -298,7 +319,7 @@ impl Item {
 fn with_days(messages: Vec<Message>) -> Vec<Item> {
     let mut items = Vec::with_capacity(messages.len() + 4);
     let mut last_day = String::new();
-    for message in messages {
+    for message in messages.into_iter().filter(|m| !m.hidden) {
         let day = time::day(message.sent_at());
         if day != last_day {
             items.push(Item::Day(day.clone()));
@@ -310,23 +331,26 @@ fn with_days(messages: Vec<Message>) -> Vec<Item> {
 }
 
 /// `user`'s name as this user knows it ("you" for this user).
-fn who(ui: Ui, user: UserId) -> String {
+pub(super) fn who(ui: Ui, user: UserId) -> String {
     if Some(user) == ui.me.get_untracked() {
         return "you".into();
     }
-    ui.names.with(|n| {
-        n.get(&user)
-            .cloned()
-            .unwrap_or_else(|| format!("user {}", user.0))
-    })
+    let direct = ChatId::User(user);
+    ui.names
+        .with(|n| n.get(&user).cloned())
+        .or_else(|| {
+            ui.chats.with(|chats| {
+                chats
+                    .iter()
+                    .find(|c| c.chat == direct)
+                    .map(|c| c.name.clone())
+            })
+        })
+        .unwrap_or_else(|| format!("user {}", user.0))
 }
 
-fn bubble(
-    message: Message,
-    replying: RwSignal<Option<(MessageId, String)>>,
-    ui: Ui,
-    run: Callback<Job>,
-) -> impl IntoView {
+fn bubble(message: Message, actions: Actions, ui: Ui) -> impl IntoView {
+    let Actions { replying, run, .. } = actions;
     if message.system {
         let line = message.text.unwrap_or_default();
         return view! { <li class="system" data-system role="note">{line}</li> }.into_any();
@@ -368,6 +392,10 @@ fn bubble(
         None
     };
     let problem = message.problem.clone().unwrap_or_default();
+    let deleted = message.deleted;
+    let edited = message.edit.is_some() && !deleted;
+    let reactions = (!deleted).then(|| reactions(&message, ui, run));
+    let tools = (!deleted).then(|| tools(&message, actions, ui));
     // Lazily loaded (#15): the media viewer's module.
     let is_media = media_view::carries_media(&message);
     let media = is_media.then(|| {
@@ -384,6 +412,7 @@ fn bubble(
             {message.reply_to.map(|(_, quoted)| view! { <blockquote class="quote">{quoted}</blockquote> })}
             {media}
             {match message.text {
+                Some(text) if deleted => view! { <p class="text deleted" data-deleted>{text}</p> }.into_any(),
                 Some(_) if is_media => ().into_any(),
                 Some(text) => view! { <p class="text">{text}</p> }.into_any(),
                 None => view! {
@@ -394,6 +423,7 @@ fn bubble(
             }}
             {send_problem.map(|problem| view! { <p class="warning">{problem}</p> })}
             <footer>
+                {edited.then(|| view! { <span class="edited" data-edited>"edited"</span> })}
                 <time>{time::clock(sent_at)}</time>
                 {outgoing.then(|| view! {
                     <span class="mark" data-mark=mark.label() aria-label=mark.describe()>
@@ -405,9 +435,13 @@ fn bubble(
                         }}
                     </span>
                 })}
-                <button class="reply" aria-label="Reply"
-                    on:click=move |_| replying.set(Some((id, quotable.clone())))>"↩"</button>
+                {(!deleted).then(|| view! {
+                    <button class="reply" aria-label="Reply"
+                        on:click=move |_| replying.set(Some((id, quotable.clone())))>"↩"</button>
+                })}
+                {tools}
             </footer>
+            {reactions}
             {info}
         </li>
     }

@@ -5,4 +5,5 @@ pub mod connection_badge;
 pub mod conversation;
 pub mod group_info;
 pub mod media_view;
+mod message_tools;
 pub mod time;

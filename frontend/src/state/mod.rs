@@ -6,6 +6,7 @@
 //! module: [`account`], [`devices`], [`groups`], [`media`].
 
 mod account;
+mod changes;
 pub mod chat;
 mod devices;
 mod env;
@@ -16,6 +17,7 @@ mod store;
 mod view;
 mod worker;
 
+pub use changes::Change;
 pub use notify::ask_permission as ask_notification_permission;
 
 use crate::net::requests::Requests;
@@ -208,6 +210,8 @@ pub enum Job {
     Older,
     /// Send a text to the open conversation, maybe replying to a message.
     Send(String, Option<MessageId>),
+    /// React to, edit or delete this message of the open conversation.
+    Change(MessageId, Change),
     /// This user started or stopped typing in the open conversation.
     Typing(bool),
     /// The page became visible or hidden (the worker asks the page which).

@@ -8,7 +8,7 @@
 
 use super::env::BrowserEnv;
 use super::store::IdbStore;
-use super::{Job, Phase, Ui, account, devices, groups, media, view};
+use super::{Job, Phase, Ui, account, changes, devices, groups, media, view};
 use crate::crypto::history;
 use crate::crypto::lock;
 use crate::crypto::vault::Vault;
@@ -183,6 +183,7 @@ impl Device {
                     .map(|_| ())
                     .map_err(text)
             }
+            Job::Change(id, change) => changes::apply(self, id, change).await,
             Job::Typing(typing) => {
                 self.core.typing(typing).await;
                 Ok(())

@@ -110,7 +110,36 @@ pub struct Message {
     pub mark: Mark,
     /// Read by this user (incoming messages).
     pub seen: bool,
+    /// Who reacted with what, one emoji per person (an empty emoji: taken
+    /// back, kept so that an older reaction arriving late stays undone).
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+    /// The edit whose text `text` is, if the sender edited it (the newest
+    /// by id wins, whatever order edits arrive in).
+    #[serde(default)]
+    pub edit: Option<MessageId>,
+    /// Deleted for everyone by its sender: no text, no media, a line
+    /// saying so.
+    #[serde(default)]
+    pub deleted: bool,
+    /// Deleted for me: kept only so that a redelivery is not shown again.
+    #[serde(default)]
+    pub hidden: bool,
 }
+
+/// One person's reaction to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    /// Who reacted.
+    pub user: UserId,
+    /// With what.
+    pub emoji: String,
+    /// The reaction message's id: a newer one from the same person wins.
+    pub id: MessageId,
+}
+
+/// What a message deleted for everyone shows.
+pub const DELETED_TEXT: &str = "This message was deleted";
 
 impl Message {
     /// When it was written (Unix ms).
@@ -133,6 +162,10 @@ impl Message {
             reply_to: None,
             mark: Mark::Pending,
             seen: true,
+            reactions: Vec::new(),
+            edit: None,
+            deleted: false,
+            hidden: false,
         }
     }
 
@@ -156,6 +189,10 @@ impl Message {
             reply_to: None,
             mark: Mark::Sent,
             seen: false,
+            reactions: Vec::new(),
+            edit: None,
+            deleted: false,
+            hidden: false,
         }
     }
 
@@ -237,6 +274,14 @@ pub const RECENT: usize = 2_000;
 pub enum Outgoing {
     /// A message of this chat (encrypted anew for each attempt).
     Message(ChatId),
+    /// A reaction, an edit or a delete of this user's in this chat: the
+    /// content goes as it is (nothing of it is stored as a message).
+    Change {
+        /// The chat it belongs to.
+        chat: ChatId,
+        /// What it says.
+        content: Box<Content>,
+    },
     /// A receipt to `to` for `ids`.
     Receipt {
         /// The messages' sender.
@@ -335,7 +380,7 @@ impl Index {
             .entries()
             .filter_map(|(id, item)| match item {
                 Outgoing::Message(chat) => Some((*id, *chat)),
-                Outgoing::Receipt { .. } => None,
+                Outgoing::Receipt { .. } | Outgoing::Change { .. } => None,
             })
             .collect()
     }

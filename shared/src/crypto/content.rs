@@ -12,6 +12,14 @@ pub const MAX_GROUP_KEY_BYTES: usize = 512;
 /// Longest group name, in bytes.
 pub const MAX_GROUP_NAME_BYTES: usize = 100;
 
+/// Longest reaction, in bytes (an emoji with its modifiers and joiners).
+pub const MAX_EMOJI_BYTES: usize = 64;
+/// How long after writing a text its sender may edit it (15 minutes).
+pub const EDIT_WINDOW_MS: u64 = 15 * 60 * 1000;
+/// How long after writing a message its sender may delete it for
+/// everyone (a day).
+pub const DELETE_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
+
 /// A group's name: only its members' devices ever see it.
 pub type GroupName = Text<MAX_GROUP_NAME_BYTES>;
 
@@ -87,6 +95,28 @@ wire_enum! {
         Removed = 5 {
             /// The group.
             group: GroupId,
+        },
+        /// The sender's reaction to message `target` of the same chat: one
+        /// emoji per person, replacing their last; empty takes it back.
+        Reaction = 6 {
+            /// The message reacted to.
+            target: MessageId,
+            /// The emoji, or nothing.
+            emoji: Text<MAX_EMOJI_BYTES>,
+        },
+        /// A new text for the sender's own text message `target`, within
+        /// [`EDIT_WINDOW_MS`] of writing it; the newest edit wins.
+        Edit = 7 {
+            /// The message edited.
+            target: MessageId,
+            /// Its text from now on.
+            text: Text<MAX_TEXT_BYTES>,
+        },
+        /// The sender takes back its message `target` for everyone, within
+        /// [`DELETE_WINDOW_MS`] of writing it.
+        Delete = 8 {
+            /// The message deleted.
+            target: MessageId,
         },
     }
 }

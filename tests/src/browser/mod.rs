@@ -283,6 +283,20 @@ impl Browser {
             .map(|_| ())
     }
 
+    /// Links this fresh page at `url` as a new device of `first`'s account,
+    /// by the code `first` shows on its devices panel (left open there).
+    pub async fn link_from(&self, first: &Browser, url: &str) -> Result<(), String> {
+        first.tab("#devices-tab").await?;
+        first.click("#show-link").await?;
+        let code = first.text_of("[data-link-code]", 30).await?;
+        self.goto(url).await?;
+        self.fill("#link-code", &code).await?;
+        self.click("#link").await?;
+        self.text_of("[data-phase='ready'] .chat-list", 60)
+            .await
+            .map(|_| ())
+    }
+
     /// Starts a chat with `username` and waits for it to open.
     pub async fn start_chat(&self, username: &str) -> Result<(), String> {
         self.fill("#new-chat-name", username).await?;

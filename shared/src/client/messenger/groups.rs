@@ -427,6 +427,9 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
                 message.marks = outgoing.then(|| self.group_marks(chat)).flatten();
                 return self.media_arrived(message, content).await;
             }
+            change @ (Content::Reaction { .. } | Content::Edit { .. } | Content::Delete { .. }) => {
+                return self.apply_change(chat, from, id, change).await;
+            }
             _ => return Ok(()),
         };
         if outgoing {

@@ -101,6 +101,17 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
                 self.on_group_key(group, from, name.as_str()).await
             }
             Content::Removed { group } if !outgoing => self.on_removed(id, group).await,
+            change @ (Content::Reaction { .. } | Content::Edit { .. } | Content::Delete { .. }) => {
+                let author = if outgoing {
+                    self.my_user()
+                } else {
+                    peer.user()
+                };
+                match author {
+                    Some(author) => self.apply_change(peer, author, id, change).await,
+                    None => Ok(()),
+                }
+            }
             Content::Text { text, reply_to } => {
                 let quoted = self.quote(peer, reply_to).await?;
                 let mut message = Message::incoming(id, peer, None, Some(text.as_str().to_owned()));

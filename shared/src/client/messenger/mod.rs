@@ -19,6 +19,7 @@
 //! - `media.rs`: media messages — drafts, uploads done, forwards.
 
 mod account;
+mod changes;
 mod contacts;
 mod groups;
 mod incoming;

@@ -107,6 +107,9 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
         for (id, outgoing) in self.index.outbox.due(now) {
             let sent = match outgoing {
                 Outgoing::Message(chat) => self.transmit(id, chat).await,
+                Outgoing::Change { chat, content } => {
+                    self.transmit_content(id, chat, *content).await.map(Some)
+                }
                 Outgoing::Receipt { to, kind, ids } => {
                     let frame = ClientFrame::Receipt {
                         request: RequestId::NONE,
@@ -145,9 +148,20 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             text: Text::truncating(message.text.as_deref().unwrap_or_default()),
             reply_to: message.reply_to.as_ref().map(|r| r.0),
         });
+        self.transmit_content(id, chat, content).await.map(Some)
+    }
+
+    /// Encrypts `content` as message `id` for every device of `chat` (and
+    /// this user's other devices) and sends it; the request it went as.
+    async fn transmit_content(
+        &mut self,
+        id: MessageId,
+        chat: ChatId,
+        content: Content,
+    ) -> Result<RequestId> {
         let peer = match chat {
             ChatId::User(peer) => peer,
-            ChatId::Group(group) => return self.transmit_group(id, group, content).await.map(Some),
+            ChatId::Group(group) => return self.transmit_group(id, group, content).await,
         };
         let plain = Plaintext {
             id,
@@ -163,7 +177,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             id,
             to,
         };
-        Ok(Some(self.server.post(frame).await))
+        Ok(self.server.post(frame).await)
     }
 
     /// Takes in the answer to a request no step waits for: a send of the
@@ -189,19 +203,22 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
                 })
                 .await
             }
-            Outcome::Accepted(_, Outgoing::Receipt { .. }) | Outcome::Retrying(..) => {
-                self.save_index().await
-            }
+            Outcome::Accepted(_, Outgoing::Receipt { .. } | Outgoing::Change { .. })
+            | Outcome::Retrying(..) => self.save_index().await,
             Outcome::Refused(id, refusal) => self.on_refused(id, refusal).await,
         }
     }
 
     /// A send of the outbox was refused for a reason of its own.
     async fn on_refused(&mut self, id: MessageId, refusal: Refusal) -> Result<()> {
-        let Some(Outgoing::Message(chat)) = self.index.outbox.get(&id).cloned() else {
-            // A refused receipt only leaves a mark grey.
-            self.index.outbox.remove(&id);
-            return self.save_index().await;
+        let (chat, change) = match self.index.outbox.get(&id).cloned() {
+            Some(Outgoing::Message(chat)) => (chat, false),
+            Some(Outgoing::Change { chat, .. }) => (chat, true),
+            _ => {
+                // A refused receipt only leaves a mark grey.
+                self.index.outbox.remove(&id);
+                return self.save_index().await;
+            }
         };
         let attempts = self.index.outbox.attempts(&id);
         if refusal.code == ErrorCode::StaleDevices && attempts < STALE_ATTEMPTS {
@@ -234,6 +251,12 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
         }
         self.save_index().await?;
         let reason = refusal.message;
+        if change {
+            self.show(Effect::Notice(format!(
+                "Your change was not sent: {reason}"
+            )));
+            return Ok(());
+        }
         self.update(chat, &id, |m| {
             m.mark = Mark::Failed;
             m.problem = Some(reason);
@@ -344,6 +367,6 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
 fn message_chat(outgoing: &Outgoing) -> Option<ChatId> {
     match outgoing {
         Outgoing::Message(chat) => Some(*chat),
-        Outgoing::Receipt { .. } => None,
+        Outgoing::Receipt { .. } | Outgoing::Change { .. } => None,
     }
 }

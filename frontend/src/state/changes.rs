@@ -1,0 +1,33 @@
+//! Changes to a message of the open chat: a reaction, an edit, a delete.
+
+use super::worker::{Device, text};
+use courier_shared::ids::MessageId;
+use leptos::prelude::*;
+
+/// What to do to a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// React with this emoji (empty: take the reaction back).
+    React(String),
+    /// Replace this user's text with this one.
+    Edit(String),
+    /// Delete this user's message on every device of everyone.
+    DeleteForEveryone,
+    /// Delete the message on this device only.
+    DeleteForMe,
+}
+
+/// Applies `change` to message `id` of the open chat.
+pub async fn apply(device: &mut Device, id: MessageId, change: Change) -> Result<(), String> {
+    let Some(chat) = device.ui.open.get_untracked() else {
+        return Ok(());
+    };
+    let core = &mut device.core;
+    match change {
+        Change::React(emoji) => core.react(chat, id, &emoji).await,
+        Change::Edit(body) => core.edit(chat, id, &body).await,
+        Change::DeleteForEveryone => core.delete_for_everyone(chat, id).await,
+        Change::DeleteForMe => core.delete_for_me(chat, id).await,
+    }
+    .map_err(text)
+}
