@@ -35,7 +35,8 @@ async fn firefox_and_webkit_users_exchange_a_photo_and_voice_notes() {
     let url = courier.url();
     let fox = Browser::launch(Engine::Firefox, &gecko).await;
     let kit = Browser::launch(Engine::WebKit, &webkit).await;
-    let outcome: Result<(), String> = async {
+    let step = std::cell::Cell::new("sign up, chat and photos");
+    let steps = async {
         fox.register(&url, "fox").await?;
         kit.register(&url, "kit").await?;
         fox.start_chat("kit").await?;
@@ -51,6 +52,7 @@ async fn firefox_and_webkit_users_exchange_a_photo_and_voice_notes() {
         photo_opens(&fox)
             .await
             .map_err(|e| format!("WebKitGTK → Firefox: {e}"))?;
+        step.set("voice notes");
         record(&fox).await?;
         let heard = plays(&kit)
             .await
@@ -70,12 +72,27 @@ async fn firefox_and_webkit_users_exchange_a_photo_and_voice_notes() {
             10,
         )
         .await
-    }
-    .await;
+    };
+    let outcome = bounded(steps, &step).await;
     close_all([("fox", fox), ("kit", kit)], outcome.is_err()).await;
     drop(courier);
     outcome.unwrap_or_else(|err| panic!("Firefox ↔ WebKitGTK: {err}"));
 }
+
+/// `steps`, given at most [`JOURNEY_LIMIT`]: a WebDriver command can hang
+/// (no driver bounds them), and CI must not. The error names the `step`
+/// under way.
+async fn bounded(
+    steps: impl std::future::Future<Output = Result<(), String>>,
+    step: &std::cell::Cell<&str>,
+) -> Result<(), String> {
+    tokio::time::timeout(JOURNEY_LIMIT, steps)
+        .await
+        .unwrap_or_else(|_| Err(format!("stuck at {} for {JOURNEY_LIMIT:?}", step.get())))
+}
+
+/// How long a journey may take (they take 10 to 20 s here).
+const JOURNEY_LIMIT: Duration = Duration::from_secs(180);
 
 /// The photo the tests send: the 512 px app icon.
 fn icon() -> String {
@@ -103,7 +120,8 @@ async fn with_chromium(engine: Engine) {
     let ben = Browser::start(&chromedriver).await;
     let ana2 = Browser::launch(engine, &driver).await;
     let name = engine.name();
-    let outcome: Result<(), String> = async {
+    let step = std::cell::Cell::new("sign up and chat");
+    let steps = async {
         // Sign up, and chat both ways with read marks.
         ana.register(&url, "ana").await?;
         ben.register(&url, "ben").await?;
@@ -119,6 +137,7 @@ async fn with_chromium(engine: Engine) {
 
         // A photo each way: compressed by the sender's canvas, opened by
         // the other engine.
+        step.set("photos");
         ana.fill("#attach-file", &photo).await?;
         photo_opens(&ben)
             .await
@@ -129,6 +148,7 @@ async fn with_chromium(engine: Engine) {
             .map_err(|e| format!("Chromium → {name}: {e}"))?;
 
         // A voice note each way, in whatever format the sender records.
+        step.set("voice notes");
         record(&ana).await?;
         let heard = plays(&ben)
             .await
@@ -143,11 +163,13 @@ async fn with_chromium(engine: Engine) {
         // The server goes down: Ana writes anyway and reloads; the service
         // worker serves the page, the history and the waiting message are
         // still there, and it goes out when the server is back.
+        step.set("the outbox across an offline reload");
         journey::outbox_across_a_reload(&mut courier, &ana, &ben, "hello back from Chromium")
             .await?;
 
         // Ana links a second browser of the same engine by code; Ben's next
         // message reaches both, and the new device can write.
+        step.set("linking a second device");
         ana2.link_from(&ana, &url).await?;
         ana.wait_count("li[data-device]", 2, 30).await?;
         ben.send("to both of your devices").await?;
@@ -159,8 +181,8 @@ async fn with_chromium(engine: Engine) {
         ana2.send_from_list("ben", "from my second device").await?;
         ben.wait_text("li[data-outgoing='false']", "from my second device", 30)
             .await
-    }
-    .await;
+    };
+    let outcome = bounded(steps, &step).await;
     close_all(
         [("ana", ana), ("ben", ben), ("ana2", ana2)],
         outcome.is_err(),
