@@ -108,6 +108,17 @@ pub struct Settings {
     #[arg(long, env = "COURIER_MESSAGE_TTL_SECS", default_value_t = 30 * 24 * 3600)]
     pub message_ttl_secs: u64,
 
+    /// Most entries one device's queue may hold; a message that would go
+    /// past it is refused (`QuotaExceeded`) until the device catches up.
+    #[arg(long, env = "COURIER_QUEUE_MAX_ENTRIES", default_value_t = 10_000)]
+    pub queue_max_entries: u64,
+
+    /// Milliseconds a message pushed to an online device may wait for the
+    /// device's acknowledgement before it is stored in the device's queue
+    /// anyway (acknowledged in time, it is never stored).
+    #[arg(long, env = "COURIER_PERSIST_AFTER_MS", default_value_t = 100)]
+    pub persist_after_ms: u64,
+
     /// Seconds between sweeps for expired queue entries.
     #[arg(long, env = "COURIER_SWEEP_INTERVAL_SECS", default_value_t = 60)]
     pub sweep_interval_secs: u64,

@@ -94,7 +94,15 @@ pub async fn run(
     let bus = Bus::new(node, &store, registry.clone(), presence.clone());
     let state = AppState {
         store: store.clone(),
-        router: Router::new(store.clone(), bus.clone(), settings.message_ttl_ms()),
+        router: Router::new(
+            store.clone(),
+            bus.clone(),
+            router::RouterSettings {
+                ttl_ms: settings.message_ttl_ms(),
+                persist_after: std::time::Duration::from_millis(settings.persist_after_ms),
+                queue_cap: settings.queue_max_entries,
+            },
+        ),
         registry,
         bus: bus.clone(),
         presence,

@@ -13,9 +13,19 @@ pub fn App() -> impl IntoView {
     // The service worker, a newer build waiting in it, and (#15) the
     // lazily loaded features, fetched once the page is usable.
     let update = RwSignal::new(false);
-    crate::pwa::register_service_worker(update);
     let account = Account::start();
     let ui = account.ui;
+    // The service worker registers once the messenger core has loaded (or
+    // the page failed): its precache of every module would otherwise share
+    // a slow network with the core's fetch, delaying the first send. It
+    // then finds the modules in the HTTP cache.
+    Effect::new(move |registered: Option<bool>| {
+        let now = ui.core.get() || matches!(ui.phase.get(), Phase::Failed(_));
+        if now && registered != Some(true) {
+            crate::pwa::register_service_worker(update);
+        }
+        now || registered == Some(true)
+    });
     Effect::new(move |preloading: Option<bool>| {
         let usable = preloading == Some(true) || ui.phase.get() != Phase::Starting;
         if usable && preloading != Some(true) {
@@ -36,7 +46,8 @@ pub fn App() -> impl IntoView {
                 "Connecting… Messages you write now are kept and sent when you are back online."
             </p>
         </Show>
-        <main class="app-main" data-phase=move || phase().label()>
+        <main class="app-main" data-phase=move || phase().label()
+            data-core=move || ui.core.get().to_string()>
             <Show when=move || server_error().is_some()>
                 <p class="server-error" role="alert">{move || server_error().unwrap_or_default()}</p>
             </Show>

@@ -164,6 +164,9 @@ pub fn all_features() -> Vec<Work<()>> {
         })
     }
     vec![
+        // The messenger core first: the page cannot send without it (the
+        // worker awaits the same load, fetched once).
+        each(crate::state::preload_core()),
         each(crate::pages::devices::preload_devices()),
         each(crate::components::group_info::preload_groups()),
         each(crate::components::media_view::preload_media()),

@@ -1,19 +1,25 @@
 //! `courier-loadgen`: measures a real `courier` server on this machine.
 //!
-//! It starts the server binary itself (so it can read the server's memory
-//! from `/proc`), drives it with devices that run the shared client core over
-//! real WebSockets, prints the figures and merges them into a JSON results
-//! file. It only ever connects to loopback addresses.
+//! It starts the server binary itself (so it can read the server's CPU time,
+//! memory and writes from `/proc`), drives it with devices that run the
+//! shared client core over real WebSockets — from this process or from
+//! several worker processes (`--procs`) — prints the figures, with what each
+//! message cost the server, and merges them into a JSON results file. It
+//! only ever connects to loopback addresses.
 //!
-//! Modules: [`server`] (the server process), [`device`] (one simulated
-//! device), [`scenario`] (one module per scenario), [`results`] (the file).
+//! Modules: [`server`] (the server process), [`meter`] (what a phase cost),
+//! [`device`] (one simulated device), [`scenario`] (one module per scenario,
+//! and how a scenario is split over processes), [`results`] (the file).
 
 mod device;
+mod meter;
 mod results;
 mod scenario;
 mod server;
 
 use clap::{Parser, Subcommand};
+use scenario::part::{self, Job, Share};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Command-line options shared by every scenario.
@@ -36,6 +42,13 @@ struct Cli {
     /// A label for this run in the results file (for before/after).
     #[arg(long, default_value = "current")]
     label: String,
+    /// Load-generator processes to drive the devices from (the devices are
+    /// split between them).
+    #[arg(long, default_value_t = 1)]
+    procs: usize,
+    /// An extra flag for the server (repeatable), e.g. `--server-arg=--queue-max-entries=100`.
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    server_args: Vec<String>,
     #[command(subcommand)]
     scenario: Scenario,
 }
@@ -49,7 +62,7 @@ enum Scenario {
     Throughput(scenario::throughput::Args),
     /// Latency percentiles under a fixed offered load.
     Latency(scenario::latency::Args),
-    /// Queue N messages for an offline device, then time the drain on connect.
+    /// Queue messages for offline devices, then time the drain on connect.
     Drain(scenario::drain::Args),
     /// One sender fanning each message out to many devices.
     Fanout(scenario::fanout::Args),
@@ -57,27 +70,75 @@ enum Scenario {
     Wire(scenario::wire::Args),
     /// A tiny run of every scenario, for CI (no figures are judged).
     Smoke,
+    /// One worker process's share of a scenario (started by `--procs`).
+    #[command(hide = true)]
+    Worker {
+        /// The server's address.
+        #[arg(long)]
+        addr: SocketAddr,
+        /// This worker's number.
+        #[arg(long)]
+        index: usize,
+        /// How many workers share the job.
+        #[arg(long)]
+        of: usize,
+        /// The job, as JSON.
+        #[arg(long)]
+        job: String,
+    },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    raise_open_file_limit();
-    let figures = match &cli.scenario {
-        Scenario::Wire(args) => vec![scenario::wire::run(args)?],
-        Scenario::Smoke => scenario::smoke(&cli.server, &cli.database).await?,
-        other => {
-            let server = server::Server::start(&cli.server, &cli.database).await?;
-            let run = match other {
-                Scenario::Idle(args) => scenario::idle::run(&server, args).await?,
-                Scenario::Throughput(args) => scenario::throughput::run(&server, args).await?,
-                Scenario::Latency(args) => scenario::latency::run(&server, args).await?,
-                Scenario::Drain(args) => scenario::drain::run(&server, args).await?,
-                Scenario::Fanout(args) => scenario::fanout::run(&server, args).await?,
-                Scenario::Wire(_) | Scenario::Smoke => unreachable!("handled above"),
-            };
-            vec![run]
+    raise_open_file_limit(!matches!(cli.scenario, Scenario::Worker { .. }));
+    if let Scenario::Worker {
+        addr,
+        index,
+        of,
+        job,
+    } = &cli.scenario
+    {
+        // A worker is one of several processes: one thread each is enough.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        return runtime.block_on(part::worker(
+            *addr,
+            Share {
+                index: *index,
+                of: *of,
+            },
+            job,
+        ));
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(measure(cli))
+}
+
+async fn measure(cli: Cli) -> anyhow::Result<()> {
+    let job = match &cli.scenario {
+        Scenario::Throughput(args) => Some(Job::Throughput(args.clone())),
+        Scenario::Latency(args) => Some(Job::Latency(args.clone())),
+        Scenario::Drain(args) => Some(Job::Drain(args.clone())),
+        Scenario::Fanout(args) => Some(Job::Fanout(args.clone())),
+        _ => None,
+    };
+    let figures = match (&cli.scenario, job) {
+        (Scenario::Wire(args), _) => vec![scenario::wire::run(args)?],
+        (Scenario::Smoke, _) => scenario::smoke(&cli.server, &cli.database).await?,
+        (Scenario::Idle(args), _) => {
+            let server =
+                server::Server::start(&cli.server, &cli.database, &cli.server_args).await?;
+            vec![scenario::idle::run(&server, args).await?]
         }
+        (_, Some(job)) => {
+            let server =
+                server::Server::start(&cli.server, &cli.database, &cli.server_args).await?;
+            vec![part::run(&server, &job, cli.procs).await?]
+        }
+        (_, None) => anyhow::bail!("not a measuring scenario"),
     };
     if matches!(cli.scenario, Scenario::Smoke) {
         println!("smoke: every scenario ran");
@@ -94,7 +155,7 @@ async fn main() -> anyhow::Result<()> {
 /// Raises this process's open-file limit as far as the system allows (the
 /// server it starts inherits it), so that idle runs are not capped at 1,024,
 /// and says where it ended up: each socket costs one descriptor on each side.
-fn raise_open_file_limit() {
+fn raise_open_file_limit(say: bool) {
     let ceiling = std::fs::read_to_string("/proc/sys/fs/nr_open")
         .ok()
         .and_then(|s| s.trim().parse::<u64>().ok())
@@ -102,7 +163,7 @@ fn raise_open_file_limit() {
     if rlimit::setrlimit(rlimit::Resource::NOFILE, ceiling, ceiling).is_err() {
         let _ = rlimit::increase_nofile_limit(ceiling);
     }
-    if let Ok((soft, _)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
+    if say && let Ok((soft, _)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
         eprintln!("open-file limit: {soft} per process");
     }
 }

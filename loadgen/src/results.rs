@@ -8,11 +8,15 @@ use std::path::Path;
 pub struct Figures {
     /// The scenario's name.
     pub scenario: &'static str,
+    /// What tells runs of one scenario apart (`rate=5000`, say); empty if
+    /// one run per label is enough.
+    pub variant: String,
     /// Its measured values and parameters.
     pub values: Value,
 }
 
-/// Adds (or replaces) the run of `figures` under `label` in `path`.
+/// Adds (or replaces) the run of `figures` under `label` (and its variant)
+/// in `path`.
 pub fn merge(
     path: &Path,
     label: &str,
@@ -32,6 +36,7 @@ pub fn merge(
     doc["machine"] = machine();
     let run = json!({
         "scenario": figures.scenario,
+        "variant": figures.variant,
         "backend": backend,
         "label": label,
         "command": command,
@@ -41,8 +46,12 @@ pub fn merge(
     let runs = doc["runs"]
         .as_array_mut()
         .ok_or_else(|| anyhow::anyhow!("bad results file"))?;
+    let variant = |r: &Value| r["variant"].as_str().unwrap_or_default().to_owned();
     runs.retain(|r| {
-        !(r["scenario"] == figures.scenario && r["backend"] == backend && r["label"] == label)
+        !(r["scenario"] == figures.scenario
+            && r["backend"] == backend
+            && r["label"] == label
+            && variant(r) == figures.variant)
     });
     runs.push(run);
     runs.sort_by_key(|r| {
@@ -50,6 +59,7 @@ pub fn merge(
             r["scenario"].as_str().unwrap_or_default().to_owned(),
             r["backend"].as_str().unwrap_or_default().to_owned(),
             r["label"].as_str().unwrap_or_default().to_owned(),
+            variant(r),
         )
     });
     std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")?;

@@ -20,6 +20,45 @@ pub fn courier_bin() -> Option<PathBuf> {
     None
 }
 
+/// A data directory and a fresh database of one backend for `courier`
+/// processes, on a port of their own (a restarted process finds its data).
+pub struct FreshData {
+    dir: tempfile::TempDir,
+    /// The database URL the processes use.
+    pub database_url: String,
+    listen: String,
+}
+
+impl FreshData {
+    /// A new data directory and database of `backend`.
+    pub async fn new(backend: crate::Backend) -> Self {
+        let dir = tempfile::tempdir().expect("data dir");
+        let database_url = crate::fresh_database_url(backend, dir.path()).await;
+        let listen = format!("127.0.0.1:{}", crate::browser::free_port());
+        Self {
+            dir,
+            database_url,
+            listen,
+        }
+    }
+
+    /// Starts `bin` on this data with `envs`, and waits until it is ready.
+    pub async fn start(&self, bin: &PathBuf, envs: &[(&str, &str)]) -> CourierProcess {
+        let data_dir = self.dir.path().to_str().expect("utf-8 path");
+        let args = [
+            "--listen",
+            self.listen.as_str(),
+            "--data-dir",
+            data_dir,
+            "--database-url",
+            self.database_url.as_str(),
+        ];
+        let courier = CourierProcess::start(bin, &args, envs);
+        crate::wait_ready(&courier.url).await;
+        courier
+    }
+}
+
 /// A running `courier` process; killed when dropped.
 pub struct CourierProcess {
     child: Child,
@@ -62,6 +101,11 @@ impl CourierProcess {
             }
         });
         Self { child, url, log }
+    }
+
+    /// The WebSocket URL of its `/ws`.
+    pub fn ws_url(&self) -> String {
+        format!("{}/ws", self.url.replace("http", "ws"))
     }
 
     /// Everything the process logged (its standard output) so far.

@@ -1,6 +1,6 @@
 //! The real `courier` binary: its help, its defaults and its signals.
 
-use courier_tests::process::{CourierProcess, courier_bin};
+use courier_tests::process::{CourierProcess, FreshData, courier_bin};
 use std::process::Command;
 use std::time::Duration;
 
@@ -93,21 +93,9 @@ async fn a_postgres_url_selects_postgres() {
 async fn an_accepted_message_survives_sigkill_of_the_server() {
     let Some(bin) = courier_bin() else { return };
     for backend in courier_tests::backends() {
-        let data = tempfile::tempdir().expect("data dir");
-        let url = courier_tests::fresh_database_url(backend, data.path()).await;
-        let listen = format!("127.0.0.1:{}", courier_tests::browser::free_port());
-        let data_dir = data.path().to_str().expect("utf-8 path");
-        let args = [
-            "--listen",
-            listen.as_str(),
-            "--data-dir",
-            data_dir,
-            "--database-url",
-            url.as_str(),
-        ];
-        let courier = CourierProcess::start(&bin, &args, &[]);
-        courier_tests::wait_ready(&courier.url).await;
-        let ws = format!("{}/ws", courier.url.replace("http", "ws"));
+        let fresh = FreshData::new(backend).await;
+        let courier = fresh.start(&bin, &[]).await;
+        let ws = courier.ws_url();
         let mut ana = courier_tests::TestDevice::register(&ws, "ana").await;
         let mut ben = courier_tests::TestDevice::register(&ws, "ben").await;
         ben.disconnect().await;
@@ -116,8 +104,7 @@ async fn an_accepted_message_survives_sigkill_of_the_server() {
 
         courier.signal("KILL");
         drop(courier);
-        let courier = CourierProcess::start(&bin, &args, &[]);
-        courier_tests::wait_ready(&courier.url).await;
+        let courier = fresh.start(&bin, &[]).await;
         ben.reconnect().await;
         let (got, _, text) = ben.next_message().await;
         assert_eq!(

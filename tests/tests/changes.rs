@@ -1,7 +1,8 @@
 //! Reactions, edits and deletes in real Chromium: Ben reacts to Ana's
 //! message, Ana edits it and then deletes it for everyone, and Ben deletes
 //! one of his for himself; Ana's second device follows every change, and
-//! a reload keeps them.
+//! a reload keeps them. Then Ana pins, mutes, archives and marks the chat
+//! unread, and her other device keeps it the same way.
 
 use courier_tests::browser::{Browser, close_all};
 use courier_tests::process::{WebServer, browser_setup};
@@ -44,7 +45,7 @@ async fn menu(page: &Browser, bubble: &str, action: &str) -> Result<(), String> 
 }
 
 #[tokio::test]
-async fn reactions_edits_and_deletes_reach_every_device() {
+async fn reactions_edits_deletes_and_chat_settings_reach_every_device() {
     let Some((bin, dist, driver)) = browser_setup() else {
         return;
     };
@@ -113,6 +114,37 @@ async fn reactions_edits_and_deletes_reach_every_device() {
             .await?;
         ben.wait_no_text("li[data-message]", "ok then", 5).await?;
         ana.wait_text("li[data-outgoing='false']", "ok then", 5)
+            .await?;
+
+        // Ana keeps the chat pinned and muted on her phone: so on her
+        // laptop; archived on the laptop, it leaves the phone's list.
+        let chat = "aside.chat-list li";
+        pick(&ana, chat, "details.chat-menu", "[data-organise='pin']").await?;
+        pick(
+            &ana,
+            chat,
+            "details.chat-menu",
+            "[data-organise='mute-always']",
+        )
+        .await?;
+        ana2.text_of("li[data-pinned='true'] [data-muted-icon]", 30)
+            .await?;
+        pick(
+            &ana2,
+            chat,
+            "details.chat-menu",
+            "[data-organise='archive']",
+        )
+        .await?;
+        ana.wait_count("aside.chat-list li", 0, 30).await?;
+        ana.wait_text("#archived", "Archived (1)", 10).await?;
+        ana.click("#archived").await?;
+        ana.text_of("li[data-archived='true'][data-pinned='true']", 10)
+            .await?;
+        // Marked unread on the phone: unread on the laptop too.
+        pick(&ana, chat, "details.chat-menu", "[data-organise='unread']").await?;
+        ana2.click("#archived").await?;
+        ana2.text_of("button[data-marked-unread='true']", 30)
             .await?;
         Ok(())
     }

@@ -119,11 +119,19 @@ async fn no_errors(page: &Browser) -> Result<(), String> {
     }
 }
 
-/// Blocks (or with no patterns, unblocks) the page's own requests for
-/// lazily loaded modules; the service worker's requests are not blocked.
+/// Blocks (or unblocks) the page's own requests for the lazily loaded
+/// features' modules; the service worker's requests are not blocked. The
+/// messenger core's module (`split_core`, and the chunks it shares) is not
+/// blocked: without it the page cannot sign up.
 async fn block_modules(page: &Browser, block: bool) -> Result<(), String> {
     let urls: &[&str] = if block {
-        &["*split_*", "*chunk_*"]
+        &[
+            "*split_devices*",
+            "*split_groups*",
+            "*split_media*",
+            "*split_photos*",
+            "*split_voice*",
+        ]
     } else {
         &[]
     };

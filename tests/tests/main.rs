@@ -1,12 +1,14 @@
 //! Courier's end-to-end tests: one binary, a module per capability.
 
 mod abuse;
+mod amplification;
 mod binary;
 mod browser;
 mod changes;
 mod chaos;
 mod chat;
 mod cluster;
+mod deliver_first;
 mod encryption;
 mod engines;
 mod first_load;

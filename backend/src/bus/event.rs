@@ -30,6 +30,9 @@ pub enum Event {
     Evict(DeviceId),
     /// The device was removed from its account: close its connections.
     Removed(DeviceId),
+    /// Devices, device lists or group membership changed: facts about
+    /// them that a node keeps are out of date.
+    Directory,
 }
 
 impl Event {
@@ -50,6 +53,7 @@ impl Event {
             }
             Self::Evict(device) => format!("{node}|e|{}", device.0),
             Self::Removed(device) => format!("{node}|r|{}", device.0),
+            Self::Directory => format!("{node}|d"),
         }
     }
 
@@ -81,6 +85,7 @@ impl Event {
             },
             "e" => Self::Evict(DeviceId(number()?)),
             "r" => Self::Removed(DeviceId(number()?)),
+            "d" => Self::Directory,
             _ => return None,
         };
         Some((node, event))
@@ -109,6 +114,7 @@ mod tests {
             },
             Event::Evict(DeviceId(7)),
             Event::Removed(DeviceId(8)),
+            Event::Directory,
         ];
         for event in events {
             assert_eq!(Event::decode(&event.encode(17)), Some((17, event)));

@@ -30,6 +30,8 @@ pub async fn listen(bus: Bus, shutdown: CancellationToken) {
         retry = Duration::from_millis(100);
         bus.set_listening(true);
         bus.wake_all();
+        // Changes announced while not listening were missed.
+        crate::store::routing::changed();
         tracing::info!("listening for events from other nodes");
         loop {
             let received = tokio::select! {

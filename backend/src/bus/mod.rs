@@ -68,6 +68,11 @@ impl Bus {
             .store(on, std::sync::atomic::Ordering::Release);
     }
 
+    /// The devices connected to this node.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// This node's id.
     pub fn node(&self) -> i64 {
         self.node
@@ -96,6 +101,7 @@ impl Bus {
                     .bind(&payload)
                     .execute(&pool)
                     .await;
+                crate::store::statement();
                 if let Err(err) = sent {
                     tracing::warn!(%err, "cannot notify the other nodes");
                 }
@@ -124,6 +130,7 @@ impl Bus {
                 }
             }
             Event::Evict(device) | Event::Removed(device) => self.registry.evict(*device),
+            Event::Directory => crate::store::routing::changed(),
         }
     }
 

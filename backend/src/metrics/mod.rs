@@ -33,6 +33,14 @@ pub struct Metrics {
     pub delivery_latency: Histogram,
     /// Entries waiting in all queues (read at scrape time).
     pub queue_depth: Gauge,
+    /// SQL statements the message path ran (queue writes and reads, the
+    /// device check; transaction control excluded).
+    pub db_statements: Counter,
+    /// Transactions the message path committed.
+    pub db_commits: Counter,
+    /// Queue entries written for a device (an entry its device acknowledged
+    /// before it had to be stored is never written).
+    pub entries_stored: Counter,
 }
 
 impl Metrics {
@@ -46,6 +54,9 @@ impl Metrics {
             accepted: Counter::default(),
             delivery_latency: Histogram::new(exponential_buckets(0.000_5, 2.0, 16)),
             queue_depth: Gauge::default(),
+            db_statements: Counter::default(),
+            db_commits: Counter::default(),
+            entries_stored: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -79,10 +90,43 @@ impl Metrics {
             "Entries waiting in all queues",
             metrics.queue_depth.clone(),
         );
+        registry.register(
+            "db_statements",
+            "SQL statements run by the message path",
+            metrics.db_statements.clone(),
+        );
+        registry.register(
+            "db_commits",
+            "Transactions committed by the message path",
+            metrics.db_commits.clone(),
+        );
+        registry.register(
+            "entries_stored",
+            "Queue entries written for a device (the others were acknowledged first)",
+            metrics.entries_stored.clone(),
+        );
         Self {
             registry,
             ..metrics
         }
+    }
+
+    /// Counts one incoming frame of type `name`, without building a label
+    /// set each time.
+    pub fn frame_in(&self, name: &'static str) {
+        thread_local! {
+            static COUNTERS: std::cell::RefCell<Vec<(&'static str, Counter)>> =
+                const { std::cell::RefCell::new(Vec::new()) };
+        }
+        COUNTERS.with_borrow_mut(|counters| {
+            if let Some((_, counter)) = counters.iter().find(|(n, _)| std::ptr::eq(*n, name)) {
+                counter.inc();
+                return;
+            }
+            let counter = self.frames_in.get_or_create(&vec![("type", name)]).clone();
+            counter.inc();
+            counters.push((name, counter));
+        });
     }
 
     /// The metrics in the OpenMetrics text format.

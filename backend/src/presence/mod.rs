@@ -113,15 +113,15 @@ mod tests {
         presence.subscribe(DeviceId(20), UserId(2), UserId(1));
         presence.announce(&registry, UserId(1), true, 5);
         assert!(matches!(
-            watcher.signals.try_pop(),
+            watcher.try_signal(),
             Some(ServerFrame::Presence { online: true, .. })
         ));
         presence.revoke(UserId(2), UserId(1));
         presence.announce(&registry, UserId(1), false, 6);
-        assert!(watcher.signals.try_pop().is_none());
+        assert!(watcher.try_signal().is_none());
         presence.subscribe(DeviceId(20), UserId(2), UserId(1));
         presence.forget(DeviceId(20));
         presence.announce(&registry, UserId(1), false, 7);
-        assert!(watcher.signals.try_pop().is_none());
+        assert!(watcher.try_signal().is_none());
     }
 }

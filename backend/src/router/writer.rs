@@ -1,140 +1,136 @@
 //! Group commit: the queue writers.
 //!
-//! Sessions hand their sends and acknowledgements to a few writer tasks
-//! instead of each opening its own transaction. A writer takes every job that
-//! is waiting (up to [`MAX_BATCH`]) and applies them all in one transaction:
-//! one commit — one fsync — for many messages. Each sender still hears
-//! "accepted" only after that commit.
+//! The dispatcher gathers everything that must be written while the writers
+//! are busy — new entries, marks against repeats, deletions of acknowledged
+//! entries — and hands it to a free writer as one [`Order`]: one transaction,
+//! one commit (one fsync, and only if it stores entries) for many messages.
+//! One writer for SQLite (it has one writer anyway), four for Postgres. Each
+//! keeps its own connection.
 
-use crate::store::queue::{EnqueueJob, Enqueued};
-use crate::store::{Backend, Store, StoreError};
+use crate::store::queue::{AckDelete, Batch, SendWrite, Written};
+use crate::store::{Store, StoreError};
 use courier_shared::ids::{DeviceId, MessageId};
 use std::sync::Arc;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc};
 
-/// Most jobs in one transaction.
-pub const MAX_BATCH: usize = 256;
-/// Jobs that may wait for a writer before sessions wait too.
-const BACKLOG: usize = 4_096;
+use super::job::Done;
 
-/// One piece of work for a writer, with where to send its outcome.
-enum Job {
-    Enqueue(EnqueueJob, oneshot::Sender<Result<Enqueued, StoreError>>),
-    Ack(
-        DeviceId,
-        Vec<MessageId>,
-        oneshot::Sender<Result<u64, StoreError>>,
-    ),
+/// What one send of an order is for, in the dispatcher's books.
+#[derive(Debug)]
+pub enum Item {
+    /// The first write of a job (its entries for devices that could not be
+    /// pushed to, and its mark).
+    First {
+        /// The job.
+        job: u64,
+    },
+    /// Entries of a job that were pushed but not acknowledged in time.
+    Miss {
+        /// The job.
+        job: u64,
+        /// Which of its entries.
+        entries: Vec<usize>,
+    },
+    /// The mark of a job settled without storing anything.
+    Mark {
+        /// The job's (sender device, id).
+        key: (DeviceId, MessageId),
+    },
+    /// One deletion of acknowledged entries.
+    Delete {
+        /// Who to tell.
+        done: Done,
+        /// The entries.
+        ids: Vec<MessageId>,
+    },
 }
 
-/// The handle sessions write through.
-#[derive(Debug, Clone)]
-pub struct Writer {
-    jobs: mpsc::Sender<Job>,
+/// One transaction's work and what each piece is for: the sends are the
+/// [`Item::First`], [`Item::Miss`] and [`Item::Mark`] items in order, the
+/// deletes the [`Item::Delete`] ones.
+#[derive(Debug)]
+pub struct Order {
+    /// Sends to store.
+    pub sends: Vec<SendWrite>,
+    /// Acknowledged entries to delete.
+    pub deletes: Vec<AckDelete>,
+    /// What each is for.
+    pub items: Vec<Item>,
+    /// Most entries one device's queue may hold.
+    pub queue_cap: u64,
 }
 
-impl std::fmt::Debug for Job {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Enqueue(job, _) => write!(f, "Enqueue({} entries)", job.entries.len()),
-            Self::Ack(device, ids, _) => write!(f, "Ack({device:?}, {} ids)", ids.len()),
-        }
+/// What a writer did with an order.
+pub type Outcome = (Vec<Item>, Result<Written, StoreError>);
+
+/// Starts `writers` writer tasks for `store`; returns where to send orders
+/// (one waits per writer at most, so that the rest gather into the next
+/// order) and where their outcomes come back.
+pub fn start(
+    store: Store,
+    writers: usize,
+) -> (mpsc::Sender<Order>, mpsc::UnboundedReceiver<Outcome>) {
+    let (orders, receiver) = mpsc::channel(writers.max(1));
+    let (outcomes, results) = mpsc::unbounded_channel();
+    let receiver = Arc::new(Mutex::new(receiver));
+    for _ in 0..writers.max(1) {
+        tokio::spawn(run(store.clone(), receiver.clone(), outcomes.clone()));
     }
+    (orders, results)
 }
 
-fn closed() -> StoreError {
-    StoreError::Query(sqlx::Error::PoolClosed)
-}
-
-impl Writer {
-    /// Starts the writer tasks for `store`: one for SQLite (it has one writer
-    /// anyway), four for Postgres. They stop when every handle is dropped.
-    pub fn start(store: Store) -> Self {
-        let (jobs, receiver) = mpsc::channel(BACKLOG);
-        let receiver = Arc::new(Mutex::new(receiver));
-        let writers = match store.backend() {
-            Backend::Sqlite => 1,
-            Backend::Postgres => 4,
-        };
-        for _ in 0..writers {
-            tokio::spawn(run(store.clone(), receiver.clone()));
-        }
-        Self { jobs }
-    }
-
-    /// Queues `job` with whatever else is waiting; returns once committed.
-    pub async fn enqueue(&self, job: EnqueueJob) -> Result<Enqueued, StoreError> {
-        let (reply, outcome) = oneshot::channel();
-        self.jobs
-            .send(Job::Enqueue(job, reply))
-            .await
-            .map_err(|_| closed())?;
-        outcome.await.unwrap_or_else(|_| Err(closed()))
-    }
-
-    /// Deletes `device`'s entries `ids` with whatever else is waiting;
-    /// returns how many there were, once committed.
-    pub async fn ack(&self, device: DeviceId, ids: Vec<MessageId>) -> Result<u64, StoreError> {
-        let (reply, outcome) = oneshot::channel();
-        self.jobs
-            .send(Job::Ack(device, ids, reply))
-            .await
-            .map_err(|_| closed())?;
-        outcome.await.unwrap_or_else(|_| Err(closed()))
-    }
-}
-
-async fn run(store: Store, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn run(
+    store: Store,
+    orders: Arc<Mutex<mpsc::Receiver<Order>>>,
+    outcomes: mpsc::UnboundedSender<Outcome>,
+) {
+    let mut connection = None;
     loop {
-        let mut batch = Vec::new();
-        {
-            let mut receiver = receiver.lock().await;
-            match receiver.recv().await {
-                Some(first) => batch.push(first),
-                None => return,
-            }
-            while batch.len() < MAX_BATCH {
-                match receiver.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
-                }
-            }
+        let Some(order) = orders.lock().await.recv().await else {
+            return;
+        };
+        let batch = Batch {
+            sends: &order.sends,
+            deletes: &order.deletes,
+            queue_cap: order.queue_cap,
+        };
+        let mut result = write(&store, &mut connection, &batch).await;
+        if result.as_ref().is_err_and(retryable) {
+            result = write(&store, &mut connection, &batch).await;
         }
-        let mut sends = Vec::new();
-        let mut send_replies = Vec::new();
-        let mut acks = Vec::new();
-        let mut ack_replies = Vec::new();
-        for job in batch {
-            match job {
-                Job::Enqueue(job, reply) => {
-                    sends.push(job);
-                    send_replies.push(reply);
-                }
-                Job::Ack(device, ids, reply) => {
-                    acks.push((device, ids));
-                    ack_replies.push(reply);
-                }
-            }
+        if outcomes.send((order.items, result)).is_err() {
+            return;
         }
-        match store.write_batch(&sends, &acks).await {
-            Ok((outcomes, deleted)) => {
-                for (reply, outcome) in send_replies.into_iter().zip(outcomes) {
-                    let _ = reply.send(outcome);
-                }
-                for (reply, count) in ack_replies.into_iter().zip(deleted) {
-                    let _ = reply.send(Ok(count));
-                }
-            }
-            Err(err) => {
-                tracing::warn!(%err, sends = sends.len(), acks = acks.len(), "a queue transaction failed");
-                let failed = || StoreError::Query(sqlx::Error::Protocol(err.to_string()));
-                for reply in send_replies {
-                    let _ = reply.send(Err(failed()));
-                }
-                for reply in ack_replies {
-                    let _ = reply.send(Err(failed()));
-                }
-            }
+    }
+}
+
+async fn write(
+    store: &Store,
+    connection: &mut Option<crate::store::queue::WriterConnection>,
+    batch: &Batch<'_>,
+) -> Result<Written, StoreError> {
+    if connection.is_none() {
+        *connection = Some(store.writer_connection().await?);
+    }
+    let Some(conn) = connection.as_mut() else {
+        return Err(StoreError::Query(sqlx::Error::PoolClosed));
+    };
+    let result = conn.write(batch).await;
+    if result.is_err() {
+        // Start the next batch on a fresh connection.
+        *connection = None;
+    }
+    result
+}
+
+/// Whether a failed transaction may simply be run again: a Postgres
+/// deadlock or serialisation failure, or a lost connection.
+fn retryable(err: &StoreError) -> bool {
+    match err {
+        StoreError::Query(sqlx::Error::Database(db)) => {
+            matches!(db.code().as_deref(), Some("40P01" | "40001"))
         }
+        StoreError::Query(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut) => true,
+        _ => false,
     }
 }

@@ -1,5 +1,6 @@
 //! Carrying out a signed-in device's requests against the router, the store
-//! and presence. Each request with an id gets exactly one answer: its answer
+//! and presence (the delivery path — sends, receipts, acknowledgements — is
+//! [`super::delivery`]). Each request with an id gets exactly one answer: its answer
 //! frame, or a `Rejected` frame naming it ([`Refusal`]). A bad request never
 //! closes the connection or changes anything.
 
@@ -7,14 +8,11 @@ use super::machine::SignIn;
 use super::{directory, groups, media};
 use crate::clock::now_ms;
 use crate::refusal::{Refusal, internal};
-use crate::router::MAX_IDS;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::groups::GroupChange;
-use crate::store::queue::GroupSend;
-use courier_shared::ids::{DeviceId, MessageId, RequestId, UserId, Username};
+use courier_shared::ids::{DeviceId, RequestId, UserId, Username};
 use courier_shared::proto::{ClientFrame, ErrorCode, ServerFrame};
-use std::collections::HashSet;
 
 /// Most users one `Subscribe` may name.
 pub use courier_shared::proto::MAX_SUBSCRIBE as MAX_SUBSCRIPTIONS;
@@ -70,20 +68,12 @@ pub async fn sign_in(
     }
 }
 
-/// Carries out one request of `me`; the frame to answer with, if the request
-/// has an answer (`Ack` and `Typing` have none). Entries acknowledged by
-/// `Ack` leave `inflight`.
-pub async fn handle(
-    state: &AppState,
-    me: Me,
-    frame: ClientFrame,
-    inflight: &mut HashSet<MessageId>,
-) -> Option<ServerFrame> {
+/// Carries out one request of `me` other than the delivery path (sends,
+/// receipts and acknowledgements go to the router through
+/// [`super::delivery::Window::hand_on`]); the frame to answer with, if the
+/// request has an answer (`Typing` has none).
+pub async fn handle(state: &AppState, me: Me, frame: ClientFrame) -> Option<ServerFrame> {
     match frame {
-        ClientFrame::Ack { ids } => {
-            ack(state, me, ids, inflight).await;
-            None
-        }
         ClientFrame::Typing { to, typing } => {
             match state.store.has_contact(me.0, to).await {
                 Ok(true) => state.router.typing(me.0, to, typing),
@@ -110,43 +100,7 @@ async fn answer(
     request: RequestId,
     frame: ClientFrame,
 ) -> Result<ServerFrame, Refusal> {
-    let accepted = ServerFrame::Accepted { request };
     match frame {
-        ClientFrame::Send { id, to, .. } => {
-            let to = to
-                .into_iter()
-                .map(|(device, payload)| (device, payload.into_bytes()))
-                .collect();
-            state.router.send(me, id, to).await?;
-            Ok(counted(accepted))
-        }
-        ClientFrame::SendFanout {
-            id, to, payload, ..
-        } => {
-            let payload = payload.into_bytes();
-            let to = to.into_iter().map(|d| (d, payload.clone())).collect();
-            state.router.send(me, id, to).await?;
-            Ok(counted(accepted))
-        }
-        ClientFrame::SendGroup {
-            id,
-            group,
-            devices,
-            payload,
-            ..
-        } => {
-            let send = GroupSend {
-                group,
-                devices,
-                payload: payload.into_bytes(),
-            };
-            state.router.send_group(me, id, send).await?;
-            Ok(counted(accepted))
-        }
-        ClientFrame::Receipt { to, kind, ids, .. } => {
-            state.router.receipt(me, to, kind, ids).await?;
-            Ok(accepted)
-        }
         ClientFrame::LookupUserId { user, .. } => {
             let name = state
                 .store
@@ -219,6 +173,10 @@ async fn answer(
         ClientFrame::Register { .. }
         | ClientFrame::Authenticate { .. }
         | ClientFrame::Link { .. } => Err(Refusal::invalid("this connection is already signed in")),
+        ClientFrame::Send { .. }
+        | ClientFrame::SendFanout { .. }
+        | ClientFrame::SendGroup { .. }
+        | ClientFrame::Receipt { .. } => Err(internal(&"a send reached the commands")),
         ClientFrame::Hello { .. }
         | ClientFrame::Ping { .. }
         | ClientFrame::Pong { .. }
@@ -227,11 +185,6 @@ async fn answer(
             Err(internal(&"a frame without an answer reached answer()"))
         }
     }
-}
-
-fn counted(accepted: ServerFrame) -> ServerFrame {
-    crate::metrics::metrics().accepted.inc();
-    accepted
 }
 
 /// The user named `username` with their devices.
@@ -250,24 +203,6 @@ async fn lookup(
         username: user.username,
         devices: user.devices,
     })
-}
-
-/// Deletes acknowledged entries. An ack the server cannot apply is only
-/// logged: the entries are delivered again, and the client acks again.
-async fn ack(state: &AppState, me: Me, ids: Vec<MessageId>, inflight: &mut HashSet<MessageId>) {
-    if ids.len() > MAX_IDS {
-        tracing::info!(
-            count = ids.len(),
-            "ignoring an ack of more than {MAX_IDS} entries"
-        );
-        return;
-    }
-    for id in &ids {
-        inflight.remove(id);
-    }
-    if let Err(err) = state.router.ack(me.1, ids).await {
-        tracing::warn!(%err, "cannot apply an acknowledgement");
-    }
 }
 
 /// Follows the presence of each named user who has `me` as a contact, and

@@ -5,11 +5,12 @@
 //! I/O-free [`machine::Session`], carries out requests through [`commands`]
 //! (key-directory requests in [`directory`], group requests in [`groups`],
 //! media requests in [`media`])
-//! within the [`rate_limit`], delivers the device's queue, and ends with an
-//! [`end::End`] that names the close code (the protocol is broken, the
-//! client left, the server stops).
+//! within the [`rate_limit`], delivers the device's queue and what the router
+//! pushes ([`delivery`]), and ends with an [`end::End`] that names the close
+//! code (the protocol is broken, the client left, the server stops).
 
 pub mod commands;
+pub mod delivery;
 pub mod directory;
 pub mod end;
 pub mod groups;

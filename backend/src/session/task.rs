@@ -7,6 +7,7 @@
 //! messages, so tests can drive it with channels.
 
 use super::commands::{self, Me};
+use super::delivery::Window;
 use super::end::End;
 use super::machine::{Phase, Session, SignIn, Step};
 use super::rate_limit::TokenBucket;
@@ -14,15 +15,14 @@ use crate::bus::Event;
 use crate::clock::now_ms;
 use crate::metrics::metrics;
 use crate::refusal::Refusal;
-use crate::router::delivery_frame;
-use crate::router::registry::Handle;
+use crate::router::registry::{Arrival, Inbox};
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message};
-use courier_shared::ids::{Challenge, MessageId};
+use courier_shared::ids::Challenge;
 use courier_shared::proto::{self, ClientFrame, ErrorCode, ServerFrame, Text};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use std::collections::HashSet;
 use std::fmt::Display;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -42,8 +42,6 @@ pub struct SessionConfig {
     pub rate_burst: u32,
 }
 
-/// How many delivered entries may await acknowledgement at once.
-const MAX_INFLIGHT: usize = 256;
 /// How long to wait for the client's answer to our close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
@@ -116,36 +114,50 @@ where
     let config = state.session_config;
     let mut deadline = Instant::now() + config.handshake_timeout;
     // How other tasks reach this session, once it is signed in.
-    let mut reach: Option<Handle> = None;
-    let mut inflight: HashSet<MessageId> = HashSet::new();
+    let mut reach: Option<Arc<Inbox>> = None;
+    let mut window = Window::default();
     let mut bucket = TokenBucket::new(config.rate_per_sec, config.rate_burst);
+    // Frames are fed to the socket as they come and flushed together once
+    // nothing else is ready: one write for many frames under load.
+    let mut unflushed = false;
     loop {
+        let reading = window.reading();
         let incoming = tokio::select! {
             biased;
             () = state.shutdown.cancelled() => return End::Shutdown,
-            () = wait_evicted(&reach) => return End::Replaced,
             () = tokio::time::sleep_until(deadline) => {
                 return match session.phase() {
                     Phase::Ready(..) => End::protocol(ErrorCode::IdleTimeout, "no frame within the idle timeout"),
                     _ => End::protocol(ErrorCode::HandshakeTimeout, "no sign-in before the handshake deadline"),
                 };
             }
-            () = wait_wake(&reach) => {
-                if let Phase::Ready(_, device) = session.phase()
-                    && let Err(end) = Box::pin(deliver(socket, state, device, &mut inflight)).await
-                {
+            arrival = next_arrival(&reach) => {
+                let (Some(inbox), Phase::Ready(user, device)) = (&reach, session.phase()) else {
+                    continue;
+                };
+                if let Arrival::Evicted = arrival {
+                    return End::Replaced;
+                }
+                unflushed = true;
+                let me = (user, device);
+                if let Err(end) = Box::pin(arrive(socket, state, me, inbox, &mut window, arrival)).await {
                     return end;
                 }
                 continue;
             }
-            frame = next_signal(&reach) => {
-                if let Err(end) = send(socket, &frame).await {
-                    return end;
+            io = std::future::poll_fn(|cx| read_or_flush(socket, cx, reading, unflushed)),
+                if reading || unflushed => match io {
+                Io::Read(incoming) => incoming,
+                Io::Flushed(ok) => {
+                    unflushed = false;
+                    if !ok {
+                        return End::ClientLeft;
+                    }
+                    continue;
                 }
-                continue;
-            }
-            incoming = socket.next() => incoming,
+            },
         };
+        unflushed = true;
         let step = match incoming {
             None | Some(Ok(Message::Close(_))) => return End::ClientLeft,
             Some(Err(err)) => {
@@ -156,23 +168,20 @@ where
             Some(Ok(Message::Text(_))) => session.on_text(),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => Step::Continue,
         };
-        metrics()
-            .frames_in
-            .get_or_create(&vec![("type", step_label(&step))])
-            .inc();
+        metrics().frame_in(step_label(&step));
         let outcome = match step {
             Step::Continue => Ok(()),
             Step::Reply(frame) => send(socket, &frame).await,
             Step::Fail(code, reason) => return End::Protocol(code, reason),
             Step::SignIn(request) => Box::pin(sign_in(socket, state, session, request, conn_id))
                 .await
-                .map(|handle| {
-                    if handle.is_some() {
-                        reach = handle;
+                .map(|inbox| {
+                    if inbox.is_some() {
+                        reach = inbox;
                     }
                 }),
             Step::Request(frame) => {
-                let Phase::Ready(user, device) = session.phase() else {
+                let (Phase::Ready(user, device), Some(inbox)) = (session.phase(), &reach) else {
                     return End::protocol(ErrorCode::AuthRequired, "sign in first");
                 };
                 // Boxed, like the other heavy steps, so that the state of an idle
@@ -182,8 +191,9 @@ where
                     socket,
                     state,
                     me,
+                    inbox,
                     frame,
-                    &mut inflight,
+                    &mut window,
                     &mut bucket,
                 ))
                 .await
@@ -198,7 +208,62 @@ where
     }
 }
 
-/// Completes a sign-in: the device's handle once signed in, `None` when
+/// What the socket had: a message, or the end of a flush.
+enum Io<T> {
+    /// The next message (`None`: the stream ended).
+    Read(Option<T>),
+    /// Everything fed so far was written out (or the write failed).
+    Flushed(bool),
+}
+
+/// Reads the next message if `read`; otherwise, or if none is there yet,
+/// flushes what was fed if `flush`: the socket is flushed only when there is
+/// nothing to read.
+fn read_or_flush<S, T>(
+    socket: &mut S,
+    cx: &mut std::task::Context<'_>,
+    read: bool,
+    flush: bool,
+) -> std::task::Poll<Io<T>>
+where
+    S: Stream<Item = T> + Sink<Message> + Unpin,
+{
+    use std::task::Poll;
+    if read && let Poll::Ready(item) = socket.poll_next_unpin(cx) {
+        return Poll::Ready(Io::Read(item));
+    }
+    if flush && let Poll::Ready(result) = socket.poll_flush_unpin(cx) {
+        return Poll::Ready(Io::Flushed(result.is_ok()));
+    }
+    Poll::Pending
+}
+
+/// Acts on one arrival in the session's inbox (eviction aside).
+async fn arrive<S>(
+    socket: &mut S,
+    state: &AppState,
+    me: Me,
+    inbox: &Inbox,
+    window: &mut Window,
+    arrival: Arrival,
+) -> Result<(), End>
+where
+    S: Sink<Message> + Unpin,
+{
+    match arrival {
+        Arrival::Evicted => Ok(()),
+        Arrival::Woken => window.woken(socket, state, me, inbox).await,
+        Arrival::Push(pushed) => window.pushed(socket, inbox, &pushed).await,
+        Arrival::Answer(frame) => {
+            window.answered(&frame);
+            send(socket, &frame).await
+        }
+        Arrival::Acked(ids) => window.gone(socket, state, me, inbox, &ids).await,
+        Arrival::Signal(frame) => send(socket, &frame).await,
+    }
+}
+
+/// Completes a sign-in: the device's inbox once signed in, `None` when
 /// refused but the client may try again on this connection.
 async fn sign_in<S, E>(
     socket: &mut S,
@@ -206,7 +271,7 @@ async fn sign_in<S, E>(
     session: &mut Session,
     request: SignIn,
     conn_id: u64,
-) -> Result<Option<Handle>, End>
+) -> Result<Option<Arc<Inbox>>, End>
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
 {
@@ -267,14 +332,18 @@ where
     Ok(Some(handle))
 }
 
-/// Carries out one request within the device's rate limit: a request over
-/// it is refused `RateLimited` (a typing indicator is dropped; acks are free).
+/// Carries out one request within the device's rate limit (a request over
+/// it is refused `RateLimited`, a typing indicator dropped; acks are free):
+/// message sends, receipts and acknowledgements go to the router without
+/// waiting (their answers come back through the inbox), the rest through the
+/// commands.
 async fn request<S, E>(
     socket: &mut S,
     state: &AppState,
     me: Me,
+    inbox: &Arc<Inbox>,
     frame: ClientFrame,
-    inflight: &mut HashSet<MessageId>,
+    window: &mut Window,
     bucket: &mut TokenBucket,
 ) -> Result<(), End>
 where
@@ -290,90 +359,20 @@ where
             None => Ok(()),
         };
     }
-    if let Some(answer) = commands::handle(state, me, frame, inflight).await {
+    let frame = match window.hand_on(state, me, inbox, frame).await {
+        Ok(Some(frame)) => frame,
+        Ok(None) => return Ok(()),
+        Err(refusal) => return send(socket, &refusal).await,
+    };
+    if let Some(answer) = commands::handle(state, me, frame).await {
         send(socket, &answer).await?;
     }
-    // Refill the window in batches, not one query per acknowledgement: new
-    // entries wake the session anyway; this only drains a backlog.
-    if is_ack && inflight.len() <= MAX_INFLIGHT / 2 {
-        deliver(socket, state, me.1, inflight).await?;
-    }
     Ok(())
 }
 
-/// Sends the device the entries waiting in its queue that are not already
-/// awaiting acknowledgement, up to [`MAX_INFLIGHT`] at a time.
-async fn deliver<S, E>(
-    socket: &mut S,
-    state: &AppState,
-    device: courier_shared::ids::DeviceId,
-    inflight: &mut HashSet<MessageId>,
-) -> Result<(), End>
-where
-    S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
-{
-    if inflight.len() >= MAX_INFLIGHT {
-        return Ok(());
-    }
-    let now = now_ms();
-    let entries = match state.store.pending(device, MAX_INFLIGHT as u32, now).await {
-        Ok(entries) => entries,
-        Err(err) => {
-            tracing::warn!(%err, "cannot read the queue; will retry on the next wake-up");
-            return Ok(());
-        }
-    };
-    let mut unreadable = Vec::new();
-    for entry in entries {
-        if inflight.len() >= MAX_INFLIGHT {
-            break;
-        }
-        let id = entry.id;
-        if inflight.contains(&id) {
-            continue;
-        }
-        let age_ms = now.saturating_sub(i64::try_from(entry.created_at).unwrap_or(0));
-        let is_message = entry.kind == crate::store::queue::EntryKind::Message;
-        match delivery_frame(entry) {
-            Some(frame) => {
-                if is_message {
-                    metrics()
-                        .delivery_latency
-                        .observe(age_ms.max(0) as f64 / 1_000.0);
-                }
-                send(socket, &frame).await?;
-                inflight.insert(id);
-            }
-            None => unreadable.push(id),
-        }
-    }
-    if !unreadable.is_empty() {
-        tracing::warn!(
-            count = unreadable.len(),
-            "dropping unreadable queue entries"
-        );
-        let _ = state.store.ack(device, &unreadable).await;
-    }
-    Ok(())
-}
-
-async fn wait_wake(reach: &Option<Handle>) {
+async fn next_arrival(reach: &Option<Arc<Inbox>>) -> Arrival {
     match reach {
-        Some(handle) => handle.wake.notified().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn wait_evicted(reach: &Option<Handle>) {
-    match reach {
-        Some(handle) => handle.evicted.cancelled().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn next_signal(reach: &Option<Handle>) -> ServerFrame {
-    match reach {
-        Some(handle) => handle.signals.pop().await,
+        Some(inbox) => inbox.next().await,
         None => std::future::pending().await,
     }
 }
@@ -382,9 +381,14 @@ async fn next_signal(reach: &Option<Handle>) -> ServerFrame {
 /// dropped (its queue keeps everything undelivered).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Sends one frame. Fails if the socket is gone or the client does not
-/// read; a frame that cannot be encoded (a server bug) is logged and skipped.
-async fn send<S: Sink<Message> + Unpin>(socket: &mut S, frame: &ServerFrame) -> Result<(), End> {
+/// Sends one frame: feeds it to the socket, which writes it out with the
+/// next flush (the session loop flushes once nothing else is ready). Fails
+/// if the socket is gone or the client does not read; a frame that cannot
+/// be encoded (a server bug) is logged and skipped.
+pub(super) async fn send<S: Sink<Message> + Unpin>(
+    socket: &mut S,
+    frame: &ServerFrame,
+) -> Result<(), End> {
     let bytes = match proto::encode(frame) {
         Ok(bytes) => bytes,
         Err(err) => {
@@ -393,7 +397,7 @@ async fn send<S: Sink<Message> + Unpin>(socket: &mut S, frame: &ServerFrame) -> 
         }
     };
     count_out(frame);
-    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Binary(bytes.into()))).await {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.feed(Message::Binary(bytes.into()))).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(End::ClientLeft),
         Err(_) => Err(End::SendFailed),

@@ -57,6 +57,7 @@ impl Store {
                 .await?;
             let device = device.ok_or(StoreError::KeyInUse)?;
             tx.commit().await?;
+            self.directory_changed().await;
             Ok((UserId(id(user)), DeviceId(id(device))))
         })
     }
@@ -84,7 +85,11 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
         });
-        device.map(|d| DeviceId(id(d))).ok_or(StoreError::KeyInUse)
+        let device = device
+            .map(|d| DeviceId(id(d)))
+            .ok_or(StoreError::KeyInUse)?;
+        self.directory_changed().await;
+        Ok(device)
     }
 
     /// The device `device`, if it exists.

@@ -204,6 +204,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
+            self.directory_changed().await;
             Ok(ListStored::Stored(removed))
         })
     }

@@ -104,6 +104,7 @@ impl Store {
             );
             insert_members!(pool, tx, group, &everyone, now_ms);
             tx.commit().await?;
+            self.directory_changed().await;
             group
         });
         self.group(GroupId(id(group)))
@@ -175,6 +176,7 @@ impl Store {
             sqlx::query(drop_empty).bind(db(group.0)).execute(&mut *tx).await?;
             sqlx::query(bump).bind(db(group.0)).execute(&mut *tx).await?;
             tx.commit().await?;
+            self.directory_changed().await;
         });
         self.group(group).await
     }

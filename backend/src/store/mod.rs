@@ -12,7 +12,9 @@
 //!   device check every message passes.
 //! - [`groups`]: group membership, for routing group messages.
 //! - [`media`]: media objects' owners, sizes and expiry; the quota.
-//! - [`queue`]: the per-device queues of undelivered entries.
+//! - [`queue`]: the per-device queues of undelivered entries, written in
+//!   batches; [`queue_read`]: reading them, and the expiry sweep.
+//! - [`routing`]: what routing a batch of sends needs to know, in one read.
 //! - [`nodes`]: the nodes of a deployment and the devices connected to them.
 
 pub mod accounts;
@@ -23,6 +25,10 @@ pub mod nodes;
 mod postgres;
 pub mod prekeys;
 pub mod queue;
+mod queue_postgres;
+pub mod queue_read;
+mod queue_sqlite;
+pub mod routing;
 mod sqlite;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -110,6 +116,16 @@ pub(crate) async fn begin_write<DB: WriteTransaction>(
 /// multi-row statements with the right placeholders.
 pub(crate) fn builder<'a, DB: sqlx::Database>(_pool: &Pool<DB>, sql: &str) -> QueryBuilder<'a, DB> {
     QueryBuilder::new(sql)
+}
+
+/// Counts one SQL statement of the message path (the `db_statements` metric).
+pub(crate) fn statement() {
+    crate::metrics::metrics().db_statements.inc();
+}
+
+/// Counts one committed transaction of the message path (`db_commits`).
+pub(crate) fn committed() {
+    crate::metrics::metrics().db_commits.inc();
 }
 
 /// A database id as the wire's unsigned number.

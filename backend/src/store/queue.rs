@@ -1,13 +1,19 @@
 //! The per-device queues: entries wait here until their device acknowledges
 //! them or they expire.
 //!
-//! An entry is a message (one payload for one device) or a receipt. A message
-//! is written for all its recipient devices in one transaction, together with
-//! a marker that makes a retried send a no-op.
+//! An entry is a message or a receipt for one device. The queue writers
+//! ([`crate::router`]) apply a [`Batch`] — the sends to store, each all or
+//! nothing, and the entries devices acknowledged — in one transaction through
+//! a [`WriterConnection`]. A payload addressed to many devices is stored once
+//! (`payloads`) and referenced by their rows; a send records its id
+//! (`accepted`) so that a repeat writes nothing; each device's queue is
+//! capped (`queue_counts`). Reading the queues: [`super::queue_read`].
 
-use super::directory::{RoutedDevice, check_recipients};
-use super::{Store, StoreError, builder, from_db, to_db, with_pool};
+pub use super::queue_read::{Enqueued, NewEntry, QueuedEntry};
+use super::{Store, StoreError, committed, queue_postgres, queue_sqlite};
+use bytes::Bytes;
 use courier_shared::ids::{DeviceId, DeviceSetDigest, GroupId, MessageId, UserId};
+use std::collections::{HashMap, HashSet};
 
 /// What a queued entry carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,14 +25,14 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
-    fn as_db(self) -> i16 {
+    pub(super) fn as_db(self) -> i16 {
         match self {
             Self::Message => 1,
             Self::Receipt => 2,
         }
     }
 
-    fn from_db(value: i16) -> Option<Self> {
+    pub(super) fn from_db(value: i16) -> Option<Self> {
         match value {
             1 => Some(Self::Message),
             2 => Some(Self::Receipt),
@@ -35,60 +41,8 @@ impl EntryKind {
     }
 }
 
-/// An entry to queue for one device.
-#[derive(Debug, Clone)]
-pub struct NewEntry {
-    /// The recipient device.
-    pub device: DeviceId,
-    /// The entry's id (the message id, for messages).
-    pub id: MessageId,
-    /// Message or receipt.
-    pub kind: EntryKind,
-    /// The bytes to deliver.
-    pub payload: Vec<u8>,
-}
-
-/// An entry waiting in a device's queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueuedEntry {
-    /// The entry's id.
-    pub id: MessageId,
-    /// Message or receipt.
-    pub kind: EntryKind,
-    /// Who sent it.
-    pub from: UserId,
-    /// From which device.
-    pub from_device: DeviceId,
-    /// When it was queued (Unix ms).
-    pub created_at: u64,
-    /// The bytes to deliver.
-    pub payload: Vec<u8>,
-}
-
-/// What queuing a message did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Enqueued {
-    /// Newly queued for these devices.
-    Queued(Vec<DeviceId>),
-    /// The same sender already sent this message id; nothing was written.
-    Duplicate,
-    /// A group message whose sender is not a member; nothing was written.
-    NotMember,
-    /// The recipients are not exactly the listed devices of the users they
-    /// reach (or of the group's members); nothing was written.
-    DevicesDiffer(String),
-    /// A recipient device does not exist; nothing was written.
-    UnknownRecipient,
-}
-
-type EntryRow = (Vec<u8>, i16, i64, i64, i64, Vec<u8>);
-
-/// Queue rows per `INSERT` statement (8 parameters each, well within both
-/// databases' limits).
-const INSERT_CHUNK: usize = 1_000;
-
 /// A group message: one payload for every listed device of every member
-/// but the sending device, resolved inside the transaction that queues it.
+/// but the sending device.
 #[derive(Debug, Clone)]
 pub struct GroupSend {
     /// The group.
@@ -100,318 +54,312 @@ pub struct GroupSend {
     pub payload: Vec<u8>,
 }
 
-/// One send to queue as part of a batch.
+/// One send to store: its queue rows and its mark against repeats, all or
+/// nothing.
 #[derive(Debug, Clone)]
-pub struct EnqueueJob {
+pub struct SendWrite {
     /// The sending user and device.
     pub sender: (UserId, DeviceId),
-    /// One entry per recipient device.
-    pub entries: Vec<NewEntry>,
-    /// A group message, queued for the group's devices (on top of
-    /// `entries`, which are then usually empty).
-    pub group: Option<GroupSend>,
-    /// The message id to record against repeats, for messages.
-    pub dedupe: Option<MessageId>,
-    /// Whether the recipients must be exactly the listed devices of the
-    /// users they belong to (the device check for messages; see
-    /// [`super::directory::check_recipients`]). Otherwise they need only exist.
-    pub check_devices: bool,
-    /// When it is queued (Unix ms).
+    /// The entry's id (the sender's message id, for messages).
+    pub id: MessageId,
+    /// Message or receipt.
+    pub kind: EntryKind,
+    /// Record `(sender device, id)` until the send expires; if it is already
+    /// recorded, the send is a repeat and writes nothing.
+    pub mark: bool,
+    /// Refuse the send if one of its devices' queues is full.
+    pub capped: bool,
+    /// The payload of the rows that have none of their own, stored once.
+    pub shared: Option<Bytes>,
+    /// The rows: a device, and its own payload or `None` for the shared one.
+    pub rows: Vec<(DeviceId, Option<Bytes>)>,
+    /// When it was sent (Unix ms).
     pub now_ms: i64,
     /// When it expires (Unix ms).
     pub expires_at: i64,
 }
 
-/// One queue row to insert, borrowing from its job.
-struct Row<'a> {
-    job: &'a EnqueueJob,
-    device: DeviceId,
-    id: MessageId,
-    kind: EntryKind,
-    payload: &'a [u8],
+/// What storing one send did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Its rows (and mark) are written.
+    Written,
+    /// It was marked before: nothing was written.
+    Duplicate,
+    /// This device's queue is full: nothing was written.
+    Full(DeviceId),
 }
 
-/// The devices a group message goes to, given the group's listed member
-/// devices as `(device, user)` rows: every one but the sender's, provided
-/// the sender is a member and encrypted for exactly these devices.
-fn route_group(
-    sender: (UserId, DeviceId),
-    send: &GroupSend,
-    members: &[(i64, i64)],
-) -> Result<Vec<DeviceId>, Enqueued> {
-    if !members.iter().any(|(_, user)| from_db(*user) == sender.0.0) {
-        return Err(Enqueued::NotMember);
+/// Entries one device acknowledged: by queue position where its session
+/// knows it (it read the entry from the queue), else by entry id.
+#[derive(Debug, Clone)]
+pub struct AckDelete {
+    /// The device (only its own queue is touched).
+    pub device: DeviceId,
+    /// Queue positions.
+    pub seqs: Vec<i64>,
+    /// Entry ids whose positions are not known.
+    pub ids: Vec<MessageId>,
+}
+
+/// One transaction's work.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<'a> {
+    /// Sends to store.
+    pub sends: &'a [SendWrite],
+    /// Acknowledged entries to delete.
+    pub deletes: &'a [AckDelete],
+    /// Most entries one device's queue may hold.
+    pub queue_cap: u64,
+}
+
+impl Batch<'_> {
+    /// The devices (sorted, as database ids) that capped sends go to:
+    /// whose queue counts the batch must read.
+    pub(super) fn capped_devices(&self) -> Vec<i64> {
+        let mut devices: Vec<i64> = self
+            .sends
+            .iter()
+            .filter(|send| send.capped)
+            .flat_map(|send| send.rows.iter().map(|(device, _)| super::to_db(device.0)))
+            .collect();
+        devices.sort_unstable();
+        devices.dedup();
+        devices
     }
-    let devices: Vec<DeviceId> = members
-        .iter()
-        .map(|(device, _)| DeviceId(from_db(*device)))
-        .filter(|device| *device != sender.1)
+
+    /// Whether the commit must reach the disk before it returns: only new
+    /// queue rows are a promise (a sender is told "accepted"). A lost mark
+    /// or deletion after a crash costs a repeated delivery, which the
+    /// device drops by its id.
+    pub fn durable(&self) -> bool {
+        self.sends.iter().any(|send| !send.rows.is_empty())
+    }
+}
+
+/// What a batch did: each send's outcome, each deletion's count.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    /// One per send, in order.
+    pub sends: Vec<SendOutcome>,
+    /// Entries deleted, one count per [`AckDelete`] (a device named twice
+    /// has its total on the first).
+    pub deleted: Vec<u64>,
+}
+
+/// The queue's rows as one statement inserts them.
+pub(super) struct Row<'a> {
+    pub send: &'a SendWrite,
+    pub device: DeviceId,
+    pub payload: Option<&'a [u8]>,
+    pub payload_id: Option<i64>,
+}
+
+/// The plan of a batch once the queue counts are known: which sends go in.
+pub(super) struct Plan {
+    pub outcomes: Vec<SendOutcome>,
+}
+
+impl Plan {
+    /// Decides which sends fit their devices' queues, given the current
+    /// `counts` and `cap`. Duplicates are found later, by the marks.
+    pub fn new(batch: &Batch<'_>, counts: &HashMap<DeviceId, i64>) -> Self {
+        let mut added: HashMap<DeviceId, i64> = HashMap::new();
+        let cap = i64::try_from(batch.queue_cap).unwrap_or(i64::MAX);
+        let outcomes = batch
+            .sends
+            .iter()
+            .map(|send| {
+                if send.capped {
+                    let full = send.rows.iter().find(|(device, _)| {
+                        let now = counts.get(device).copied().unwrap_or(0);
+                        now + added.get(device).copied().unwrap_or(0) >= cap
+                    });
+                    if let Some((device, _)) = full {
+                        return SendOutcome::Full(*device);
+                    }
+                }
+                for (device, _) in &send.rows {
+                    *added.entry(*device).or_default() += 1;
+                }
+                SendOutcome::Written
+            })
+            .collect();
+        Self { outcomes }
+    }
+
+    /// Marks as duplicates the marked sends whose mark was not newly
+    /// inserted (`inserted`), and any second send of one mark in the batch.
+    pub fn apply_marks(&mut self, batch: &Batch<'_>, inserted: &HashSet<(i64, Vec<u8>)>) {
+        let mut seen = HashSet::new();
+        for (send, outcome) in batch.sends.iter().zip(&mut self.outcomes) {
+            if !send.mark || *outcome != SendOutcome::Written {
+                continue;
+            }
+            let key = mark_key(send);
+            if !inserted.contains(&key) || !seen.insert(key) {
+                *outcome = SendOutcome::Duplicate;
+            }
+        }
+    }
+
+    /// The sends to write, with their index in the batch.
+    pub fn written<'a>(&self, batch: &Batch<'a>) -> Vec<(usize, &'a SendWrite)> {
+        batch
+            .sends
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| self.outcomes[*n] == SendOutcome::Written)
+            .collect()
+    }
+}
+
+/// Inserts the shared payload of each send in `$written` that has rows
+/// referencing it, on connection `$tx`; evaluates to their ids by the
+/// send's index in the batch. (One statement per payload: shared payloads
+/// come with fan-outs, few per batch.)
+macro_rules! insert_payloads {
+    ($tx:expr, $written:expr) => {{
+        let mut payload_ids = std::collections::HashMap::new();
+        for (n, send) in $written {
+            let refs = send.rows.iter().filter(|(_, own)| own.is_none()).count();
+            if let (Some(shared), true) = (&send.shared, refs > 0) {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO payloads (data, refs, expires_at) VALUES ($1, $2, $3) \
+                     RETURNING id",
+                )
+                .bind(shared.as_ref())
+                .bind(i32::try_from(refs).unwrap_or(i32::MAX))
+                .bind(send.expires_at)
+                .fetch_one(&mut *$tx)
+                .await?;
+                $crate::store::statement();
+                payload_ids.insert(*n, id);
+            }
+        }
+        payload_ids
+    }};
+}
+pub(super) use insert_payloads;
+
+/// The `accepted` key of a send.
+pub(super) fn mark_key(send: &SendWrite) -> (i64, Vec<u8>) {
+    (super::to_db(send.sender.1.0), send.id.as_bytes().to_vec())
+}
+
+/// The rows of `sends`, their shared payloads referenced by `payload_ids`
+/// (one per send that has one, in order).
+pub(super) fn rows<'a>(
+    sends: &[(usize, &'a SendWrite)],
+    payload_ids: &HashMap<usize, i64>,
+) -> Vec<Row<'a>> {
+    let mut rows = Vec::new();
+    for (n, send) in sends {
+        for (device, payload) in &send.rows {
+            rows.push(Row {
+                send,
+                device: *device,
+                payload: payload.as_deref(),
+                payload_id: if payload.is_none() {
+                    payload_ids.get(n).copied()
+                } else {
+                    None
+                },
+            });
+        }
+    }
+    rows
+}
+
+/// How many entries each device gains or loses, sorted by device (so that
+/// concurrent Postgres writers lock the counts in the same order).
+pub(super) fn count_changes(rows: &[Row<'_>], deleted: &[(DeviceId, u64)]) -> Vec<(i64, i64)> {
+    let mut changes: HashMap<DeviceId, i64> = HashMap::new();
+    for row in rows {
+        *changes.entry(row.device).or_default() += 1;
+    }
+    for (device, count) in deleted {
+        *changes.entry(*device).or_default() -= i64::try_from(*count).unwrap_or(0);
+    }
+    let mut changes: Vec<(i64, i64)> = changes
+        .into_iter()
+        .filter(|(_, change)| *change != 0)
+        .map(|(device, change)| (super::to_db(device.0), change))
         .collect();
-    if courier_shared::proto::device_set_digest(&devices) != send.devices {
-        return Err(Enqueued::DevicesDiffer(
-            "the group's members or their devices changed".into(),
-        ));
+    changes.sort_unstable();
+    changes
+}
+
+/// The per-deletion counts from the counts per device.
+pub(super) fn deleted_counts(deletes: &[AckDelete], per_device: &[(DeviceId, u64)]) -> Vec<u64> {
+    let mut left: HashMap<DeviceId, u64> = HashMap::new();
+    for (device, count) in per_device {
+        *left.entry(*device).or_default() += count;
     }
-    Ok(devices)
+    deletes
+        .iter()
+        .map(|delete| left.remove(&delete.device).unwrap_or(0))
+        .collect()
+}
+
+/// A connection a queue writer keeps for itself, outside the pool (so that
+/// closing the pool does not wait for it, and its commit mode — durable or
+/// not — is its own to switch).
+pub enum WriterConnection {
+    /// SQLite, and whether it is set to commit without fsync.
+    Sqlite(sqlx::SqliteConnection, bool),
+    /// Postgres.
+    Postgres(sqlx::PgConnection),
+}
+
+impl std::fmt::Debug for WriterConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(..) => f.write_str("WriterConnection(SQLite)"),
+            Self::Postgres(_) => f.write_str("WriterConnection(Postgres)"),
+        }
+    }
+}
+
+impl WriterConnection {
+    /// Applies `batch` in one transaction; durable only if it stores rows.
+    pub async fn write(&mut self, batch: &Batch<'_>) -> Result<Written, StoreError> {
+        let written = match self {
+            Self::Sqlite(conn, relaxed) => queue_sqlite::write(conn, relaxed, batch).await?,
+            Self::Postgres(conn) => queue_postgres::write(conn, batch).await?,
+        };
+        committed();
+        let stored: usize = batch
+            .sends
+            .iter()
+            .zip(&written.sends)
+            .filter(|(_, outcome)| **outcome == SendOutcome::Written)
+            .map(|(send, _)| send.rows.len())
+            .sum();
+        crate::metrics::metrics()
+            .entries_stored
+            .inc_by(u64::try_from(stored).unwrap_or(u64::MAX));
+        Ok(written)
+    }
 }
 
 impl Store {
-    /// Queues `entries` from `sender`, all or nothing. With `dedupe`, the
-    /// message id is recorded for the sender's device until `expires_at`, and a
-    /// second call with the same id writes nothing. Writes nothing if a
-    /// recipient device does not exist ([`Enqueued::UnknownRecipient`]).
-    pub async fn enqueue(
-        &self,
-        sender: (UserId, DeviceId),
-        entries: &[NewEntry],
-        dedupe: Option<MessageId>,
-        now_ms: i64,
-        expires_at: i64,
-    ) -> Result<Enqueued, StoreError> {
-        let job = EnqueueJob {
-            sender,
-            entries: entries.to_vec(),
-            group: None,
-            dedupe,
-            check_devices: false,
-            now_ms,
-            expires_at,
-        };
-        let (mut outcomes, _) = self.write_batch(std::slice::from_ref(&job), &[]).await?;
-        outcomes.pop().unwrap_or(Ok(Enqueued::Duplicate))
-    }
-
-    /// Queues several independent sends and applies several acknowledgements
-    /// in one transaction (one commit, one fsync). Each send is all or
-    /// nothing: one naming an unknown device is `UnknownRecipient` and
-    /// writes nothing, without failing the others. Returns each send's outcome and
-    /// each acknowledgement's count of deleted entries; a database failure
-    /// fails them all.
-    pub async fn write_batch(
-        &self,
-        jobs: &[EnqueueJob],
-        acks: &[(DeviceId, Vec<MessageId>)],
-    ) -> Result<(Vec<Result<Enqueued, StoreError>>, Vec<u64>), StoreError> {
-        let mut deleted = Vec::with_capacity(acks.len());
-        let mark = "INSERT INTO accepted (sender_device, message_id, expires_at) VALUES ($1, $2, $3) \
-                    ON CONFLICT (sender_device, message_id) DO NOTHING";
-        let mut outcomes = Vec::with_capacity(jobs.len());
-        let mut rows: Vec<Row> = Vec::new();
-        let group_devices = "SELECT d.id, d.user_id FROM group_members m JOIN devices d \
-                             ON d.user_id = m.user_id WHERE m.group_id = $1 AND d.listed";
-        with_pool!(self, pool => {
-            let mut tx = super::begin_write(pool).await?;
-            for job in jobs {
-                let mut devices: Vec<DeviceId> = job.entries.iter().map(|e| e.device).collect();
-                let mut fanned = Vec::new();
-                if let Some(send) = &job.group {
-                    let members: Vec<(i64, i64)> = sqlx::query_as(group_devices)
-                        .bind(to_db(send.group.0))
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    match route_group(job.sender, send, &members) {
-                        Ok(to) => fanned = to,
-                        Err(outcome) => {
-                            outcomes.push(Ok(outcome));
-                            continue;
-                        }
-                    }
-                    devices.extend(&fanned);
-                }
-                devices.sort_unstable();
-                devices.dedup();
-                if devices.is_empty() {
-                    outcomes.push(Ok(Enqueued::Queued(devices)));
-                    continue;
-                }
-                if job.check_devices {
-                    // One query, inside the batch's transaction: the devices
-                    // of every user the message reaches.
-                    let mut owners = builder(
-                        pool,
-                        "SELECT id, user_id, listed FROM devices WHERE user_id IN \
-                         (SELECT user_id FROM devices WHERE id IN (",
-                    );
-                    let mut list = owners.separated(", ");
-                    for device in &devices {
-                        list.push_bind(to_db(device.0));
-                    }
-                    list.push_unseparated("))");
-                    let rows: Vec<(i64, i64, bool)> =
-                        owners.build_query_as().fetch_all(&mut *tx).await?;
-                    let owners: Vec<RoutedDevice> = rows.into_iter().map(RoutedDevice::from).collect();
-                    if let Err(reason) = check_recipients(job.sender.1, &devices, &owners) {
-                        outcomes.push(Ok(Enqueued::DevicesDiffer(reason)));
-                        continue;
-                    }
-                } else {
-                    let mut count = builder(pool, "SELECT COUNT(*) FROM devices WHERE id IN (");
-                    let mut list = count.separated(", ");
-                    for device in &devices {
-                        list.push_bind(to_db(device.0));
-                    }
-                    list.push_unseparated(")");
-                    let found: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
-                    if usize::try_from(found).ok() != Some(devices.len()) {
-                        outcomes.push(Ok(Enqueued::UnknownRecipient));
-                        continue;
-                    }
-                }
-                if let Some(id) = job.dedupe {
-                    let marked = sqlx::query(mark)
-                        .bind(to_db(job.sender.1.0))
-                        .bind(id.as_bytes().as_slice())
-                        .bind(job.expires_at)
-                        .execute(&mut *tx)
-                        .await?;
-                    if marked.rows_affected() == 0 {
-                        outcomes.push(Ok(Enqueued::Duplicate));
-                        continue;
-                    }
-                }
-                rows.extend(job.entries.iter().map(|entry| Row {
-                    job,
-                    device: entry.device,
-                    id: entry.id,
-                    kind: entry.kind,
-                    payload: &entry.payload,
-                }));
-                if let (Some(send), Some(id)) = (&job.group, job.dedupe) {
-                    rows.extend(fanned.iter().map(|device| Row {
-                        job,
-                        device: *device,
-                        id,
-                        kind: EntryKind::Message,
-                        payload: &send.payload,
-                    }));
-                }
-                outcomes.push(Ok(Enqueued::Queued(devices)));
+    /// A connection for a queue writer.
+    pub async fn writer_connection(&self) -> Result<WriterConnection, StoreError> {
+        use sqlx::ConnectOptions;
+        Ok(match self {
+            Self::Sqlite(pool) => {
+                WriterConnection::Sqlite(pool.connect_options().connect().await?, false)
             }
-            for chunk in rows.chunks(INSERT_CHUNK) {
-                let mut insert = builder(
-                    pool,
-                    "INSERT INTO queue (device_id, entry_id, kind, sender_user, sender_device, \
-                     payload, created_at, expires_at) ",
-                );
-                insert.push_values(chunk, |mut values, row| {
-                    values
-                        .push_bind(to_db(row.device.0))
-                        .push_bind(row.id.as_bytes().as_slice())
-                        .push_bind(row.kind.as_db())
-                        .push_bind(to_db(row.job.sender.0.0))
-                        .push_bind(to_db(row.job.sender.1.0))
-                        .push_bind(row.payload)
-                        .push_bind(row.job.now_ms)
-                        .push_bind(row.job.expires_at);
-                });
-                insert.push(" ON CONFLICT (device_id, entry_id) DO NOTHING");
-                insert.build().execute(&mut *tx).await?;
+            Self::Postgres(pool) => {
+                WriterConnection::Postgres(pool.connect_options().connect().await?)
             }
-            for (device, ids) in acks {
-                if ids.is_empty() {
-                    deleted.push(0);
-                    continue;
-                }
-                let mut delete = builder(pool, "DELETE FROM queue WHERE device_id = ");
-                delete.push_bind(to_db(device.0)).push(" AND entry_id IN (");
-                let mut list = delete.separated(", ");
-                for id in ids {
-                    list.push_bind(id.as_bytes().as_slice());
-                }
-                list.push_unseparated(")");
-                deleted.push(delete.build().execute(&mut *tx).await?.rows_affected());
-            }
-            tx.commit().await?;
-        });
-        Ok((outcomes, deleted))
+        })
     }
 
-    /// The oldest `limit` unexpired entries waiting for `device`.
-    pub async fn pending(
-        &self,
-        device: DeviceId,
-        limit: u32,
-        now_ms: i64,
-    ) -> Result<Vec<QueuedEntry>, StoreError> {
-        let select = "SELECT entry_id, kind, sender_user, sender_device, created_at, payload \
-                      FROM queue WHERE device_id = $1 AND expires_at > $2 ORDER BY seq LIMIT $3";
-        let rows: Vec<EntryRow> = with_pool!(self, pool => {
-            sqlx::query_as(select)
-                .bind(to_db(device.0))
-                .bind(now_ms)
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await?
-        });
-        Ok(rows
-            .into_iter()
-            .filter_map(|(id, kind, from, from_device, created_at, payload)| {
-                Some(QueuedEntry {
-                    id: MessageId::from_slice(&id)?,
-                    kind: EntryKind::from_db(kind)?,
-                    from: UserId(from_db(from)),
-                    from_device: DeviceId(from_db(from_device)),
-                    created_at: from_db(created_at),
-                    payload,
-                })
-            })
-            .collect())
-    }
-
-    /// Deletes `device`'s entries with these ids; returns how many there were.
-    /// Only ever touches `device`'s own queue.
-    pub async fn ack(&self, device: DeviceId, ids: &[MessageId]) -> Result<u64, StoreError> {
-        let acks = [(device, ids.to_vec())];
-        let (_, deleted) = self.write_batch(&[], &acks).await?;
-        Ok(deleted.first().copied().unwrap_or(0))
-    }
-
-    /// How many entries wait for `device`.
-    pub async fn queue_depth(&self, device: DeviceId) -> Result<u64, StoreError> {
-        let select = "SELECT COUNT(*) FROM queue WHERE device_id = $1";
-        let count: i64 = with_pool!(self, pool => {
-            sqlx::query_scalar(select).bind(to_db(device.0)).fetch_one(pool).await?
-        });
-        Ok(from_db(count))
-    }
-
-    /// How many queues hold entry `id`, and their payloads' bytes together:
-    /// what one message's fan-out wrote.
-    pub async fn queued_copies(&self, id: MessageId) -> Result<(u64, u64), StoreError> {
-        let select =
-            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM queue WHERE entry_id = $1";
-        let (count, bytes): (i64, i64) = with_pool!(self, pool => {
-            sqlx::query_as(select).bind(id.as_bytes().as_slice()).fetch_one(pool).await?
-        });
-        Ok((from_db(count), from_db(bytes)))
-    }
-
-    /// How many entries wait in all queues together.
-    pub async fn total_queued(&self) -> Result<u64, StoreError> {
-        let count: i64 = with_pool!(self, pool => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM queue").fetch_one(pool).await?
-        });
-        Ok(from_db(count))
-    }
-
-    /// Deletes expired entries, send markers and device links; returns how many entries went.
-    pub async fn purge_expired(&self, now_ms: i64) -> Result<u64, StoreError> {
-        let deleted = with_pool!(self, pool => {
-            let entries = sqlx::query("DELETE FROM queue WHERE expires_at <= $1")
-                .bind(now_ms)
-                .execute(pool)
-                .await?
-                .rows_affected();
-            sqlx::query("DELETE FROM accepted WHERE expires_at <= $1")
-                .bind(now_ms)
-                .execute(pool)
-                .await?;
-            sqlx::query("DELETE FROM links WHERE expires_at <= $1")
-                .bind(now_ms)
-                .execute(pool)
-                .await?;
-            entries
-        });
-        Ok(deleted)
+    /// Applies one batch on a connection of its own (tests and one-off work;
+    /// the router's writers keep theirs).
+    pub async fn write(&self, batch: &Batch<'_>) -> Result<Written, StoreError> {
+        self.writer_connection().await?.write(batch).await
     }
 }

@@ -2,8 +2,9 @@
 //! group's) name, presence, the last message, its time and the unread count;
 //! forms to start a chat by username and to create a group.
 
-use super::{group_info, time};
+use super::{group_info, organise, time};
 use crate::lazy::lazy_view;
+use crate::state::chat::Chat;
 use crate::state::{Account, Job};
 use leptos::prelude::*;
 
@@ -22,6 +23,8 @@ pub fn ChatList(account: Account) -> impl IntoView {
     // Lazily loaded (#15): the group form comes from the groups module,
     // the first time "New group" is opened.
     let creating = RwSignal::new(false);
+    // Showing the archived chats instead of the others.
+    let archive = RwSignal::new(false);
     let creator = account.clone();
     let opener = account.clone();
     view! {
@@ -39,7 +42,8 @@ pub fn ChatList(account: Account) -> impl IntoView {
                 })}
             </details>
             <ul>
-                <For each=move || ui.chats.get() key=|c| (c.chat, c.name.clone(), c.preview.clone(), c.unread, c.time) let:chat>
+                <For each=move || shown(ui.chats.get(), archive.get())
+                    key=|c| (c.chat, c.name.clone(), c.preview.clone(), c.unread, c.time, c.settings) let:chat>
                     {
                         let opener = opener.clone();
                         let id = chat.chat;
@@ -47,9 +51,13 @@ pub fn ChatList(account: Account) -> impl IntoView {
                             id.user().is_some_and(|u| ui.presence.with(|p| p.get(&u).is_some_and(|(o, _)| *o)))
                         };
                         let selected = move || ui.open.get() == Some(id);
+                        let settings = chat.settings;
+                        let unread = chat.unread > 0 || settings.marked_unread;
+                        let menu = organise::menu(id, settings, opener.clone());
                         view! {
-                            <li>
+                            <li data-pinned=settings.pinned.to_string() data-archived=settings.archived.to_string()>
                                 <button class="chat" data-chat=id.tag() data-unread=chat.unread
+                                    data-marked-unread=settings.marked_unread.then_some("true")
                                     data-group=id.group().is_some().then_some("true")
                                     aria-current=move || selected().then_some("true")
                                     on:click=move |_| {
@@ -66,21 +74,41 @@ pub fn ChatList(account: Account) -> impl IntoView {
                                     </span>
                                     <span class="chat-meta">
                                         <span class="chat-time">{(chat.time > 0).then(|| time::when(chat.time))}</span>
-                                        {(chat.unread > 0).then(|| view! {
-                                            <span class="unread" aria-label=format!("{} unread", chat.unread)>{chat.unread}</span>
+                                        <span class="chat-icons">{organise::icons(settings)}</span>
+                                        {unread.then(|| view! {
+                                            <span class="unread" aria-label=format!("{} unread", chat.unread)>
+                                                {(chat.unread > 0).then_some(chat.unread)}
+                                            </span>
                                         })}
                                     </span>
                                 </button>
+                                {menu}
                             </li>
                         }
                     }
                 </For>
             </ul>
+            {move || {
+                let archived = ui.chats.with(|c| c.iter().filter(|c| c.settings.archived).count());
+                (archived > 0 || archive.get()).then(|| view! {
+                    <button id="archived" class="archived-toggle" aria-pressed=move || archive.get().to_string()
+                        on:click=move |_| archive.update(|a| *a = !*a)>
+                        {if archive.get() { "Back to chats".to_owned() } else { format!("Archived ({archived})") }}
+                    </button>
+                })
+            }}
             <Show when=move || ui.chats.with(Vec::is_empty)>
                 <p class="empty">"No chats yet. Start one with a username above."</p>
             </Show>
         </aside>
     }
+}
+
+/// The chats to list: the archived ones or the others, pinned ones first.
+fn shown(mut chats: Vec<Chat>, archived: bool) -> Vec<Chat> {
+    chats.retain(|c| c.settings.archived == archived);
+    chats.sort_by_key(|c| !c.settings.pinned);
+    chats
 }
 
 /// Up to two initials: of the first two words ("Hiking club" → "Hc", shown

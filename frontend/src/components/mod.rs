@@ -6,4 +6,5 @@ pub mod conversation;
 pub mod group_info;
 pub mod media_view;
 mod message_tools;
+mod organise;
 pub mod time;

@@ -1,27 +1,20 @@
 //! The application state: [`Account`] is the UI's handle on this browser's
-//! device. The work happens in order in [`worker`], which owns the shared
-//! messenger core (chats, outbox, crypto) over the socket ([`crate::net`]),
-//! the sealed store ([`store`]) and the browser's clock ([`env`]); [`view`]
-//! shows what each step changed. The jobs of each feature live in their own
-//! module: [`account`], [`devices`], [`groups`], [`media`].
+//! device; [`Ui`] is what the pages show, [`Job`] what they ask for. The
+//! work happens in order: first in [`worker`] (in the first module: the
+//! vault, the chat list and history from the store, the page's phase),
+//! then, once its module has loaded after the first paint, in [`core`]:
+//! the shared messenger core (chats, outbox, crypto) over the socket
+//! ([`crate::net`]).
 
-mod account;
-mod changes;
 pub mod chat;
-mod devices;
-mod env;
-mod groups;
-mod media;
+mod core;
 mod notify;
-mod store;
-mod view;
 mod worker;
 
-pub use changes::Change;
+pub use core::preload_core;
 pub use notify::ask_permission as ask_notification_permission;
 
-use crate::net::requests::Requests;
-use crate::net::socket::{Socket, SocketHandle, SocketStatus};
+use crate::net::socket::SocketStatus;
 use chat::{Chat, ChatId, Message};
 use courier_shared::client::Event;
 pub use courier_shared::client::messenger::GroupAction;
@@ -29,7 +22,6 @@ use courier_shared::ids::{DeviceId, MediaId, MessageId, UserId};
 use futures_channel::mpsc;
 use leptos::prelude::*;
 use std::collections::HashMap;
-use std::rc::Rc;
 
 /// Where the device stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +94,9 @@ pub struct Ui {
     pub status: RwSignal<SocketStatus>,
     /// Where the device stands.
     pub phase: RwSignal<Phase>,
+    /// The messenger core's module has loaded and taken the job queue over:
+    /// sends and sign-ups go out from now on (until then they wait).
+    pub core: RwSignal<bool>,
     /// The account's name.
     pub username: RwSignal<String>,
     /// The account's user id, once signed in.
@@ -167,6 +162,19 @@ pub enum MediaView {
     Failed(String),
 }
 
+/// What to do to a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// React with this emoji (empty: take the reaction back).
+    React(String),
+    /// Replace this user's text with this one.
+    Edit(String),
+    /// Delete this user's message on every device of everyone.
+    DeleteForEveryone,
+    /// Delete the message on this device only.
+    DeleteForMe,
+}
+
 /// Something for the worker to do.
 #[derive(Debug)]
 pub enum Job {
@@ -210,6 +218,8 @@ pub enum Job {
     Older,
     /// Send a text to the open conversation, maybe replying to a message.
     Send(String, Option<MessageId>),
+    /// Keep this chat so: pinned, muted, archived, marked unread.
+    Organise(ChatId, courier_shared::client::chat::ChatSettings),
     /// React to, edit or delete this message of the open conversation.
     Change(MessageId, Change),
     /// This user started or stopped typing in the open conversation.
@@ -234,11 +244,13 @@ pub struct Account {
 }
 
 impl Account {
-    /// Starts the connection and the worker for this page.
+    /// Starts the worker for this page (it connects once the core has
+    /// loaded).
     pub fn start() -> Self {
         let ui = Ui {
             status: RwSignal::new(SocketStatus::default()),
             phase: RwSignal::new(Phase::Starting),
+            core: RwSignal::new(false),
             username: RwSignal::new(String::new()),
             me: RwSignal::new(None),
             devices: RwSignal::new(Vec::new()),
@@ -262,16 +274,7 @@ impl Account {
             ),
         };
         let (jobs, queue) = mpsc::unbounded();
-        let requests = Requests::default();
-        let answers = requests.clone();
-        let events = jobs.clone();
-        let on_event: Rc<dyn Fn(Event)> = Rc::new(move |event| {
-            if let Some(event) = answers.offer(event) {
-                let _ = events.unbounded_send(Job::Event(event));
-            }
-        });
-        let socket: SocketHandle = Socket::start(ui.status.write_only(), on_event);
-        leptos::task::spawn_local(worker::run(socket, requests, ui, (jobs.clone(), queue)));
+        leptos::task::spawn_local(worker::run(ui, (jobs.clone(), queue)));
         notify::watch_visibility(jobs.clone());
         // Looking at another panel is not reading the open chat: the worker
         // is told whenever the panel changes, as when the page is hidden.

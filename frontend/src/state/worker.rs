@@ -1,33 +1,25 @@
-//! The device worker: owns the messenger core ([`Core`]) and carries out
-//! jobs one at a time — so no two steps ever touch the ratchets at once —
-//! then shows what the core says changed ([`super::view`]).
-//!
-//! Each feature's jobs live in their own module (`account`, `devices`,
-//! `groups`, `media`) as functions of [`Device`], so that a feature can be
-//! loaded on first use.
+//! The device worker's first part, in the first module: it opens the vault,
+//! takes the one-tab lock, shows the chat list from the sealed chat index
+//! and chooses the page (welcome or chats) from the saved [`Profile`] —
+//! all local, so the chats show before the messenger core (crypto, socket:
+//! [`super::core`], a lazily loaded module) has arrived. Meanwhile it
+//! opens conversations and pages through their history from the store;
+//! every other job (a send, a sign-up) waits in order until the core takes
+//! the queue over, right after its module has loaded. The core's fetch
+//! starts after the first paint, off the critical path.
 
-use super::env::BrowserEnv;
-use super::store::IdbStore;
-use super::{Job, Phase, Ui, account, changes, devices, groups, media, view};
+use super::{Job, Phase, Ui, core, notify};
 use crate::crypto::history;
 use crate::crypto::lock;
+use crate::crypto::profile::{self, Profile};
 use crate::crypto::vault::Vault;
-use crate::net::requests::{Link, Requests};
-use crate::net::socket::SocketHandle;
-use crate::net::transfer::Transfer;
-use courier_shared::client::Messenger;
 use courier_shared::client::chat::{ChatId, Index};
-use courier_shared::client::messenger::SavedAccount;
-use courier_shared::ids::MessageId;
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
+use futures_util::future::{Either, select};
 use leptos::prelude::*;
-use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
-
-/// The messenger core as this page runs it.
-pub type Core = Messenger<Link, IdbStore, BrowserEnv>;
 
 /// Messages loaded per page of history.
 pub const PAGE: usize = 50;
@@ -48,225 +40,171 @@ pub fn text(err: impl std::fmt::Display) -> String {
     err.to_string()
 }
 
-/// Runs the worker for the life of the page.
-pub async fn run(
-    socket: SocketHandle,
-    requests: Requests,
-    ui: Ui,
-    (post, mut jobs): (UnboundedSender<Job>, UnboundedReceiver<Job>),
-) {
-    let mut device = match Device::start(socket, requests, ui, post).await {
-        Ok(device) => device,
+/// What the first module loaded, handed to the core.
+pub struct Local {
+    /// What the pages show.
+    pub ui: Ui,
+    /// The sealed records.
+    pub vault: Rc<Vault>,
+    /// The job queue's sending end (the socket and timers post to it).
+    pub jobs: UnboundedSender<Job>,
+    /// The saved account (name and crypto state), if any.
+    pub saved: Option<Vec<u8>>,
+    /// The chat index (with the outbox).
+    pub index: Index,
+    /// The profile as saved, if any.
+    pub profile: Option<Profile>,
+}
+
+/// Runs the worker for the life of the page: the local part until the
+/// core's module has loaded, then the core.
+pub async fn run(ui: Ui, (post, mut jobs): (UnboundedSender<Job>, UnboundedReceiver<Job>)) {
+    let local = match Local::start(ui, post).await {
+        Ok(local) => local,
         Err(err) => {
             ui.phase.set(Phase::Failed(err));
             return;
         }
     };
-    while let Some(job) = jobs.next().await {
-        let outcome = device.handle(job).await;
-        // What the step changed is shown even if it failed later.
-        view::show(&mut device);
-        if let Err(err) = outcome {
-            ui.notice.set(Some(err));
+    let mut pending = Vec::new();
+    let mut loaded = Box::pin(load_core(ui));
+    loop {
+        match select(jobs.next(), loaded).await {
+            Either::Left((Some(job), still)) => {
+                loaded = still;
+                if let Some(job) = local.handle(job).await {
+                    pending.push(job);
+                }
+            }
+            Either::Left((None, _)) => return,
+            Either::Right(((), _)) => break,
         }
-        device.schedule_retry();
+    }
+    match core::start(local, pending, jobs).await {
+        Ok(core) => core.await,
+        Err(err) => ui.phase.set(Phase::Failed(err.to_string())),
     }
 }
 
-/// The device as the worker holds it.
-pub struct Device {
-    /// The messenger core.
-    pub core: Core,
-    /// The connection.
-    pub socket: SocketHandle,
-    /// Where answers to awaited requests arrive.
-    pub requests: Requests,
-    /// What the pages show.
-    pub ui: Ui,
-    /// The sealed records (history pages are read straight from it).
-    pub vault: Rc<Vault>,
-    /// Where work finished elsewhere (a media transfer, a timer) comes back.
-    pub jobs: UnboundedSender<Job>,
-    /// Media uploads under way, by message.
-    pub uploads: HashMap<MessageId, Transfer>,
-    /// When the outbox's next retry is due, if a timer is set for it.
-    retry_at: Option<u64>,
+/// Resolves once the core's module has loaded; starts fetching it after
+/// the first paint.
+async fn load_core(ui: Ui) {
+    after_first_paint().await;
+    if core::preload_core().await.is_err() {
+        // The page cannot send without it: say so, and reload into the
+        // server's build if a new one replaced this one's modules.
+        ui.notice.set(Some(
+            "Courier could not load its encryption; reload the page to try again.".into(),
+        ));
+        crate::lazy::recover();
+        std::future::pending::<()>().await;
+    }
 }
 
-impl Device {
-    async fn start(
-        socket: SocketHandle,
-        requests: Requests,
-        ui: Ui,
-        jobs: UnboundedSender<Job>,
-    ) -> Result<Self, String> {
+/// Resolves when the page has painted (two animation frames).
+async fn after_first_paint() {
+    for _ in 0..2 {
+        let frame = js_sys::Promise::new(&mut |resolve, _| {
+            request_animation_frame(move || {
+                let _ = resolve.call0(&JsValue::NULL);
+            });
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(frame).await;
+    }
+}
+
+impl Local {
+    /// Opens the saved state and shows what the page can show without the
+    /// core: the chat list, the account's name and the page for its phase.
+    async fn start(ui: Ui, jobs: UnboundedSender<Job>) -> Result<Self, String> {
         let vault = Rc::new(Vault::open().await.map_err(js_text)?);
         lock::hold(|| ui.phase.set(Phase::OtherTab))
             .await
             .map_err(js_text)?;
-        let server = Link {
-            socket: socket.clone(),
-            requests: requests.clone(),
+        let saved = vault.load().await.map_err(js_text)?;
+        let (index, profile) = if saved.is_some() {
+            let index = history::index(&vault).await.map_err(js_text)?;
+            (index, profile::load(&vault).await.map_err(js_text)?)
+        } else {
+            (Index::default(), None)
         };
-        let store = IdbStore(vault.clone());
-        let core = match vault.load().await.map_err(js_text)? {
-            None => Messenger::new(server, store, BrowserEnv),
-            Some(bytes) => {
-                let saved = SavedAccount::decode(&bytes).map_err(text)?;
-                let (_, me) = saved
-                    .crypto
-                    .me()
-                    .ok_or("the saved device never signed in")?;
-                socket.sign_in(me, saved.crypto.signing_key());
-                let index: Index = history::index(&vault).await.map_err(js_text)?;
-                Messenger::restore(server, store, BrowserEnv, saved, index)
+        notify::set_title(index.chats.iter().map(|c| c.unread).sum());
+        ui.chats.set(index.chats.clone());
+        ui.names.set(index.names.iter().cloned().collect());
+        match (&saved, &profile) {
+            (None, _) => ui.phase.set(Phase::Welcome),
+            (Some(_), Some(known)) => {
+                ui.username.set(known.username.clone());
+                ui.me.set(known.me);
+                ui.phase.set(if known.ready {
+                    Phase::Ready
+                } else {
+                    Phase::Welcome
+                });
             }
-        };
-        let ready = core.is_approved();
-        let known = core.me().is_some();
-        let this = Self {
-            core,
-            socket,
-            requests,
+            // Saved by a build before profiles: the core decides.
+            (Some(_), None) => {}
+        }
+        Ok(Self {
             ui,
             vault,
             jobs,
-            uploads: HashMap::new(),
-            retry_at: None,
-        };
-        view::show_account(&this);
-        view::show_chats(&this);
-        ui.phase.set(if known && ready {
-            Phase::Ready
-        } else {
-            Phase::Welcome
-        });
-        Ok(this)
+            saved,
+            index,
+            profile,
+        })
     }
 
-    async fn handle(&mut self, job: Job) -> Result<(), String> {
-        match job {
-            Job::Register(name) => account::register(self, &name).await,
-            Job::Join(code) => account::join(self, &code).await,
-            Job::ShowLink => devices::show_link(self).await,
-            Job::Remove(device) => devices::remove(self, device).await,
-            Job::Verify(name) => devices::verify(self, &name).await,
-            Job::MarkVerified(name) => devices::mark_verified(self, &name).await,
-            Job::CreateGroup(name, members) => groups::create(self, &name, &members).await,
-            Job::Group(action) => groups::change(self, action).await,
-            Job::Attach(file) => media::attach(self, file).await,
-            Job::Voice(note) => media::voice(self, note).await,
-            Job::Uploaded(id, chat, outcome) => media::uploaded(self, id, chat, outcome).await,
-            Job::CancelUpload(id) => {
-                media::cancel(self, id);
-                Ok(())
-            }
-            Job::Fetch(id) => media::fetch(self, id).await,
-            Job::AutoFetch(message) => media::auto_fetch(self, *message).await,
-            Job::Forward(id, to) => media::forward(self, id, to).await,
-            Job::SetContact(user, contact) => {
-                self.core.set_contact(user, contact).await.map_err(text)
-            }
-            Job::StartChat(name) => {
-                let chat = self.core.start_chat(&name).await.map_err(text)?;
-                self.open(Some(chat)).await
-            }
-            Job::Open(chat) => self.open(chat).await,
-            Job::Older => self.older().await,
-            Job::Send(body, reply_to) => {
-                let Some(chat) = self.ui.open.get_untracked() else {
-                    return Ok(());
-                };
-                self.core
-                    .send_text(chat, &body, reply_to)
-                    .await
-                    .map(|_| ())
-                    .map_err(text)
-            }
-            Job::Change(id, change) => changes::apply(self, id, change).await,
-            Job::Typing(typing) => {
-                self.core.typing(typing).await;
-                Ok(())
-            }
-            Job::Visible => self.looking().await,
-            Job::Flush => {
-                self.retry_at = None;
-                self.core.on_tick().await.map_err(text)
-            }
-            Job::Event(event) => {
-                if let courier_shared::client::Event::Failed(refusal) = &event
-                    && refusal.code == courier_shared::proto::ErrorCode::UnsupportedVersion
-                {
-                    // This page runs a build the server no longer speaks.
-                    crate::pwa::reload_into_new_build();
-                }
-                self.core.on_event(event).await.map_err(text)
-            }
+    /// Carries out what needs no core (opening a conversation, older
+    /// history); gives back a job that must wait for the core.
+    async fn handle(&self, job: Job) -> Option<Job> {
+        let done = match job {
+            Job::Open(chat) => show_open(self.ui, &self.vault, chat).await,
+            Job::Older => older(self.ui, &self.vault).await,
+            // The core looks at visibility and typing when it starts.
+            Job::Visible | Job::Typing(_) => Ok(()),
+            job => return Some(job),
+        };
+        if let Err(err) = done {
+            self.ui.notice.set(Some(err));
         }
+        None
     }
+}
 
-    /// Opens conversation `chat` (or none): its newest page of history, and
-    /// its messages read if the user is looking.
-    async fn open(&mut self, chat: Option<ChatId>) -> Result<(), String> {
-        self.ui.open.set(chat);
-        let Some(peer) = chat else {
-            self.ui.messages.set(Vec::new());
-            return self.core.open(None).await.map_err(text);
-        };
-        let messages = history::page(&self.vault, peer, None, PAGE)
-            .await
-            .map_err(js_text)?;
-        self.ui.has_older.set(messages.len() == PAGE);
-        self.ui.messages.set(messages);
-        self.looking().await?;
-        self.core.open(chat).await.map_err(text)
-    }
+/// Shows conversation `chat` (or none) with its newest page of history.
+pub async fn show_open(ui: Ui, vault: &Vault, chat: Option<ChatId>) -> Result<(), String> {
+    ui.open.set(chat);
+    let Some(peer) = chat else {
+        ui.messages.set(Vec::new());
+        return Ok(());
+    };
+    let messages = history::page(vault, peer, None, PAGE)
+        .await
+        .map_err(js_text)?;
+    ui.has_older.set(messages.len() == PAGE);
+    ui.messages.set(messages);
+    Ok(())
+}
 
-    /// Tells the core whether the user is looking at the open chat (page
-    /// visible, chats panel).
-    async fn looking(&mut self) -> Result<(), String> {
-        let looking =
-            super::notify::visible() && self.ui.panel.get_untracked() == super::Panel::Chats;
-        self.core.set_looking(looking).await.map_err(text)
-    }
-
-    /// Loads the page of history before the oldest message shown.
-    async fn older(&mut self) -> Result<(), String> {
-        let Some(peer) = self.ui.open.get_untracked() else {
-            return Ok(());
-        };
-        let Some(first) = self.ui.messages.with_untracked(|m| m.first().map(|m| m.id)) else {
-            return Ok(());
-        };
-        let older = history::page(&self.vault, peer, Some(&first), PAGE)
-            .await
-            .map_err(js_text)?;
-        self.ui.has_older.set(older.len() == PAGE);
-        self.ui.messages.update(|shown| {
-            let mut all = older;
-            all.append(shown);
-            *shown = all;
-        });
-        Ok(())
-    }
-
-    /// Sets a timer for the outbox's next retry, if one is due and none is
-    /// set for it.
-    fn schedule_retry(&mut self) {
-        let Some(at) = self.core.next_retry() else {
-            return;
-        };
-        if self.retry_at.is_some_and(|set| set <= at) {
-            return;
-        }
-        self.retry_at = Some(at);
-        let wait = at.saturating_sub(js_sys::Date::now() as u64);
-        let jobs = self.jobs.clone();
-        leptos::task::spawn_local(async move {
-            sleep(i32::try_from(wait).unwrap_or(i32::MAX)).await;
-            let _ = jobs.unbounded_send(Job::Flush);
-        });
-    }
+/// Loads the page of history before the oldest message shown.
+pub async fn older(ui: Ui, vault: &Vault) -> Result<(), String> {
+    let Some(peer) = ui.open.get_untracked() else {
+        return Ok(());
+    };
+    let Some(first) = ui.messages.with_untracked(|m| m.first().map(|m| m.id)) else {
+        return Ok(());
+    };
+    let older = history::page(vault, peer, Some(&first), PAGE)
+        .await
+        .map_err(js_text)?;
+    ui.has_older.set(older.len() == PAGE);
+    ui.messages.update(|shown| {
+        let mut all = older;
+        all.append(shown);
+        *shown = all;
+    });
+    Ok(())
 }
 
 /// Resolves after `ms` milliseconds.

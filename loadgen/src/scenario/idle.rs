@@ -71,6 +71,7 @@ pub async fn run(server: &Server, args: &Args) -> anyhow::Result<Figures> {
     }
     Ok(Figures {
         scenario: "idle",
+        variant: format!("connections={}", args.connections),
         values: figures,
     })
 }

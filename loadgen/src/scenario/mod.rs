@@ -1,30 +1,25 @@
-//! The scenarios, one module each, and the CI smoke run of all of them.
+//! The scenarios, one module each, the machinery that splits a scenario
+//! over processes ([`part`]), and the CI smoke run of all of them.
 
 pub mod drain;
 pub mod fanout;
 pub mod idle;
 pub mod latency;
+pub mod pairs;
+pub mod part;
 pub mod throughput;
 pub mod wire;
 
-use crate::device::Device;
 use crate::server::Server;
+use part::Job;
 use std::path::Path;
 
-/// `n` devices, registered and signed in (sequentially: set-up is not measured).
-pub async fn devices(server: &Server, n: usize) -> anyhow::Result<Vec<Device>> {
-    let mut devices = Vec::with_capacity(n);
-    for _ in 0..n {
-        devices.push(Device::register(server.addr, None).await?);
-    }
-    Ok(devices)
-}
-
 /// Runs every scenario with tiny parameters against fresh servers, so that CI
-/// keeps the load generator working. Nothing here depends on timing.
+/// keeps the load generator working, in one process and in two. Nothing
+/// here depends on timing.
 pub async fn smoke(bin: &Path, database: &str) -> anyhow::Result<Vec<crate::results::Figures>> {
     let mut figures = vec![wire::run(&wire::Args::default())?];
-    let server = Server::start(bin, database).await?;
+    let server = Server::start(bin, database, &[]).await?;
     figures.push(
         idle::run(
             &server,
@@ -37,51 +32,37 @@ pub async fn smoke(bin: &Path, database: &str) -> anyhow::Result<Vec<crate::resu
         )
         .await?,
     );
-    figures.push(
-        throughput::run(
-            &server,
-            &throughput::Args {
-                pairs: 2,
-                messages: 200,
-                window: 16,
-                payload_bytes: 100,
-            },
-        )
-        .await?,
-    );
-    figures.push(
-        latency::run(
-            &server,
-            &latency::Args {
-                pairs: 2,
-                rate: 100,
-                duration_secs: 1,
-                payload_bytes: 100,
-            },
-        )
-        .await?,
-    );
-    figures.push(
-        drain::run(
-            &server,
-            &drain::Args {
-                messages: 100,
-                payload_bytes: 100,
-            },
-        )
-        .await?,
-    );
-    figures.push(
-        fanout::run(
-            &server,
-            &fanout::Args {
-                devices: 5,
-                messages: 10,
-                payload_bytes: 100,
-            },
-        )
-        .await?,
-    );
+    let jobs = [
+        Job::Throughput(throughput::Args {
+            pairs: 2,
+            messages: 200,
+            window: 16,
+            payload_bytes: 100,
+        }),
+        Job::Latency(latency::Args {
+            pairs: 2,
+            rate: 100,
+            duration_secs: 1,
+            payload_bytes: 100,
+        }),
+        Job::Drain(drain::Args {
+            messages: 100,
+            pairs: 2,
+            window: 16,
+            payload_bytes: 100,
+        }),
+        Job::Fanout(fanout::Args {
+            devices: 5,
+            messages: 10,
+            window: 4,
+            payload_bytes: 100,
+        }),
+    ];
+    for procs in [1, 2] {
+        for job in &jobs {
+            figures.push(part::run(&server, job, procs).await?);
+        }
+    }
     for figure in &figures {
         println!("smoke {}: {}", figure.scenario, figure.values);
     }

@@ -1,20 +1,19 @@
 //! Throughput: pairs of online devices, each sender keeping a window of
-//! messages in flight through the durable path (accepted only once queued).
+//! messages in flight through the durable path (accepted only once queued
+//! or acknowledged by the recipient device).
 
-use super::devices;
+use super::pairs::{Pace, pairs, run_pairs};
+use super::part::{Part, Phase, PhaseFuture, Share, percentiles};
 use crate::device::Device;
 use crate::results::Figures;
-use crate::server::Server;
-use anyhow::bail;
-use courier_shared::client::Event;
-use courier_shared::ids::DeviceId;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::time::Instant;
+use std::net::SocketAddr;
 
 /// Options of the throughput scenario.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
 pub struct Args {
-    /// Sender/receiver pairs.
+    /// Sender/receiver pairs (over all processes).
     #[arg(long, default_value_t = 50)]
     pub pairs: usize,
     /// Messages in all.
@@ -28,74 +27,66 @@ pub struct Args {
     pub payload_bytes: usize,
 }
 
-/// Sends `count` messages to `to`, at most `window` unaccepted at a time.
-pub async fn send_all(
-    mut device: Device,
-    to: Vec<DeviceId>,
-    count: usize,
-    window: usize,
-    payload_bytes: usize,
-) -> anyhow::Result<Device> {
-    let (mut sent, mut accepted) = (0, 0);
-    while accepted < count {
-        while sent < count && sent - accepted < window.max(1) {
-            device.send(to.clone(), vec![0x5a; payload_bytes]).await?;
-            sent += 1;
-        }
-        match crate::device::accepted(&device.next_event().await?) {
-            Some(Ok(())) => accepted += 1,
-            Some(Err(reason)) => bail!("a send was refused: {reason}"),
-            None => {}
-        }
-    }
-    Ok(device)
+/// One process's pairs.
+pub struct Pairs {
+    pairs: Vec<(Device, Device)>,
+    per_pair: usize,
+    pace: Pace,
 }
 
-/// Waits until `count` messages arrived (the client core acknowledges each).
-pub async fn receive_all(mut device: Device, count: usize) -> anyhow::Result<Device> {
-    let mut received = 0;
-    while received < count {
-        if let Event::Message { .. } = device.next_event().await? {
-            received += 1;
-        }
-    }
-    Ok(device)
+/// Registers this share's pairs.
+pub async fn prepare(addr: SocketAddr, args: &Args, share: Share) -> anyhow::Result<Pairs> {
+    let per_pair = args.messages / args.pairs.max(1);
+    Ok(Pairs::new(
+        pairs(addr, share.of_total(args.pairs.max(1))).await?,
+        per_pair,
+        Pace {
+            window: args.window,
+            every: None,
+            payload_bytes: args.payload_bytes,
+        },
+    ))
 }
 
-/// Runs the pairs and reports messages delivered per second end to end.
-pub async fn run(server: &Server, args: &Args) -> anyhow::Result<Figures> {
-    let pairs = args.pairs.max(1);
-    let per_pair = args.messages / pairs;
-    let mut all = devices(server, pairs * 2).await?;
-    let receivers: Vec<Device> = all.split_off(pairs);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for (sender, receiver) in all.into_iter().zip(receivers) {
-        let to = vec![receiver.device];
-        tasks.push(tokio::spawn(receive_all(receiver, per_pair)));
-        tasks.push(tokio::spawn(send_all(
-            sender,
-            to,
+impl Pairs {
+    /// `pairs` that will each send `per_pair` messages as `pace` allows.
+    pub fn new(pairs: Vec<(Device, Device)>, per_pair: usize, pace: Pace) -> Self {
+        Self {
+            pairs,
             per_pair,
-            args.window,
-            args.payload_bytes,
-        )));
+            pace,
+        }
     }
-    for task in tasks {
-        task.await??;
+}
+
+impl Part for Pairs {
+    fn phase(&mut self, _: usize) -> PhaseFuture<'_> {
+        Box::pin(run_pairs(
+            std::mem::take(&mut self.pairs),
+            self.per_pair,
+            self.pace,
+        ))
     }
-    let seconds = started.elapsed().as_secs_f64();
-    let total = per_pair * pairs;
+}
+
+/// Messages delivered per second end to end, and what each cost.
+pub fn report(args: &Args, phases: &[Phase]) -> anyhow::Result<Figures> {
+    let phase = phases.first().ok_or_else(|| anyhow::anyhow!("no phase"))?;
+    let messages = phase.sum("messages");
+    let mut values = json!({
+        "pairs": args.pairs,
+        "messages": messages,
+        "window": args.window,
+        "payload_bytes": args.payload_bytes,
+        "seconds": phase.cost.seconds,
+        "delivered_per_sec": messages as f64 / phase.cost.seconds,
+        "target_per_sec": 30_000,
+        "latency": percentiles(&phase.histogram()?),
+    });
+    values["cost"] = phase.cost_per(messages);
     Ok(Figures {
         scenario: "throughput",
-        values: json!({
-            "pairs": pairs,
-            "messages": total,
-            "window": args.window,
-            "payload_bytes": args.payload_bytes,
-            "seconds": seconds,
-            "delivered_per_sec": total as f64 / seconds,
-            "target_per_sec": 30_000,
-        }),
+        variant: String::new(),
+        values,
     })
 }

@@ -65,6 +65,7 @@ pub fn run(args: &Args) -> anyhow::Result<Figures> {
     }
     Ok(Figures {
         scenario: "wire",
+        variant: String::new(),
         values: json!({ "ids_up_to": args.id, "sizes": rows }),
     })
 }

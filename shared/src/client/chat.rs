@@ -238,6 +238,38 @@ pub struct Chat {
     /// The unread messages, to tell their senders once read.
     #[serde(default)]
     pub unread_ids: Vec<MessageId>,
+    /// How this user keeps the chat: pinned, muted, archived, marked
+    /// unread (the same on each of their devices).
+    #[serde(default)]
+    pub settings: ChatSettings,
+    /// The change that set `settings` (the newest wins).
+    #[serde(default)]
+    pub settings_change: Option<MessageId>,
+}
+
+/// How a user keeps one chat.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChatSettings {
+    /// At the top of the list (at most [`MAX_PINNED`] chats).
+    pub pinned: bool,
+    /// No notifications until then (Unix ms; [`MUTED_ALWAYS`]: for good).
+    pub muted_until: u64,
+    /// Out of the main list, under "Archived".
+    pub archived: bool,
+    /// Shown as unread until opened.
+    pub marked_unread: bool,
+}
+
+/// Most chats pinned at once.
+pub const MAX_PINNED: usize = 3;
+/// A chat muted for good.
+pub const MUTED_ALWAYS: u64 = u64::MAX;
+
+impl ChatSettings {
+    /// Whether the chat is muted at `now_ms`.
+    pub fn muted(&self, now_ms: u64) -> bool {
+        self.muted_until > now_ms
+    }
 }
 
 /// Everyone a one-to-one chat is started with is a contact at first.
@@ -257,6 +289,8 @@ impl Chat {
             unread: 0,
             contact: is_contact(),
             unread_ids: Vec::new(),
+            settings: ChatSettings::default(),
+            settings_change: None,
         }
     }
 

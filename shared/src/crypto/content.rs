@@ -118,6 +118,22 @@ wire_enum! {
             /// The message deleted.
             target: MessageId,
         },
+        /// How the sender keeps one of their chats (pinned, muted, archived,
+        /// marked unread), told to their own other devices only.
+        ChatSettings = 9 {
+            /// The chat, if one to one.
+            user: Option<UserId>,
+            /// The chat, if a group.
+            group: Option<GroupId>,
+            /// Pinned to the top.
+            pinned: bool,
+            /// Muted until then (Unix ms; `u64::MAX`: for good).
+            muted_until: u64,
+            /// Archived.
+            archived: bool,
+            /// Marked unread.
+            marked_unread: bool,
+        },
     }
 }
 

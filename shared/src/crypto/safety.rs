@@ -67,10 +67,19 @@ pub fn safety_qr_text(a: (UserId, &PublicKey), b: (UserId, &PublicKey)) -> Strin
 /// `text` as a QR code in SVG (200 px, with the standard four-module quiet
 /// zone), for link codes and safety numbers. Each row's dark runs become one
 /// path segment, which keeps both the markup and the code that writes it small.
+/// The text is encoded as bytes in the smallest version that holds it, at
+/// level M: `QrCode::new`'s search for the best mix of modes would add its
+/// optimiser to the devices module (a few KB) to save a few modules.
 pub fn qr_svg(text: &str) -> Option<String> {
+    use qrcode::{EcLevel, QrCode, Version, bits::Bits};
     use std::fmt::Write;
     const QUIET: usize = 4;
-    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    let code = (1..=40).find_map(|version| {
+        let mut bits = Bits::new(Version::Normal(version));
+        bits.push_byte_data(text.as_bytes()).ok()?;
+        bits.push_terminator(EcLevel::M).ok()?;
+        QrCode::with_bits(bits, EcLevel::M).ok()
+    })?;
     let width = code.width();
     let size = width + 2 * QUIET;
     let mut svg = format!(

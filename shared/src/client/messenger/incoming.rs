@@ -101,6 +101,9 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
                 self.on_group_key(group, from, name.as_str()).await
             }
             Content::Removed { group } if !outgoing => self.on_removed(id, group).await,
+            settings @ Content::ChatSettings { .. } if outgoing => {
+                self.on_settings(id, settings).await
+            }
             change @ (Content::Reaction { .. } | Content::Edit { .. } | Content::Delete { .. }) => {
                 let author = if outgoing {
                     self.my_user()
@@ -160,13 +163,16 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             entry.unread += 1;
             entry.unread_ids.push(message.id);
             let title = entry.name.clone();
+            let muted = entry.settings.muted(self.env.now_ms());
             if let Some(to) = message.sender() {
                 self.receipt(to, ReceiptKind::Delivered, &[message.id]);
             }
-            self.show(Effect::Notify {
-                title,
-                body: preview,
-            });
+            if !muted {
+                self.show(Effect::Notify {
+                    title,
+                    body: preview,
+                });
+            }
         }
         self.save_index().await?;
         if let (false, ChatId::User(user)) = (known, chat) {

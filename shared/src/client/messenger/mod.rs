@@ -24,6 +24,7 @@ mod contacts;
 mod groups;
 mod incoming;
 mod media;
+mod organise;
 mod outgoing;
 mod saved;
 #[cfg(all(test, not(target_arch = "wasm32")))]

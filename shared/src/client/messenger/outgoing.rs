@@ -300,7 +300,10 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
     pub async fn open(&mut self, chat: Option<ChatId>) -> Result<()> {
         self.open = chat;
         match chat {
-            Some(chat) => self.mark_read(chat).await,
+            Some(chat) => {
+                self.unmark(chat).await?;
+                self.mark_read(chat).await
+            }
             None => Ok(()),
         }
     }

@@ -5,6 +5,7 @@
 mod changes;
 mod group_trust;
 mod hub;
+mod organise;
 mod scenarios;
 
 use super::{Effect, Messenger};

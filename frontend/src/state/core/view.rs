@@ -1,8 +1,8 @@
 //! What the core says changed, shown: the [`Effect`]s of each step become
 //! signal updates, notifications and the tab title.
 
-use super::worker::Device;
-use super::{Phase, notify};
+use super::Device;
+use crate::state::{Phase, notify};
 use courier_shared::client::Effect;
 use courier_shared::client::chat::Message;
 use courier_shared::ids::UserId;
@@ -35,7 +35,7 @@ pub fn show(device: &mut Device) {
             Effect::AutoFetch(message) => {
                 let _ = device
                     .jobs
-                    .unbounded_send(super::Job::AutoFetch(Box::new(message)));
+                    .unbounded_send(crate::state::Job::AutoFetch(Box::new(message)));
             }
             Effect::Approved => {
                 show_account(device);
@@ -45,25 +45,38 @@ pub fn show(device: &mut Device) {
     }
 }
 
+/// Sets `signal` to `value` if that changes it: what the first module
+/// already showed is not rendered again (which would also drop what the
+/// user was typing).
+fn change<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
+    signal.maybe_update(|shown| {
+        let changed = *shown != value;
+        if changed {
+            *shown = value;
+        }
+        changed
+    });
+}
+
 /// Shows the chat list and the unread count in the tab title.
 pub fn show_chats(device: &Device) {
     let chats = device.core.chats().to_vec();
     notify::set_title(chats.iter().map(|c| c.unread).sum());
-    device.ui.chats.set(chats);
-    device
-        .ui
-        .names
-        .set(device.core.names().iter().cloned().collect());
+    change(device.ui.chats, chats);
+    change(
+        device.ui.names,
+        device.core.names().iter().cloned().collect(),
+    );
 }
 
 /// Shows the account: name, user, devices.
 pub fn show_account(device: &Device) {
-    device.ui.devices.set(device.core.devices());
-    device
-        .ui
-        .username
-        .set(device.core.username().unwrap_or_default().to_owned());
-    device.ui.me.set(device.core.me().map(|(user, _)| user));
+    change(device.ui.devices, device.core.devices());
+    change(
+        device.ui.username,
+        device.core.username().unwrap_or_default().to_owned(),
+    );
+    change(device.ui.me, device.core.me().map(|(user, _)| user));
 }
 
 /// Shows `message` if its conversation is open.
@@ -95,7 +108,7 @@ fn show_typing(device: &Device, from: UserId, typing: bool) {
     });
     if typing {
         leptos::task::spawn_local(async move {
-            super::worker::sleep(TYPING_MS as i32 + 50).await;
+            crate::state::worker::sleep(TYPING_MS as i32 + 50).await;
             typists.update(|t| {
                 if t.get(&from).is_some_and(|u| *u <= js_sys::Date::now()) {
                     t.remove(&from);

@@ -2,8 +2,10 @@
 //! link code shown on one of its devices. The connection signs the device
 //! in; the core founds the account or sends the sealed hello.
 
-use super::worker::{Device, text};
-use super::{Phase, view};
+use super::Device;
+use super::view;
+use crate::state::Phase;
+use crate::state::worker::text;
 use courier_shared::client::Event;
 use courier_shared::crypto::link::LinkSecret;
 use courier_shared::ids::{DeviceId, UserId, Username};

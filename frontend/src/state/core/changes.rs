@@ -1,21 +1,10 @@
 //! Changes to a message of the open chat: a reaction, an edit, a delete.
 
-use super::worker::{Device, text};
+use super::Device;
+use crate::state::Change;
+use crate::state::worker::text;
 use courier_shared::ids::MessageId;
 use leptos::prelude::*;
-
-/// What to do to a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
-    /// React with this emoji (empty: take the reaction back).
-    React(String),
-    /// Replace this user's text with this one.
-    Edit(String),
-    /// Delete this user's message on every device of everyone.
-    DeleteForEveryone,
-    /// Delete the message on this device only.
-    DeleteForMe,
-}
 
 /// Applies `change` to message `id` of the open chat.
 pub async fn apply(device: &mut Device, id: MessageId, change: Change) -> Result<(), String> {

@@ -1,6 +1,7 @@
 //! The group jobs: creating a group and changing the open one.
 
-use super::worker::{Device, text};
+use super::Device;
+use crate::state::worker::text;
 use courier_shared::client::chat::ChatId;
 use courier_shared::client::messenger::GroupAction;
 use leptos::prelude::*;
@@ -13,7 +14,9 @@ pub async fn create(device: &mut Device, name: &str, members: &str) -> Result<()
         .create_group(name, members)
         .await
         .map_err(text)?;
-    let _ = device.jobs.unbounded_send(super::Job::Open(Some(chat)));
+    let _ = device
+        .jobs
+        .unbounded_send(crate::state::Job::Open(Some(chat)));
     Ok(())
 }
 

@@ -5,10 +5,11 @@
 //! checked against its hash, decrypted and shown; forwarding re-sends the
 //! same reference.
 
-use super::worker::{Device, js_text, text};
-use super::{Job, MediaView};
+use super::Device;
 use crate::media::{self, image, voice};
 use crate::net::transfer;
+use crate::state::worker::{js_text, text};
+use crate::state::{Job, MediaView};
 use courier_shared::client::chat::{ChatId, Message};
 use courier_shared::client::messenger::MediaFacts;
 use courier_shared::ids::MessageId;

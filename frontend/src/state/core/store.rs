@@ -13,7 +13,7 @@ use std::rc::Rc;
 pub struct IdbStore(pub Rc<Vault>);
 
 fn text(err: wasm_bindgen::JsValue) -> String {
-    super::worker::js_text(err)
+    crate::state::worker::js_text(err)
 }
 
 impl Store for IdbStore {

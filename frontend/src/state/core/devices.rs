@@ -1,8 +1,9 @@
 //! The devices panel's jobs: a link code for a new device, removing a
 //! device, and comparing safety numbers.
 
-use super::worker::{Device, text};
-use super::{LinkView, SafetyView};
+use super::Device;
+use crate::state::worker::text;
+use crate::state::{LinkView, SafetyView};
 use courier_shared::ids::DeviceId;
 use leptos::prelude::*;
 
