@@ -23,6 +23,16 @@ pub struct Settings {
     #[arg(long, env = "COURIER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// Address to serve Prometheus `/metrics` on, apart from the public
+    /// listener (`127.0.0.1:9464`, say); no metrics are served without it.
+    #[arg(long, env = "COURIER_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Least seconds between two counts of the whole queue for the
+    /// `courier_queue_depth` metric (a scrape in between reports the last).
+    #[arg(long, env = "COURIER_METRICS_QUEUE_SECS", default_value_t = 60)]
+    pub metrics_queue_secs: u64,
+
     /// Directory for the embedded defaults: the SQLite database and local media.
     #[arg(long, env = "COURIER_DATA_DIR", default_value = "courier-data")]
     pub data_dir: PathBuf,
@@ -152,6 +162,11 @@ impl Settings {
     /// How long a media object is kept (ms).
     pub fn media_ttl_ms(&self) -> i64 {
         i64::try_from(self.media_ttl_secs.saturating_mul(1_000)).unwrap_or(i64::MAX)
+    }
+
+    /// The least time between two counts of the queue for the metrics.
+    pub fn metrics_queue_every(&self) -> Duration {
+        Duration::from_secs(self.metrics_queue_secs)
     }
 
     /// How long a signed media URL stays valid.

@@ -139,6 +139,24 @@ pub async fn run(
         )),
     ];
     let app = http::router::router(state.clone(), &settings.web_dir);
+    let metrics_server = match settings.metrics_listen {
+        Some(addr) => {
+            let metrics_listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the metrics listener {addr}"))?;
+            let routes = http::metrics::router(state.clone(), settings.metrics_queue_every());
+            let stop = state.shutdown.clone();
+            Some(tokio::spawn(async move {
+                let served = axum::serve(metrics_listener, routes)
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await;
+                if let Err(err) = served {
+                    tracing::warn!(%err, "the metrics listener failed");
+                }
+            }))
+        }
+        None => None,
+    };
     let cancel = state.shutdown.clone();
     let addr = listener.local_addr().context("listener has no address")?;
     tracing::info!(%addr, node, "listening");
@@ -162,7 +180,7 @@ pub async fn run(
             "shutdown grace period over; dropping remaining sessions"
         );
     }
-    for worker in workers {
+    for worker in workers.into_iter().chain(metrics_server) {
         let _ = worker.await;
     }
     if let Err(err) = store.remove_node(node).await {

@@ -29,6 +29,8 @@ pub struct Server {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where it serves `/metrics` (its own listener, off the public one).
+    pub metrics_addr: SocketAddr,
     /// What it stores in.
     pub database: Database,
     _data: TempDir,
@@ -45,9 +47,14 @@ impl Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
+        let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let mut command = dies_with_us(bin);
         command
             .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")])
+            .args(["--metrics-queue-secs", "0"])
             .arg("--data-dir")
             .arg(data.path())
             .args(["--max-connections", "2000000"])
@@ -97,6 +104,7 @@ impl Server {
         let server = Self {
             child,
             addr,
+            metrics_addr: SocketAddr::from(([127, 0, 0, 1], metrics_port)),
             database,
             _data: data,
         };
@@ -116,12 +124,12 @@ impl Server {
 
     /// The server's `/metrics` counters and gauges, by name.
     pub fn metrics(&self) -> anyhow::Result<Vec<(String, f64)>> {
-        let mut stream = std::net::TcpStream::connect(self.addr)?;
+        let mut stream = std::net::TcpStream::connect(self.metrics_addr)?;
         stream.set_read_timeout(Some(Duration::from_secs(5)))?;
         write!(
             stream,
             "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
+            self.metrics_addr
         )?;
         let mut text = String::new();
         stream.read_to_string(&mut text)?;

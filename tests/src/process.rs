@@ -27,6 +27,7 @@ pub struct FreshData {
     /// The database URL the processes use.
     pub database_url: String,
     listen: String,
+    metrics: String,
 }
 
 impl FreshData {
@@ -35,11 +36,18 @@ impl FreshData {
         let dir = tempfile::tempdir().expect("data dir");
         let database_url = crate::fresh_database_url(backend, dir.path()).await;
         let listen = format!("127.0.0.1:{}", crate::browser::free_port());
+        let metrics = format!("127.0.0.1:{}", crate::browser::free_port());
         Self {
             dir,
             database_url,
             listen,
+            metrics,
         }
+    }
+
+    /// `http://ADDR/metrics` of the processes, on their metrics listener.
+    pub fn metrics_url(&self) -> String {
+        format!("http://{}/metrics", self.metrics)
     }
 
     /// Starts `bin` on this data with `envs`, and waits until it is ready.
@@ -48,6 +56,10 @@ impl FreshData {
         let args = [
             "--listen",
             self.listen.as_str(),
+            "--metrics-listen",
+            self.metrics.as_str(),
+            "--metrics-queue-secs",
+            "0",
             "--data-dir",
             data_dir,
             "--database-url",
@@ -157,6 +169,7 @@ pub struct WebServer {
     /// The running process.
     pub process: CourierProcess,
     listen: String,
+    metrics: String,
     data: tempfile::TempDir,
     bin: PathBuf,
     dist: String,
@@ -167,31 +180,50 @@ impl WebServer {
     pub async fn start(bin: &std::path::Path, dist: &str) -> Self {
         let data = tempfile::tempdir().expect("data dir");
         let listen = format!("127.0.0.1:{}", crate::browser::free_port());
-        let process = Self::spawn(bin, &listen, data.path(), dist);
+        let metrics = format!("127.0.0.1:{}", crate::browser::free_port());
+        let process = Self::spawn(bin, &[&listen, &metrics], data.path(), dist);
         crate::wait_ready(&process.url).await;
         Self {
             process,
             listen,
+            metrics,
             data,
             bin: bin.to_path_buf(),
             dist: dist.to_owned(),
         }
     }
 
+    /// Runs `bin` on `[listen, metrics listen]`.
     fn spawn(
         bin: &std::path::Path,
-        listen: &str,
+        [listen, metrics]: &[&str; 2],
         data: &std::path::Path,
         dist: &str,
     ) -> CourierProcess {
         let data = data.to_str().expect("utf-8 path");
-        let args = ["--listen", listen, "--data-dir", data, "--web-dir", dist];
+        let args = [
+            "--listen",
+            listen,
+            "--metrics-listen",
+            metrics,
+            "--metrics-queue-secs",
+            "0",
+            "--data-dir",
+            data,
+            "--web-dir",
+            dist,
+        ];
         CourierProcess::start(&bin.to_path_buf(), &args, &[])
     }
 
     /// `http://ADDR`, the page to open.
     pub fn url(&self) -> String {
         self.process.url.clone()
+    }
+
+    /// `http://ADDR/metrics`, on the metrics listener.
+    pub fn metrics_url(&self) -> String {
+        format!("http://{}/metrics", self.metrics)
     }
 
     /// The server's data directory (its SQLite file and local media).
@@ -212,7 +244,8 @@ impl WebServer {
 
     /// Starts the server again after [`WebServer::crash`].
     pub async fn restart(&mut self) {
-        self.process = Self::spawn(&self.bin, &self.listen, self.data.path(), &self.dist);
+        let listeners = [self.listen.as_str(), self.metrics.as_str()];
+        self.process = Self::spawn(&self.bin, &listeners, self.data.path(), &self.dist);
         crate::wait_ready(&self.process.url).await;
     }
 

@@ -18,6 +18,7 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
     };
     let mut courier = WebServer::start(&bin, &dist).await;
     let url = courier.url();
+    let metrics = courier.metrics_url();
     let shots = std::env::var("COURIER_SCREENSHOTS")
         .ok()
         .map(std::path::PathBuf::from);
@@ -131,7 +132,7 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
         )
         .await?;
         // Every page acknowledged what it stored: the server's queues drain.
-        wait_for_empty_queues(&url).await?;
+        wait_for_empty_queues(&metrics).await?;
         if let Some(dir) = &shots {
             ana.tab("#chats-tab").await?;
             ana.screenshot(&dir.join("chat-list.png")).await?;
@@ -262,11 +263,12 @@ Object.defineProperty(Document.prototype, 'visibilityState', {
 });
 ";
 
-/// Waits up to 30 s for the server's `courier_queue_depth` to reach zero.
-async fn wait_for_empty_queues(url: &str) -> Result<(), String> {
+/// Waits up to 30 s for the `courier_queue_depth` at `metrics` (the
+/// server's metrics URL) to reach zero.
+async fn wait_for_empty_queues(metrics: &str) -> Result<(), String> {
     let mut last = String::new();
     for _ in 0..300 {
-        let metrics = reqwest::get(format!("{url}/metrics"))
+        let metrics = reqwest::get(metrics)
             .await
             .map_err(|e| e.to_string())?
             .text()

@@ -120,13 +120,24 @@ async fn signing_in_on_another_node_closes_the_older_connection() {
 
 #[tokio::test]
 async fn metrics_count_connections_frames_and_deliveries() {
-    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    let port = courier_tests::browser::free_port();
+    let metrics_addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let app = spawn_app_with(Backend::Sqlite, move |s| {
+        s.metrics_listen = Some(metrics_addr)
+    })
+    .await;
+    // Not on the public listener.
+    let public = reqwest::get(format!("{}/metrics", app.http_url()))
+        .await
+        .expect("the public listener answers");
+    let body = public.text().await.expect("body");
+    assert!(!body.contains("courier_connections"), "{body}");
     let mut ana = TestDevice::register(&app.ws_url(), "ana").await;
     let mut ben = TestDevice::register(&app.ws_url(), "ben").await;
     let id = ana.send_text(&[ben.device], "counted").await;
     ben.next_message().await;
     ana.accepted(id).await;
-    let response = reqwest::get(format!("{}/metrics", app.http_url()))
+    let response = reqwest::get(format!("http://{metrics_addr}/metrics"))
         .await
         .expect("metrics");
     assert_eq!(response.status(), 200);

@@ -6,9 +6,9 @@
 use courier_tests::process::{FreshData, courier_bin};
 use courier_tests::{TestDevice, backends};
 
-/// A counter of the server's `/metrics`.
-async fn counter(http: &str, name: &str) -> f64 {
-    let text = reqwest::get(format!("{http}/metrics"))
+/// A counter of the server's `/metrics` (at `url`).
+async fn counter(url: &str, name: &str) -> f64 {
+    let text = reqwest::get(url)
         .await
         .expect("metrics")
         .text()
@@ -35,21 +35,21 @@ async fn a_message_acknowledged_at_once_is_never_stored_and_one_for_an_offline_d
         let mut ana = TestDevice::register(&ws, "ana").await;
         let mut ben = TestDevice::register(&ws, "ben").await;
 
-        let before = counter(&courier.url, STORED).await;
+        let before = counter(&fresh.metrics_url(), STORED).await;
         for n in 0..MESSAGES {
             let id = ana.send_text(&[ben.device], &format!("online {n}")).await;
             ben.next_message().await;
             ana.accepted(id).await;
         }
-        let online = counter(&courier.url, STORED).await - before;
+        let online = counter(&fresh.metrics_url(), STORED).await - before;
 
         ben.disconnect().await;
-        let before = counter(&courier.url, STORED).await;
+        let before = counter(&fresh.metrics_url(), STORED).await;
         for n in 0..MESSAGES {
             let id = ana.send_text(&[ben.device], &format!("offline {n}")).await;
             ana.accepted(id).await;
         }
-        let offline = counter(&courier.url, STORED).await - before;
+        let offline = counter(&fresh.metrics_url(), STORED).await - before;
         ben.reconnect().await;
         for _ in 0..MESSAGES {
             ben.next_message().await;

@@ -2,6 +2,7 @@
 
 mod abuse;
 mod amplification;
+mod before_sign_in;
 mod binary;
 mod browser;
 mod changes;
@@ -9,6 +10,7 @@ mod chaos;
 mod chat;
 mod cluster;
 mod deliver_first;
+mod devices;
 mod encryption;
 mod engines;
 mod first_load;
@@ -18,6 +20,8 @@ mod health;
 mod lazy;
 mod media;
 mod media_chat;
+mod media_inert;
 mod messaging;
+mod page_headers;
 mod protocol;
 mod store;

@@ -15,7 +15,7 @@ use courier_tests::{Backend, TestApp, backends, env, spawn_app_with};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-fn s3_settings() -> Option<(String, String, String, String)> {
+pub(crate) fn s3_settings() -> Option<(String, String, String, String)> {
     let endpoint = env::optional("TEST_S3_ENDPOINT", "S3 media tests")?;
     Some((
         endpoint,
@@ -81,7 +81,7 @@ async fn unready_when_the_object_store_is_down() {
 
 /// Where the media of a test app lives.
 #[derive(Debug, Clone)]
-enum Storage {
+pub(crate) enum Storage {
     /// The embedded local directory.
     Local,
     /// `s3s-fs`, with the directory it keeps its buckets in.
@@ -90,7 +90,7 @@ enum Storage {
 
 /// The stores to run the media tests against: always the local one, and
 /// `s3s-fs` when the environment names it.
-fn storages() -> Vec<Storage> {
+pub(crate) fn storages() -> Vec<Storage> {
     let mut all = vec![Storage::Local];
     if s3_settings().is_some() {
         all.push(Storage::S3(PathBuf::from(env::required("TEST_S3_DIR"))));
@@ -100,7 +100,7 @@ fn storages() -> Vec<Storage> {
 
 /// A server over `storage` and `backend`, with `adjust` applied to its
 /// settings.
-async fn app_on(
+pub(crate) async fn app_on(
     storage: &Storage,
     backend: Backend,
     adjust: impl FnOnce(&mut Settings) + Send + 'static,
@@ -122,7 +122,7 @@ async fn app_on(
 }
 
 /// A URL from the server, made absolute (local URLs are paths).
-fn absolute(app: &TestApp, url: &str) -> String {
+pub(crate) fn absolute(app: &TestApp, url: &str) -> String {
     if url.starts_with('/') {
         format!("{}{url}", app.http_url())
     } else {
@@ -132,7 +132,7 @@ fn absolute(app: &TestApp, url: &str) -> String {
 
 /// Asks for a slot for `size` bytes hashing to `hash`: the media id and
 /// the upload URL.
-async fn slot(
+pub(crate) async fn slot(
     app: &TestApp,
     device: &mut SecureDevice,
     size: u64,
@@ -148,7 +148,10 @@ async fn slot(
 }
 
 /// Completes the upload of `media`: ready, or the refusal.
-async fn complete(device: &mut SecureDevice, media: MediaId) -> Result<(), (ErrorCode, String)> {
+pub(crate) async fn complete(
+    device: &mut SecureDevice,
+    media: MediaId,
+) -> Result<(), (ErrorCode, String)> {
     device
         .net()
         .net
@@ -158,7 +161,7 @@ async fn complete(device: &mut SecureDevice, media: MediaId) -> Result<(), (Erro
 }
 
 /// A download URL for `media`, or the refusal.
-async fn download_url(
+pub(crate) async fn download_url(
     app: &TestApp,
     device: &mut SecureDevice,
     media: MediaId,
@@ -172,22 +175,34 @@ async fn download_url(
     Ok(absolute(app, &url.url))
 }
 
-/// Uploads `body` declaring the slot's `hash`, as clients do (a bucket
-/// checks it against the body).
-async fn put(url: &str, hash: &MediaHash, body: Vec<u8>) -> u16 {
-    reqwest::Client::new()
-        .put(url)
-        .header(
-            "x-amz-checksum-sha256",
-            courier_shared::text_encoding::base64(hash.as_bytes()),
-        )
+/// Uploads `body` declaring the slot's `hash` and sending the fixed upload
+/// headers, as clients do (a bucket checks them against its signature).
+pub(crate) async fn put(url: &str, hash: &MediaHash, body: Vec<u8>) -> u16 {
+    put_as(url, hash, media::UPLOAD_HEADERS[0].1, body).await
+}
+
+/// [`put`], but with `content_type` chosen by the uploader.
+pub(crate) async fn put_as(url: &str, hash: &MediaHash, content_type: &str, body: Vec<u8>) -> u16 {
+    let mut request = reqwest::Client::new().put(url).header(
+        "x-amz-checksum-sha256",
+        courier_shared::text_encoding::base64(hash.as_bytes()),
+    );
+    for (name, value) in media::UPLOAD_HEADERS {
+        let value = if name == "content-type" {
+            content_type
+        } else {
+            value
+        };
+        request = request.header(name, value);
+    }
+    request
         .body(body)
         .send()
         .await
         .map_or(0, |r| r.status().as_u16())
 }
 
-async fn get(url: &str) -> (u16, Vec<u8>) {
+pub(crate) async fn get(url: &str) -> (u16, Vec<u8>) {
     let response = reqwest::get(url).await.expect("the store answers");
     let status = response.status().as_u16();
     (
@@ -422,7 +437,7 @@ async fn the_quota_holds_and_expired_media_is_swept() {
     }
 }
 
-fn random<const N: usize>() -> [u8; N] {
+pub(crate) fn random<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).expect("randomness");
     bytes

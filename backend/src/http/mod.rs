@@ -1,6 +1,7 @@
 //! The HTTP surface: health and metrics endpoints, the WebSocket upgrade,
 //! the local media store's signed URLs and the web client.
 
+pub mod headers;
 pub mod health;
 pub mod media;
 pub mod metrics;

@@ -1,6 +1,6 @@
 //! The route table.
 
-use super::{health, media, metrics, web};
+use super::{headers, health, media, web};
 use crate::session::upgrade;
 use crate::state::AppState;
 use axum::Router;
@@ -9,23 +9,29 @@ use axum::routing::get;
 use std::path::Path;
 use tower_http::trace::TraceLayer;
 
-/// Every route the server answers: `/healthz`, `/readyz`, `/metrics`, `/ws`,
+/// Every route the public listener answers: `/healthz`, `/readyz`, `/ws`,
 /// `/media/<id>` (local media only), and the web client from `web_dir` for
-/// everything else.
+/// everything else; each with the [`headers::secure`] headers. (`/metrics`
+/// has a listener of its own: [`super::metrics::router`].)
 pub fn router(state: AppState, web_dir: &Path) -> Router {
+    let policy = headers::Policy::new(state.media.public_origin());
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::handler))
         .route("/ws", get(upgrade::handler))
         .route(
             "/media/{id}",
             get(media::get)
                 .put(media::put)
                 // The handler enforces the signed size itself.
-                .layer(DefaultBodyLimit::disable()),
+                .layer(DefaultBodyLimit::disable())
+                .layer(axum::middleware::from_fn(media::inert)),
         )
         .fallback_service(web::service(web_dir))
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            policy,
+            headers::secure,
+        ))
         .layer(TraceLayer::new_for_http())
 }

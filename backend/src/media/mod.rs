@@ -4,21 +4,28 @@
 //! Either an S3-compatible bucket (MinIO in deployment) or, by default, a local
 //! directory under the data directory; both sit behind `object_store`, so the
 //! rest of the server never knows which. With a bucket, URLs are presigned
-//! by `object_store`'s [`Signer`] (SigV4; an upload URL binds the exact
-//! `Content-Length`). With the local directory, the server itself serves
-//! `/media/<id>` under its own HMAC-signed, expiring URLs ([`local_url`]).
+//! by [`presign`] (SigV4): an upload URL binds the exact
+//! `Content-Length`, the checksum, and the [`UPLOAD_HEADERS`] (stored as
+//! `application/octet-stream`, `attachment`, created once: `If-None-Match:
+//! *`); a download URL asks for the same type and disposition again. The
+//! bucket is served from its own origin (`deploy/nginx.conf`), which adds
+//! [`INERT_HEADERS`]. With the local directory, the server itself serves
+//! `/media/<id>` under its own HMAC-signed, expiring URLs ([`local_url`]),
+//! writing uploads through [`local_put`] and answering with the same
+//! headers.
 
+pub mod local_put;
 pub mod local_url;
+pub mod presign;
 pub mod sweeper;
 
 use crate::config::Settings;
-use courier_shared::crypto::media::MediaHash;
+use courier_shared::crypto::media::{MediaHash, UPLOAD_HEADERS};
 use courier_shared::ids::MediaId;
 use courier_shared::text_encoding;
-use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::signer::{Method, SignedUrlOptions, Signer};
 use object_store::{ObjectStore, ObjectStoreExt};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
@@ -74,11 +81,22 @@ pub struct MediaStore {
     pub limits: MediaLimits,
     store: Arc<dyn ObjectStore>,
     backend: MediaBackend,
-    /// The bucket, for presigning (S3 only).
-    signer: Option<Arc<AmazonS3>>,
+    /// Signs the bucket's URLs (S3 only).
+    signer: Option<presign::Presigner>,
     /// The key that signs local URLs (set once the database is open).
     url_key: Option<local_url::UrlKey>,
+    /// The directory of the local store (local only).
+    local_dir: Option<std::path::PathBuf>,
 }
+
+/// The headers of every media response: the bytes are to be saved, never
+/// sniffed, rendered or run, even if a browser is sent to the URL.
+pub const INERT_HEADERS: [(&str, &str); 4] = [
+    ("content-type", "application/octet-stream"),
+    ("content-disposition", "attachment"),
+    ("x-content-type-options", "nosniff"),
+    ("content-security-policy", "sandbox"),
+];
 
 /// The header an upload to a bucket carries: the ciphertext's SHA-256,
 /// base64, bound to the URL's signature.
@@ -134,6 +152,7 @@ impl MediaStore {
             backend: MediaBackend::Local,
             signer: None,
             url_key: None,
+            local_dir: Some(dir),
         })
     }
 
@@ -163,16 +182,20 @@ impl MediaStore {
         };
         let store = Arc::new(bucket_at(endpoint)?);
         // Signed URLs name the host browsers reach, which SigV4 signs too.
-        let signer = match &settings.s3_public_endpoint {
-            Some(public) => Arc::new(bucket_at(public)?),
-            None => store.clone(),
-        };
+        let signer = presign::Presigner::new(
+            settings.s3_public_endpoint.as_deref().unwrap_or(endpoint),
+            Some(bucket),
+            &settings.s3_region,
+            access_key,
+            secret_key.clone(),
+        );
         Ok(Self {
             limits: DEFAULT_LIMITS,
             store,
             backend: MediaBackend::S3,
             signer: Some(signer),
             url_key: None,
+            local_dir: None,
         })
     }
 
@@ -224,24 +247,28 @@ impl MediaStore {
     ) -> Result<SignedUrl, MediaError> {
         let expires_at = now_ms.saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
         if let Some(signer) = &self.signer {
-            let path = object_path(id);
+            let key = object_path(id).to_string();
+            let (now, ttl) = (now_ms / 1_000, ttl.as_secs());
             let url = match op {
-                local_url::Op::Get => signer.signed_url(Method::GET, &path, ttl).await?,
+                local_url::Op::Get => {
+                    let query = [
+                        ("response-content-type", INERT_HEADERS[0].1),
+                        ("response-content-disposition", INERT_HEADERS[1].1),
+                    ];
+                    signer.url("GET", &key, &query, &[], now, ttl)
+                }
                 local_url::Op::Put => {
                     let sum = text_encoding::base64(hash.map_or(&[][..], |h| h.as_bytes()));
-                    let sum = axum::http::HeaderValue::from_str(&sum)
-                        .map_err(|_| MediaError::MissingSetting("a valid checksum"))?;
-                    let options = SignedUrlOptions::default()
-                        .with_signed_header(CHECKSUM_HEADER.clone(), sum);
-                    signer
-                        .signed_url_opts(Method::PUT, &path, ttl, &options)
-                        .await?
+                    let length = size.to_string();
+                    let mut headers = vec![
+                        (CHECKSUM_HEADER.as_str(), sum.as_str()),
+                        ("content-length", length.as_str()),
+                    ];
+                    headers.extend(UPLOAD_HEADERS);
+                    signer.url("PUT", &key, &[], &headers, now, ttl)
                 }
             };
-            return Ok(SignedUrl {
-                url: url.to_string(),
-                expires_at,
-            });
+            return Ok(SignedUrl { url, expires_at });
         }
         let key = self
             .url_key
@@ -288,12 +315,26 @@ impl MediaStore {
         }
     }
 
-    /// Deletes media `id` (nothing if it is not there).
+    /// Deletes media `id` (nothing if it is not there), and in the local
+    /// store an upload of it left unfinished.
     pub async fn delete(&self, id: &MediaId) -> Result<(), MediaError> {
+        if let Some(dir) = &self.local_dir {
+            local_put::forget(dir, id).await;
+        }
         match self.store.delete(&object_path(id)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// The origin browsers fetch a bucket's media from (`None`: this one).
+    pub fn public_origin(&self) -> Option<&str> {
+        self.signer.as_ref().map(presign::Presigner::origin)
+    }
+
+    /// The directory of the local store (where its routes write uploads).
+    pub fn local_dir(&self) -> Option<&std::path::Path> {
+        self.local_dir.as_deref()
     }
 
     /// The object store itself (the local media routes read and write it).
@@ -319,3 +360,6 @@ impl MediaStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

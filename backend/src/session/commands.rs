@@ -10,6 +10,7 @@ use crate::clock::now_ms;
 use crate::refusal::{Refusal, internal};
 use crate::state::AppState;
 use crate::store::StoreError;
+use crate::store::directory::MAX_DEVICES;
 use crate::store::groups::GroupChange;
 use courier_shared::ids::{DeviceId, RequestId, UserId, Username};
 use courier_shared::proto::{ClientFrame, ErrorCode, ServerFrame};
@@ -54,6 +55,13 @@ pub async fn sign_in(
                         "the link code is wrong, used or expired",
                     )
                 })?;
+            // Bounded: at most MAX_OPEN_LINKS links race past this count.
+            if state.store.user_devices(user).await?.len() >= MAX_DEVICES {
+                return Err(Refusal::new(
+                    ErrorCode::QuotaExceeded,
+                    format!("an account has at most {MAX_DEVICES} devices; remove one first"),
+                ));
+            }
             let device = state.store.add_device(user, &key, false, now_ms()).await?;
             tracing::info!(user = user.0, device = device.0, "device linked");
             Ok((user, device))

@@ -9,6 +9,7 @@
 //! pushes ([`delivery`]), and ends with an [`end::End`] that names the close
 //! code (the protocol is broken, the client left, the server stops).
 
+pub mod challenge;
 pub mod commands;
 pub mod delivery;
 pub mod directory;

@@ -18,7 +18,6 @@ use crate::refusal::Refusal;
 use crate::router::registry::{Arrival, Inbox};
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message};
-use courier_shared::ids::Challenge;
 use courier_shared::proto::{self, ClientFrame, ErrorCode, ServerFrame, Text};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::fmt::Display;
@@ -42,6 +41,8 @@ pub struct SessionConfig {
     pub rate_burst: u32,
 }
 
+/// Refused sign-ins (a taken name or key) after which the socket closes.
+pub const MAX_REFUSED_SIGN_INS: u32 = 3;
 /// How long to wait for the client's answer to our close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
@@ -53,8 +54,15 @@ where
     E: Display,
 {
     let span = tracing::info_span!("session", conn = conn_id, user = tracing::field::Empty);
-    let mut session = Session::new(state.session_config.heartbeat_secs, random_challenge());
     let mut socket = socket;
+    // Without randomness there is no challenge to sign: no session at all
+    // (a fixed challenge would make signatures replayable).
+    let Some(challenge) = super::challenge::random() else {
+        let end = End::protocol(ErrorCode::Internal, "the server cannot sign anyone in now");
+        finish(&mut socket, &end).instrument(span).await;
+        return;
+    };
+    let mut session = Session::new(state.session_config.heartbeat_secs, challenge);
     let end = drive(&mut socket, &state, &mut session, conn_id)
         .instrument(span.clone())
         .await;
@@ -98,14 +106,6 @@ async fn sign_out(
     }
 }
 
-fn random_challenge() -> Challenge {
-    let mut bytes = [0u8; 32];
-    if let Err(err) = getrandom::fill(&mut bytes) {
-        tracing::error!(%err, "no randomness for the challenge");
-    }
-    Challenge::new_const(bytes)
-}
-
 async fn drive<S, E>(socket: &mut S, state: &AppState, session: &mut Session, conn_id: u64) -> End
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
@@ -120,6 +120,7 @@ where
     // Frames are fed to the socket as they come and flushed together once
     // nothing else is ready: one write for many frames under load.
     let mut unflushed = false;
+    let mut refused_sign_ins = 0u32;
     loop {
         let reading = window.reading();
         let incoming = tokio::select! {
@@ -173,13 +174,27 @@ where
             Step::Continue => Ok(()),
             Step::Reply(frame) => send(socket, &frame).await,
             Step::Fail(code, reason) => return End::Protocol(code, reason),
-            Step::SignIn(request) => Box::pin(sign_in(socket, state, session, request, conn_id))
-                .await
-                .map(|inbox| {
-                    if inbox.is_some() {
-                        reach = inbox;
+            Step::SignIn(request) => {
+                match Box::pin(sign_in(socket, state, session, request, conn_id)).await {
+                    Ok(Some(inbox)) => {
+                        reach = Some(inbox);
+                        Ok(())
                     }
-                }),
+                    // Refused (a taken name, say): the client may try again,
+                    // a few times, on this socket.
+                    Ok(None) => {
+                        refused_sign_ins += 1;
+                        if refused_sign_ins >= MAX_REFUSED_SIGN_INS {
+                            return End::protocol(
+                                ErrorCode::RateLimited,
+                                "too many refused sign-ins on one connection",
+                            );
+                        }
+                        Ok(())
+                    }
+                    Err(end) => Err(end),
+                }
+            }
             Step::Request(frame) => {
                 let (Phase::Ready(user, device), Some(inbox)) = (session.phase(), &reach) else {
                     return End::protocol(ErrorCode::AuthRequired, "sign in first");

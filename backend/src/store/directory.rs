@@ -7,13 +7,17 @@ use courier_shared::crypto::device_list::{DeviceList, SignedDeviceList};
 use courier_shared::ids::{Blob, DeviceId, LinkId, PublicKey, Signature, UserId};
 use std::collections::HashSet;
 
+/// Most devices an account may have (Signal allows a phone and five
+/// linked devices; a few more here, as every device is a peer).
+pub const MAX_DEVICES: usize = 8;
+
 /// Most open links per user.
 pub const MAX_OPEN_LINKS: i64 = 5;
 
 /// What publishing a device list did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ListStored {
-    /// Stored; these listed devices were left out and are deleted.
+    /// Stored; these devices were left out and are deleted.
     Stored(Vec<DeviceId>),
     /// Refused: signed by another account key than the one pinned.
     OtherAccountKey,
@@ -134,8 +138,11 @@ impl Store {
     /// Stores `user`'s new device list (already verified against its own
     /// account key): the first list pins the account key; later ones must
     /// carry the same key and a higher version and name only the user's
-    /// devices with their registered keys. Listed devices left out are
-    /// deleted, with their queues ([`ListStored::Stored`] names them);
+    /// devices with their registered keys. Every device it leaves out is
+    /// deleted with its queue, listed before or not (an unlisted device —
+    /// one that joined by a link and was never approved, say — would
+    /// otherwise outlive the list that removed its account's trust in it;
+    /// [`ListStored::Stored`] names them);
     /// anything else is stored only if the list is refused for none of the
     /// other [`ListStored`] reasons.
     pub async fn publish_device_list(
@@ -181,7 +188,7 @@ impl Store {
             let listed: HashSet<u64> = list.devices().iter().map(|d| d.device.0).collect();
             let removed: Vec<DeviceId> = registered
                 .iter()
-                .filter(|(rid, _, was_listed)| *was_listed && !listed.contains(&id(*rid)))
+                .filter(|(rid, _, _)| !listed.contains(&id(*rid)))
                 .map(|(rid, _, _)| DeviceId(id(*rid)))
                 .collect();
             for device in &removed {

@@ -88,6 +88,11 @@ fn start<P: Fn(f64) + 'static>(
             // A bucket checks the body against this (bound to the URL).
             xhr.set_request_header("x-amz-checksum-sha256", checksum)
                 .map_err(|_| "cannot set the checksum")?;
+            // Also bound to the URL: stored inert, created once.
+            for (name, value) in courier_shared::crypto::media::UPLOAD_HEADERS {
+                xhr.set_request_header(name, value)
+                    .map_err(|_| "cannot set an upload header")?;
+            }
             xhr.send_with_opt_u8_array(Some(body))
                 .map_err(|_| "cannot send")?;
         }

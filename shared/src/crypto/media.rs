@@ -25,6 +25,16 @@ pub const MAX_MIME_BYTES: usize = 128;
 /// Longest file name, in bytes.
 pub const MAX_FILE_NAME_BYTES: usize = 256;
 
+/// The headers every media upload sends besides its checksum, with the
+/// only values a bucket's upload URL accepts (they are bound into its
+/// signature): the object is stored as inert bytes to be saved, never
+/// rendered, and it is only ever created, never replaced.
+pub const UPLOAD_HEADERS: [(&str, &str); 3] = [
+    ("content-type", "application/octet-stream"),
+    ("content-disposition", "attachment"),
+    ("if-none-match", "*"),
+];
+
 const PURPOSE: &[u8] = b"courier media v1";
 
 /// A sealed media object and what names it.
