@@ -8,6 +8,7 @@
 //! - [`crypto`]: device identity keys (Ed25519), from audited crates.
 //! - [`text_encoding`]: hex, base32 and base64 for codes, names and URLs.
 //! - [`time`]: Unix milliseconds, and the clock and randomness the core is given.
+//! - [`wav`]: 16-bit PCM WAV, the voice-note format every browser plays.
 //! - [`client`]: the I/O-free client core — the connection state machine and its
 //!   reconnect back-off — driven by the web client and by native tests alike.
 //!
@@ -20,3 +21,4 @@ pub mod ids;
 pub mod proto;
 pub mod text_encoding;
 pub mod time;
+pub mod wav;

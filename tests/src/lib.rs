@@ -7,7 +7,9 @@
 //!   [`TestDevice`] runs the shared client core, and [`secure::SecureDevice`]
 //!   adds the shared end-to-end encryption core.
 //! - [`process`] runs the real `courier` binary; [`browser`] drives headless
-//!   Chromium through ChromeDriver; [`nginx`] runs the shipped load balancer.
+//!   Chromium through ChromeDriver (and Firefox and WebKitGTK through their
+//!   drivers), [`journey`] holds steps several browser journeys share;
+//!   [`nginx`] runs the shipped load balancer.
 //!
 //! Set `COURIER_TEST_STRICT=1` (as `cargo xtask test` does) to turn a missing
 //! Postgres, S3 server, browser or built client into a failure instead of a
@@ -18,6 +20,7 @@ pub mod client;
 pub mod device;
 pub mod env;
 pub mod group;
+pub mod journey;
 pub mod nginx;
 pub mod process;
 pub mod secure;

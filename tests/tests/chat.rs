@@ -8,6 +8,7 @@ use courier_shared::crypto::content::Plaintext;
 use courier_shared::ids::{MessageId, RequestId};
 use courier_shared::proto::{ClientFrame, Payload};
 use courier_tests::browser::{Browser, close_all};
+use courier_tests::journey;
 use courier_tests::process::{WebServer, browser_setup};
 
 #[tokio::test]
@@ -88,24 +89,7 @@ async fn two_people_chat_with_marks_typing_offline_delivery_reload_and_a_second_
         // The server goes down: Ana writes anyway ("connecting…" shows),
         // reloads (the service worker serves the page), and the message
         // waits in her outbox until the server is back.
-        courier.crash().await;
-        ana.text_of("[data-connection='reconnecting']", 30).await?;
-        ana.wait_text(".offline-banner", "Connecting", 5).await?;
-        ana.send("written offline").await?;
-        ana.wait_text("li[data-outgoing='true']", "written offline", 30)
-            .await?;
-        ana.wait_mark("pending").await?;
-        ana.client.refresh().await.map_err(|e| e.to_string())?;
-        ana.click("button[data-chat]").await?;
-        ana.wait_text("li[data-outgoing='true']", "written offline", 30)
-            .await?;
-        ana.wait_text("li[data-outgoing='false']", "how are you", 30)
-            .await?;
-        ana.wait_mark("pending").await?;
-        courier.restart().await;
-        ben.wait_text("li[data-outgoing='false']", "written offline", 60)
-            .await?;
-        ana.wait_mark("read").await?;
+        journey::outbox_across_a_reload(&mut courier, &ana, &ben, "how are you").await?;
         // Presence follows the restart: Ben leaves and comes back, and Ana's
         // header says so.
         ben.goto("about:blank").await?;

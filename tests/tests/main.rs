@@ -12,6 +12,7 @@ mod cluster;
 mod deliver_first;
 mod devices;
 mod encryption;
+mod engines;
 mod first_load;
 mod group_chat;
 mod groups;

@@ -8,8 +8,9 @@
 //! - `test` installs every tool the tests need, starts a throwaway Postgres and
 //!   an S3-compatible server on free loopback ports, then runs formatting,
 //!   clippy, the native tests (every store test against SQLite and Postgres),
-//!   the in-browser wasm tests and the browser end-to-end tests, and prints one
-//!   summary line.
+//!   the in-browser wasm tests and the browser end-to-end tests (the full
+//!   suite in Chromium; the core journeys also in Firefox ESR and WebKitGTK),
+//!   and prints one summary line.
 //!
 //! - `serve` runs the server beside `trunk serve` (installing trunk on
 //!   first use); `client` builds only the release web client.
@@ -241,6 +242,8 @@ fn test(root: &Path) -> Result<(), String> {
             .env("COURIER_WEB_DIST_NEXT", &next_dist)
             .env("COURIER_BIN", target.join("debug").join("courier"))
             .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+            .env("GECKODRIVER", tools::geckodriver())
+            .env("WEBKITDRIVER", tools::WEBKITDRIVER)
             .env("NGINX", tools::NGINX);
     };
     let mut native = cargo(root);
@@ -255,6 +258,8 @@ fn test(root: &Path) -> Result<(), String> {
         "chaos::",
         "--skip",
         "first_load::",
+        "--skip",
+        "engines::",
     ]);
     e2e_env(&mut native);
     let native_result = summary.run_tests("native and browser end-to-end tests", &mut native);
@@ -269,6 +274,15 @@ fn test(root: &Path) -> Result<(), String> {
     e2e_env(&mut timing);
     let timing_result =
         summary.run_tests("first-load timings on an emulated slow phone", &mut timing);
+    // One at a time: each opens two Firefox or WebKitGTK profiles beside a
+    // Chromium one.
+    let mut engines = e2e_alone(root, "engines::");
+    engines.arg("--test-threads=1");
+    e2e_env(&mut engines);
+    let engines_result = summary.run_tests(
+        "core journeys in Firefox ESR and WebKitGTK, with Chromium",
+        &mut engines,
+    );
 
     let mut wasm = cargo(root);
     wasm.args([
@@ -294,6 +308,7 @@ fn test(root: &Path) -> Result<(), String> {
     let outcome = native_result
         .and(chaos_result)
         .and(timing_result)
+        .and(engines_result)
         .and(wasm_result)
         .and(fuzz_result)
         .and(smoke_result)

@@ -14,12 +14,32 @@ const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// The wasm-opt release the build uses (and Trunk.toml names), from npm's
 /// binaryen.
 const WASM_OPT_VERSION: &str = "version 132";
+/// The geckodriver release that builds with this machine's rustc (Firefox
+/// ESR's WebDriver server).
+const GECKODRIVER_VERSION: &str = "0.36.0";
 /// Debian's ChromeDriver.
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// Debian's nginx, the load balancer of the multi-node tests.
 pub const NGINX: &str = "/usr/sbin/nginx";
 /// Debian's Chromium.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// Debian's Firefox ESR.
+pub const FIREFOX: &str = "/usr/bin/firefox-esr";
+/// Debian's WebKitGTK WebDriver server (it runs WebKitGTK's MiniBrowser).
+pub const WEBKITDRIVER: &str = "/usr/bin/WebKitWebDriver";
+/// The X server WebKitGTK draws on (it has no headless mode).
+pub const XVFB: &str = "/usr/bin/Xvfb";
+/// GStreamer's Opus parser, from `gstreamer1.0-plugins-bad`: without
+/// that package WebKitGTK's MediaRecorder says "unsupported on this
+/// platform" and its `<audio>` cannot play Opus in MP4.
+const GST_PLUGINS_BAD: &str = "/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstopusparse.so";
+/// GStreamer's MP4 and WebM muxers and demuxers (`gstreamer1.0-plugins-good`).
+const GST_PLUGINS_GOOD: &str = "/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstisomp4.so";
+
+/// geckodriver, where `cargo install` puts it.
+pub fn geckodriver() -> PathBuf {
+    cargo_bin_dir().join("geckodriver")
+}
 
 /// The wasm32 target, wasm-bindgen-cli (at the Cargo.lock version), and from
 /// npm wasm-opt, esbuild and zopfli: everything the release client's build
@@ -74,8 +94,9 @@ pub fn wasm_opt_path(root: &Path) -> PathBuf {
         .join("wasm-opt")
 }
 
-/// Chromium, ChromeDriver, Postgres, nginx and docker-compose (Debian
-/// packages), cargo-fuzz and s3s-fs.
+/// Chromium, ChromeDriver, Firefox ESR, WebKitGTK's WebDriver, Xvfb,
+/// GStreamer's codecs, Postgres, nginx and docker-compose (Debian packages),
+/// geckodriver, cargo-fuzz and s3s-fs.
 pub fn ensure_test_tools(root: &Path) -> Result<(), String> {
     let mut packages = Vec::new();
     if !Path::new(CHROMIUM).is_file() {
@@ -83,6 +104,17 @@ pub fn ensure_test_tools(root: &Path) -> Result<(), String> {
     }
     if !Path::new(CHROMEDRIVER).is_file() {
         packages.push("chromium-driver");
+    }
+    for (path, package) in [
+        (FIREFOX, "firefox-esr"),
+        (WEBKITDRIVER, "webkit2gtk-driver"),
+        (XVFB, "xvfb"),
+        (GST_PLUGINS_GOOD, "gstreamer1.0-plugins-good"),
+        (GST_PLUGINS_BAD, "gstreamer1.0-plugins-bad"),
+    ] {
+        if !Path::new(path).is_file() {
+            packages.push(package);
+        }
     }
     if crate::services::postgres_bin("pg_ctl").is_none() {
         packages.push("postgresql");
@@ -104,6 +136,17 @@ pub fn ensure_test_tools(root: &Path) -> Result<(), String> {
                 .args(["install", "-y", "-qq", "--no-install-recommends"])
                 .args(&packages)
                 .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+    }
+    let gecko = output(command(root, geckodriver()).arg("--version"));
+    if !gecko.is_some_and(|v| v.starts_with(&format!("geckodriver {GECKODRIVER_VERSION}"))) {
+        run_step(
+            "install geckodriver",
+            cargo(root).args([
+                "install",
+                "--locked",
+                &format!("geckodriver@{GECKODRIVER_VERSION}"),
+            ]),
         )?;
     }
     let fuzz = output(cargo(root).args(["fuzz", "--version"]));

@@ -109,15 +109,20 @@ pub fn Conversation(account: Account) -> impl IntoView {
         recording.set(true);
         leptos::task::spawn_local(async move {
             match crate::media::voice::start().await {
-                Ok(started) => recorder.with_value(|h| h.started(started, run)),
-                Err(_) => recording.set(false),
+                Ok(started) => recorder.with_value(|h| h.started(started, run, ui.notice)),
+                Err(err) => {
+                    recording.set(false);
+                    // A release that came first is forgotten with it.
+                    recorder.with_value(|h| h.0.borrow_mut().1 = false);
+                    ui.notice.set(Some(cannot_record(&err)));
+                }
             }
         });
     };
     let stop_recording = move |_| {
         if recording.get_untracked() {
             recording.set(false);
-            recorder.with_value(|h| h.release(run));
+            recorder.with_value(|h| h.release(run, ui.notice));
         }
     };
     // The newest message comes into view when it arrives or the chat opens;
@@ -240,31 +245,45 @@ struct VoiceHolder(std::rc::Rc<std::cell::RefCell<(Option<crate::media::voice::R
 impl VoiceHolder {
     /// The microphone opened: keep recording, or stop at once if the
     /// button was already let go.
-    fn started(&self, recorder: crate::media::voice::Recorder, run: Callback<Job>) {
+    fn started(&self, recorder: crate::media::voice::Recorder, run: Callback<Job>, notice: Notice) {
         let released = std::mem::take(&mut self.0.borrow_mut().1);
         if released {
-            finish(recorder, run);
+            finish(recorder, run, notice);
         } else {
             self.0.borrow_mut().0 = Some(recorder);
         }
     }
 
     /// The button was let go: send what was recorded.
-    fn release(&self, run: Callback<Job>) {
+    fn release(&self, run: Callback<Job>, notice: Notice) {
         let taken = self.0.borrow_mut().0.take();
         match taken {
-            Some(recorder) => finish(recorder, run),
+            Some(recorder) => finish(recorder, run, notice),
             None => self.0.borrow_mut().1 = true,
         }
     }
 }
 
-fn finish(recorder: crate::media::voice::Recorder, run: Callback<Job>) {
+/// What the user is told when the microphone or the recorder cannot start
+/// (no MediaRecorder, no microphone, permission refused).
+fn cannot_record(err: &wasm_bindgen::JsValue) -> String {
+    let why = js_sys::Reflect::get(err, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| err.as_string())
+        .unwrap_or_else(|| "the browser refused".into());
+    format!("Voice notes cannot be recorded in this browser: {why}")
+}
+
+/// Where the page tells the user what went wrong.
+type Notice = RwSignal<Option<String>>;
+
+fn finish(recorder: crate::media::voice::Recorder, run: Callback<Job>, notice: Notice) {
     leptos::task::spawn_local(async move {
-        if let Ok(note) = recorder.stop().await
-            && note.duration_ms >= 300
-        {
-            run.run(Job::Voice(note));
+        match recorder.stop().await {
+            Ok(note) if note.duration_ms >= 300 => run.run(Job::Voice(note)),
+            Ok(_) => {}
+            Err(err) => notice.set(Some(cannot_record(&err))),
         }
     });
 }

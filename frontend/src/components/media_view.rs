@@ -69,6 +69,8 @@ fn media_block(message: &Message, ui: Ui, run: Callback<Job>) -> Option<AnyView>
         }
         .into_any()
     } else if mime.as_str().starts_with("audio/") {
+        let kind = mime.as_str().to_owned();
+        let playable = crate::media::can_play(&kind);
         let seconds = duration_ms / 1_000;
         let length = format!("{}:{:02}", seconds / 60, seconds % 60);
         let bars = waveform
@@ -84,6 +86,11 @@ fn media_block(message: &Message, ui: Ui, run: Callback<Job>) -> Option<AnyView>
                 <span class="wave" aria-hidden="true">{bars}</span>
                 <span class="duration" data-duration>{length}</span>
                 {move || match state() {
+                    Some(MediaView::Ready(_)) if !playable => view! {
+                        <p class="warning" data-media-error role="alert">
+                            "This browser cannot play this voice note (" {kind.clone()} "). Open the chat in another browser to hear it."
+                        </p>
+                    }.into_any(),
                     Some(MediaView::Ready(url)) => view! { <audio controls data-audio src=url></audio> }.into_any(),
                     Some(MediaView::Loading(p)) => progress(p).into_any(),
                     Some(MediaView::Failed(why)) => view! { <p class="warning" data-media-error role="alert">{why}</p> }.into_any(),

@@ -1,7 +1,9 @@
 //! Photos: decoded by the browser, scaled so the longest side is at most
 //! 1600 px and re-encoded as JPEG through a canvas, with a tiny preview
 //! (at most 32 px, about 1 KB) that travels inside the message and is shown
-//! blurred until the photo itself is downloaded. Compression is a lazily
+//! blurred until the photo itself is downloaded. A canvas that cannot
+//! make JPEG gives PNG instead (the HTML standard's fallback): the photo is
+//! then sent as the PNG it is, with its real type. Compression is a lazily
 //! loaded feature (`photos`, see [`crate::lazy`]): [`compress`] loads its
 //! module.
 
@@ -19,8 +21,10 @@ const PREVIEW_SIDE: u32 = 32;
 
 /// A photo ready to seal.
 pub struct Photo {
-    /// The JPEG bytes.
+    /// The encoded bytes (JPEG, or PNG where the canvas makes no JPEG).
     pub jpeg: Vec<u8>,
+    /// Their type: `image/jpeg`, or `image/png`.
+    pub mime: &'static str,
     /// Width in pixels.
     pub width: u32,
     /// Height in pixels.
@@ -50,15 +54,16 @@ async fn compress_now(blob: &web_sys::Blob) -> Result<Photo, JsValue> {
         .await?
         .dyn_into()?;
     let (width, height) = fit(bitmap.width(), bitmap.height(), MAX_SIDE);
-    let jpeg = encode(&bitmap, width, height, 0.82)?;
+    let (jpeg, mime) = encode(&bitmap, width, height, 0.82)?;
     let (small_w, small_h) = fit(width, height, PREVIEW_SIDE);
-    let mut preview = encode(&bitmap, small_w, small_h, 0.5)?;
+    let (mut preview, _) = encode(&bitmap, small_w, small_h, 0.5)?;
     if preview.len() > MAX_THUMBNAIL_BYTES {
-        preview = encode(&bitmap, small_w / 2 + 1, small_h / 2 + 1, 0.3)?;
+        (preview, _) = encode(&bitmap, small_w / 2 + 1, small_h / 2 + 1, 0.3)?;
     }
     bitmap.close();
     Ok(Photo {
         jpeg,
+        mime,
         width,
         height,
         preview,
@@ -76,8 +81,14 @@ fn fit(width: u32, height: u32, side: u32) -> (u32, u32) {
     (scaled(width), scaled(height))
 }
 
-/// `bitmap` drawn at `width`×`height` and encoded as JPEG at `quality`.
-fn encode(bitmap: &ImageBitmap, width: u32, height: u32, quality: f64) -> Result<Vec<u8>, JsValue> {
+/// `bitmap` drawn at `width`×`height` and encoded as JPEG at `quality`
+/// (or as PNG, where the canvas makes no JPEG), with the type it got.
+fn encode(
+    bitmap: &ImageBitmap,
+    width: u32,
+    height: u32,
+    quality: f64,
+) -> Result<(Vec<u8>, &'static str), JsValue> {
     let document = web_sys::window()
         .and_then(|w| w.document())
         .ok_or("no document")?;
@@ -96,6 +107,12 @@ fn encode(bitmap: &ImageBitmap, width: u32, height: u32, quality: f64) -> Result
         f64::from(height),
     )?;
     let url = canvas.to_data_url_with_type_and_encoder_options("image/jpeg", &quality.into())?;
-    let base64 = url.split_once(',').map_or("", |(_, data)| data);
-    text_encoding::base64_decode(base64).ok_or_else(|| "the canvas gave no JPEG".into())
+    let (head, base64) = url.split_once(',').unwrap_or_default();
+    let mime = match head {
+        "data:image/jpeg;base64" => "image/jpeg",
+        "data:image/png;base64" => "image/png",
+        _ => return Err(format!("the canvas gave neither JPEG nor PNG: {head}").into()),
+    };
+    let bytes = text_encoding::base64_decode(base64).ok_or("the canvas gave no image")?;
+    Ok((bytes, mime))
 }

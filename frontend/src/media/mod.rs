@@ -30,3 +30,21 @@ pub fn jpeg_data_url(bytes: &[u8]) -> String {
         courier_shared::text_encoding::base64(bytes)
     )
 }
+
+/// Whether this browser's `<audio>` may play `mime` (`canPlayType` is not
+/// empty). Read through `Reflect`, as no other code needs the media
+/// element's bindings.
+pub fn can_play(mime: &str) -> bool {
+    let Some(audio) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.create_element("audio").ok())
+    else {
+        return false;
+    };
+    let answer = js_sys::Reflect::get(&audio, &"canPlayType".into())
+        .ok()
+        .and_then(|f| wasm_bindgen::JsCast::dyn_into::<js_sys::Function>(f).ok())
+        .and_then(|f| f.call1(&audio, &mime.into()).ok())
+        .and_then(|v| v.as_string());
+    answer.is_some_and(|a| !a.is_empty())
+}

@@ -1,8 +1,11 @@
-//! Voice notes: recorded from the microphone with MediaRecorder (Opus in
-//! WebM where the browser offers it), with their length and a waveform of
-//! loudness levels computed from the recording itself. The recorder is a
-//! lazily loaded feature (`voice`, see [`crate::lazy`]): [`start`] and
-//! [`Recorder::stop`] load its module.
+//! Voice notes: recorded from the microphone with MediaRecorder as Opus,
+//! with their length and a waveform of loudness levels computed from the
+//! recording itself. Opus in Ogg (Firefox) or WebM (Chromium) is sent as
+//! recorded: Chromium, Firefox and WebKit all play both. Any other
+//! recording (WebKit's Opus in MP4, which Firefox cannot decode; Safari's
+//! AAC) is decoded by the browser and sent as 16 kHz WAV, which every
+//! browser plays. The recorder is a lazily loaded feature (`voice`, see
+//! [`crate::lazy`]): [`start`] and [`Recorder::stop`] load its module.
 
 use crate::lazy::Work;
 use courier_shared::crypto::media::MAX_WAVEFORM;
@@ -14,8 +17,17 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, BlobEvent, MediaRecorder, MediaStream};
 
-/// The format asked for first.
-const OPUS: &str = "audio/webm;codecs=opus";
+/// The formats asked for, in order. Ogg comes first because Firefox's WebM
+/// recording has no seek index, and Chromium refuses to play it
+/// ("FFmpegDemuxer: demuxer seek failed"); Chromium records no Ogg, and
+/// WebKit neither Ogg nor WebM.
+const OPUS: [&str; 3] = [
+    "audio/ogg;codecs=opus",
+    "audio/webm;codecs=opus",
+    "audio/mp4;codecs=opus",
+];
+/// The type of a recording converted to WAV.
+const WAV: &str = "audio/wav";
 
 /// A recorded voice note.
 #[derive(Debug)]
@@ -64,10 +76,13 @@ crate::lazy! { voice, preload_voice_stop:
 }
 
 async fn start_recording() -> Result<Recorder, JsValue> {
-    let devices = web_sys::window()
-        .ok_or("no window")?
-        .navigator()
-        .media_devices()?;
+    let window = web_sys::window().ok_or("no window")?;
+    // Checked first: calling into a missing MediaRecorder would throw
+    // where the bindings expect no exception.
+    if js_sys::Reflect::get(&window, &"MediaRecorder".into())?.is_undefined() {
+        return Err("it has no MediaRecorder".into());
+    }
+    let devices = window.navigator().media_devices()?;
     let constraints = web_sys::MediaStreamConstraints::new();
     constraints.set_audio(&JsValue::TRUE);
     let stream: MediaStream =
@@ -75,8 +90,11 @@ async fn start_recording() -> Result<Recorder, JsValue> {
             .await?
             .dyn_into()?;
     let options = web_sys::MediaRecorderOptions::new();
-    if MediaRecorder::is_type_supported(OPUS) {
-        options.set_mime_type(OPUS);
+    if let Some(opus) = OPUS
+        .into_iter()
+        .find(|t| MediaRecorder::is_type_supported(t))
+    {
+        options.set_mime_type(opus);
     }
     let recorder =
         MediaRecorder::new_with_media_stream_and_media_recorder_options(&stream, &options)?;
@@ -131,20 +149,55 @@ impl Recorder {
         options.set_type(&mime);
         let blob = Blob::new_with_blob_sequence_and_options(&parts, &options)?;
         let bytes = super::bytes_of(&blob).await?;
-        let waveform = waveform(&bytes).await.unwrap_or_default();
         drop(on_stop);
+        let decoded = decode(&bytes).await;
+        let waveform = decoded
+            .as_ref()
+            .map(|(samples, _)| waveform(samples))
+            .unwrap_or_default();
+        let (bytes, mime) = match decoded {
+            // Another engine may not play this format: send it as WAV.
+            Ok((samples, rate)) if !plays_everywhere(&mime) => {
+                (courier_shared::wav::encode(&samples, rate), WAV.to_owned())
+            }
+            // Not decodable here: sent as recorded (a browser that cannot
+            // play it says so).
+            _ if mime.is_empty() => (bytes, OPUS[1].to_owned()),
+            _ => (bytes, mime),
+        };
         Ok(Note {
             bytes,
-            mime: if mime.is_empty() { OPUS.into() } else { mime },
+            mime,
             duration_ms,
             waveform,
         })
     }
 }
 
-/// Loudness levels of the recording in `bytes`: the peak of each of
-/// [`MAX_WAVEFORM`] equal stretches, scaled to 0–255.
-async fn waveform(bytes: &[u8]) -> Result<Vec<u8>, JsValue> {
+/// The file name a voice note of type `mime` is saved under.
+pub fn file_name(mime: &str) -> &'static str {
+    let mime = mime.to_ascii_lowercase();
+    if mime.starts_with("audio/ogg") {
+        "voice-note.ogg"
+    } else if mime.starts_with("audio/wav") {
+        "voice-note.wav"
+    } else if mime.starts_with("audio/mp4") {
+        "voice-note.m4a"
+    } else {
+        "voice-note.webm"
+    }
+}
+
+/// Whether a recording of type `mime` plays in Chromium, Firefox and
+/// WebKit alike: Opus in Ogg or in WebM.
+fn plays_everywhere(mime: &str) -> bool {
+    let mime = mime.to_ascii_lowercase();
+    (mime.starts_with("audio/ogg") || mime.starts_with("audio/webm")) && mime.contains("opus")
+}
+
+/// The first channel of the recording in `bytes`, decoded, and its sample
+/// rate.
+async fn decode(bytes: &[u8]) -> Result<(Vec<f32>, u32), JsValue> {
     let context = web_sys::AudioContext::new()?;
     let buffer = js_sys::Uint8Array::from(bytes).buffer();
     let decoded: web_sys::AudioBuffer = JsFuture::from(context.decode_audio_data(&buffer)?)
@@ -152,6 +205,12 @@ async fn waveform(bytes: &[u8]) -> Result<Vec<u8>, JsValue> {
         .dyn_into()?;
     let samples = decoded.get_channel_data(0)?;
     let _ = context.close();
+    Ok((samples, decoded.sample_rate() as u32))
+}
+
+/// Loudness levels of `samples`: the peak of each of [`MAX_WAVEFORM`]
+/// equal stretches, scaled to 0–255.
+fn waveform(samples: &[f32]) -> Vec<u8> {
     let stretch = (samples.len() / MAX_WAVEFORM).max(1);
     let peaks: Vec<f32> = samples
         .chunks(stretch)
@@ -159,8 +218,8 @@ async fn waveform(bytes: &[u8]) -> Result<Vec<u8>, JsValue> {
         .map(|part| part.iter().fold(0.0_f32, |peak, s| peak.max(s.abs())))
         .collect();
     let loudest = peaks.iter().copied().fold(0.0_f32, f32::max).max(1e-6);
-    Ok(peaks
+    peaks
         .iter()
         .map(|peak| (peak / loudest * 255.0) as u8)
-        .collect())
+        .collect()
 }

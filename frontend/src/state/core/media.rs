@@ -22,7 +22,7 @@ pub async fn attach(device: &mut Device, file: web_sys::File) -> Result<(), Stri
     let (bytes, facts) = if mime.starts_with("image/") && mime != "image/gif" {
         let photo = image::compress(&file).await.map_err(js_text)?;
         let facts = MediaFacts {
-            mime: "image/jpeg".into(),
+            mime: photo.mime.into(),
             name,
             width: photo.width,
             height: photo.height,
@@ -50,8 +50,8 @@ pub async fn attach(device: &mut Device, file: web_sys::File) -> Result<(), Stri
 /// Sends a recorded voice note to the open chat.
 pub async fn voice(device: &mut Device, note: voice::Note) -> Result<(), String> {
     let facts = MediaFacts {
+        name: voice::file_name(&note.mime).into(),
         mime: note.mime,
-        name: "voice-note.webm".into(),
         duration_ms: note.duration_ms,
         waveform: note.waveform,
         ..MediaFacts::default()

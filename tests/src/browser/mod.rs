@@ -1,61 +1,62 @@
-//! Headless Chromium for end-to-end tests, driven through ChromeDriver.
+//! Browsers for end-to-end tests, driven through WebDriver: headless
+//! Chromium (the full suite), and Firefox ESR and WebKitGTK for the
+//! cross-engine journeys ([`engine`]).
 //!
 //! Each [`Browser`] is a separate profile (its own user-data directory), so two
 //! of them are two devices.
 
+pub mod engine;
+
+pub use engine::Engine;
+
 use fantoccini::{Client, ClientBuilder};
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 use tempfile::TempDir;
 
-/// A ChromeDriver process and one Chromium session with a fresh profile.
+/// A WebDriver server and one browser session with a fresh profile.
 pub struct Browser {
     /// The WebDriver client.
     pub client: Client,
+    /// The engine it runs.
+    pub engine: Engine,
     driver: Child,
     _profile: TempDir,
+    // Dropped after the driver (fields drop in order): the display the
+    // browser draws on, for WebKitGTK.
+    _display: Option<engine::Display>,
 }
 
 /// Whether this run can start a browser: `CHROMEDRIVER` names the driver.
 /// Skips (or fails, under strict mode) when it is not set.
 pub fn available() -> Option<String> {
-    crate::env::optional("CHROMEDRIVER", "browser tests")
+    Engine::Chromium.driver()
 }
 
 impl Browser {
     /// Starts ChromeDriver on a free port and opens a headless Chromium.
     pub async fn start(chromedriver: &str) -> Self {
+        Self::launch(Engine::Chromium, chromedriver).await
+    }
+
+    /// Starts `engine`'s WebDriver server (`driver`) on a free port and
+    /// opens a session in a fresh profile (on an Xvfb display of its own
+    /// for WebKitGTK).
+    pub async fn launch(engine: Engine, driver: &str) -> Self {
+        let display = engine.needs_display().then(engine::Display::start);
         let port = free_port();
-        let mut driver = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
+        let mut driver =
+            engine.spawn_driver(driver, port, display.as_ref().map(|d| d.name.as_str()));
         let url = format!("http://127.0.0.1:{port}");
         let profile = tempfile::tempdir().expect("profile dir");
-        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let caps = serde_json::json!({
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                    // A fake camera and microphone, allowed without a prompt.
-                    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                    "--autoplay-policy=no-user-gesture-required",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ]
-            }
-        });
-        let caps = match caps {
+        let caps = match engine.capabilities(profile.path()) {
             serde_json::Value::Object(map) => map,
             _ => unreachable!("built as an object"),
         };
         let mut last_error = String::new();
-        for _ in 0..100 {
+        // Firefox and WebKitGTK take a few seconds to start on a busy machine.
+        for _ in 0..300 {
             match ClientBuilder::native()
                 .capabilities(caps.clone())
                 .connect(&url)
@@ -64,8 +65,10 @@ impl Browser {
                 Ok(client) => {
                     return Self {
                         client,
+                        engine,
                         driver,
                         _profile: profile,
+                        _display: display,
                     };
                 }
                 Err(err) => last_error = err.to_string(),
@@ -73,7 +76,7 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let _ = driver.kill();
-        panic!("cannot start a Chromium session: {last_error}");
+        panic!("cannot start a {} session: {last_error}", engine.name());
     }
 
     /// Waits (at most `seconds`) for an element matching `css`; its text.
@@ -214,6 +217,25 @@ impl Browser {
         self.client.goto(url).await.map_err(|e| e.to_string())
     }
 
+    /// Reloads the page as its reload button does, and waits for the new
+    /// document. (WebDriver's Refresh is not used: geckodriver's skips the
+    /// service worker, as a forced reload does, so an offline reload in
+    /// Firefox would show its network error page.)
+    pub async fn reload(&self) -> Result<(), String> {
+        self.js("window.courierBeforeReload = true; setTimeout(() => location.reload(), 0); return true;")
+            .await?;
+        let loaded = "return window.courierBeforeReload === undefined \
+                      && document.readyState === 'complete';";
+        for _ in 0..300 {
+            // While the page unloads, a script may fail: that is a retry.
+            if self.js(loaded).await.ok().and_then(|v| v.as_bool()) == Some(true) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err("the page did not reload within 30 s".into())
+    }
+
     /// Runs `script` in the page and returns its result.
     pub async fn js(&self, script: &str) -> Result<serde_json::Value, String> {
         self.client
@@ -341,9 +363,16 @@ impl Browser {
     }
 
     /// Opens the chat with `name` from the chat list and sends `text`.
+    /// Clicks again if the list was re-rendering when the click landed
+    /// (WebKitGTK then loses it) and no conversation opened.
     pub async fn send_from_list(&self, name: &str, text: &str) -> Result<(), String> {
         self.wait_text("button[data-chat]", name, 30).await?;
-        self.click("button[data-chat]").await?;
+        for _ in 0..20 {
+            self.click("button[data-chat]").await?;
+            if self.text_of("#composer-text", 1).await.is_ok() {
+                break;
+            }
+        }
         self.send(text).await
     }
 
