@@ -1,7 +1,7 @@
 //! Whom a group's messages are believed from: members only, and the
 //! members' key changes are told in the group.
 
-use super::{World, last, run};
+use super::{World, last, run, say};
 use crate::client::Event;
 use crate::client::chat::ChatId;
 use crate::client::messenger::GroupAction;
@@ -17,7 +17,7 @@ fn a_removed_members_text_and_forged_rename_are_dropped() {
     let ChatId::Group(id) = group else {
         panic!("a group chat");
     };
-    run(dan.core.send_text(group, "hi from dan", None)).expect("sent");
+    say(&mut dan, group, "hi from dan");
     world.settle(&mut [&mut ana, &mut ben, &mut dan]);
     assert_eq!(
         last(&ben, group).text.as_deref(),
@@ -78,11 +78,11 @@ fn a_removed_members_text_and_forged_rename_are_dropped() {
 fn a_members_new_device_is_told_in_the_group_when_there_is_no_direct_chat() {
     let world = World::new();
     let (mut ana, mut ben, mut cyd, group) = world.trip("cyd");
-    run(ben.core.send_text(group, "hello", None)).expect("sent");
+    say(&mut ben, group, "hello");
     world.settle(&mut [&mut ana, &mut ben, &mut cyd]);
 
     let mut tablet = world.link(&mut cyd);
-    run(ben.core.send_text(group, "who is here?", None)).expect("sent");
+    say(&mut ben, group, "who is here?");
     world.settle(&mut [&mut ana, &mut ben, &mut cyd, &mut tablet]);
     assert!(
         ben.core

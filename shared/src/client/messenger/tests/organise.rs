@@ -1,7 +1,7 @@
 //! Pinned, muted, archived and marked-unread chats: the same on every
 //! device of the user, the newest change winning.
 
-use super::{World, run};
+use super::{World, run, say};
 use crate::client::Effect;
 use crate::client::chat::{ChatId, ChatSettings, MUTED_ALWAYS};
 
@@ -12,7 +12,7 @@ fn settings_reach_the_other_device_and_a_muted_chat_does_not_notify() {
     let mut ben = world.register("ben");
     let mut laptop = world.link(&mut ana);
     let to_ben = run(ana.core.start_chat("ben")).expect("chat started");
-    run(ana.core.send_text(to_ben, "hi", None)).expect("sent");
+    say(&mut ana, to_ben, "hi");
     world.settle(&mut [&mut ana, &mut ben, &mut laptop]);
 
     let muted = ChatSettings {
@@ -26,7 +26,7 @@ fn settings_reach_the_other_device_and_a_muted_chat_does_not_notify() {
 
     ana.effects.clear();
     let to_ana = ChatId::User(ana.user());
-    run(ben.core.send_text(to_ana, "are you there?", None)).expect("sent");
+    say(&mut ben, to_ana, "are you there?");
     world.settle(&mut [&mut ana, &mut ben, &mut laptop]);
     assert_eq!(ana.core.chats()[0].unread, 1, "counted, as WhatsApp does");
     assert!(

@@ -60,7 +60,7 @@ fn a_message_written_offline_waits_in_the_outbox_and_goes_on_sign_in() {
 fn stale_devices_are_fetched_again_and_the_send_retried() {
     let world = World::new();
     let (mut ana, mut ben, to_ben) = world.pair();
-    run(ana.core.send_text(to_ben, "first", None)).expect("sent");
+    say(&mut ana, to_ben, "first");
     world.settle(&mut [&mut ana, &mut ben]);
 
     // Ben links a phone; Ana still holds his old device list.
@@ -116,7 +116,7 @@ fn a_rate_limited_send_goes_again_under_the_same_id_and_is_shown_once() {
 fn a_refused_receipt_touches_no_other_request() {
     let world = World::new();
     let (mut ana, mut ben, to_ben) = world.pair();
-    run(ana.core.send_text(to_ben, "hi", None)).expect("sent");
+    say(&mut ana, to_ben, "hi");
     // Ben's delivery receipt is refused; his own message goes regardless.
     world
         .hub
@@ -150,7 +150,7 @@ fn a_refused_receipt_touches_no_other_request() {
 fn a_delivery_that_comes_twice_is_shown_once() {
     let world = World::new();
     let (mut ana, mut ben, to_ben) = world.pair();
-    run(ana.core.send_text(to_ben, "once", None)).expect("sent");
+    say(&mut ana, to_ben, "once");
     let events = world.hub.borrow_mut().take_events(ben.device());
     let again = events.clone();
     for event in events.into_iter().chain(again) {
@@ -174,7 +174,7 @@ fn a_delivery_that_comes_twice_is_shown_once() {
 fn a_removed_member_gets_no_key_and_the_sender_key_rotates() {
     let world = World::new();
     let (mut ana, mut ben, mut cy, group) = world.trip("cyd");
-    run(ana.core.send_text(group, "before", None)).expect("sent");
+    say(&mut ana, group, "before");
     world.settle(&mut [&mut ana, &mut ben, &mut cy]);
     assert_eq!(last(&ben, group).text.as_deref(), Some("before"));
     assert_eq!(last(&cy, group).text.as_deref(), Some("before"));
@@ -191,7 +191,7 @@ fn a_removed_member_gets_no_key_and_the_sender_key_rotates() {
         panic!("a group chat");
     };
     run(ana.core.change_group(id, GroupAction::Remove(cy.user()))).expect("removed");
-    run(ana.core.send_text(group, "after", None)).expect("sent");
+    say(&mut ana, group, "after");
     world.settle(&mut [&mut ana, &mut ben, &mut cy]);
     assert!(
         shares_to_ben(&world) > before,
@@ -254,7 +254,7 @@ fn a_linked_device_sees_what_the_account_sends_and_is_told_of_device_changes() {
     // The laptop removes the phone: the phone's user is told.
     run(laptop.core.remove_device(ana.device())).expect("removed");
     let to_ana = ChatId::User(ana.user());
-    run(ben.core.send_text(to_ana, "still there?", None)).expect("sent");
+    say(&mut ben, to_ana, "still there?");
     world.settle(&mut [&mut ana, &mut ben, &mut laptop]);
     assert_eq!(last(&laptop, to_ben).text.as_deref(), Some("still there?"));
 }
