@@ -8,7 +8,7 @@
 //! WebKitGTK user exchange a photo and voice notes; `cargo xtask test` runs
 //! them one at a time.
 
-use courier_tests::browser::{Browser, Engine, close_all};
+use courier_tests::browser::{Browser, COMMAND_LIMIT, Engine, close_all, within};
 use courier_tests::journey;
 use courier_tests::process::{WebServer, browser_setup};
 use std::time::Duration;
@@ -75,6 +75,7 @@ async fn firefox_and_webkit_users_exchange_a_photo_and_voice_notes() {
     };
     let outcome = bounded(steps, &step).await;
     close_all([("fox", fox), ("kit", kit)], outcome.is_err()).await;
+    server_log_on_failure(&courier, &outcome).await;
     drop(courier);
     outcome.unwrap_or_else(|err| panic!("Firefox ↔ WebKitGTK: {err}"));
 }
@@ -89,6 +90,27 @@ async fn bounded(
     tokio::time::timeout(JOURNEY_LIMIT, steps)
         .await
         .unwrap_or_else(|_| Err(format!("stuck at {} for {JOURNEY_LIMIT:?}", step.get())))
+}
+
+/// Prints the end of the server's log when the journey failed (sessions
+/// refused or timed out show there).
+async fn server_log_on_failure(courier: &WebServer, outcome: &Result<(), String>) {
+    if outcome.is_ok() {
+        return;
+    }
+    let log = courier.process.log();
+    let lines: Vec<&str> = log.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(40)..];
+    eprintln!("the server's log at failure:\n{}", tail.join("\n"));
+    let metrics = match reqwest::get(courier.metrics_url()).await {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(err) => err.to_string(),
+    };
+    let frames: Vec<&str> = metrics
+        .lines()
+        .filter(|line| line.starts_with("courier_frames_in") || line.starts_with("frames_in"))
+        .collect();
+    eprintln!("frames the server read: {}", frames.join("; "));
 }
 
 /// How long a journey may take (they take 10 to 20 s here).
@@ -188,6 +210,7 @@ async fn with_chromium(engine: Engine) {
         outcome.is_err(),
     )
     .await;
+    server_log_on_failure(&courier, &outcome).await;
     drop(courier);
     println!("{name} ↔ Chromium journey: {:.0?}", started.elapsed());
     outcome.unwrap_or_else(|err| panic!("{name} ↔ Chromium: {err}"));
@@ -256,9 +279,10 @@ async fn plays(page: &Browser) -> Result<String, String> {
             .await?;
         return Err(format!("{err} ({shown})"));
     }
-    let decoded = page
-        .client
-        .execute_async(
+    let decoded = within(
+        COMMAND_LIMIT,
+        "decoding the voice note",
+        page.client.execute_async(
             &format!(
                 "const done = arguments[arguments.length - 1]; {last_audio}\
                  fetch(a.src).then((r) => r.blob()).then(async (b) => {{\
@@ -267,9 +291,9 @@ async fn plays(page: &Browser) -> Result<String, String> {
                  }}).catch((e) => done(['not decoded', String(e)]));"
             ),
             vec![],
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        ),
+    )
+    .await?;
     match decoded.as_array().map(Vec::as_slice) {
         Some([kind, seconds]) if seconds.as_f64().is_some_and(|s| s > 0.5) => Ok(format!(
             "{} ({:.1} s decoded)",

@@ -15,6 +15,26 @@ use std::process::Child;
 use std::time::Duration;
 use tempfile::TempDir;
 
+/// How long one WebDriver command may take. No driver bounds its own
+/// commands, and a page that stopped answering (seen in WebKitGTK) must
+/// fail its test with a reason, never stall the run.
+pub const COMMAND_LIMIT: Duration = Duration::from_secs(30);
+
+/// `command`'s outcome, or an error naming `what` if the browser did not
+/// answer within `limit`.
+pub async fn within<T>(
+    limit: Duration,
+    what: &str,
+    command: impl std::future::Future<Output = Result<T, fantoccini::error::CmdError>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(limit, command).await {
+        Ok(outcome) => outcome.map_err(|err| err.to_string()),
+        Err(_) => Err(format!(
+            "{what}: the browser did not answer within {limit:?}"
+        )),
+    }
+}
+
 /// A WebDriver server and one browser session with a fresh profile.
 pub struct Browser {
     /// The WebDriver client.
@@ -118,7 +138,7 @@ impl Browser {
                 .find(fantoccini::Locator::Css(css))
                 .await
                 .map_err(|err| format!("no {css}: {err}"))?;
-            match element.send_keys(text).await {
+            match within(COMMAND_LIMIT, "typing", element.send_keys(text)).await {
                 Ok(()) => return Ok(()),
                 Err(err)
                     if err.to_string().contains("stale")
@@ -126,7 +146,7 @@ impl Browser {
                 {
                     last = err.to_string();
                 }
-                Err(err) => return Err(err.to_string()),
+                Err(err) => return Err(err),
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -139,10 +159,14 @@ impl Browser {
         let mut last_error = String::new();
         for _ in 0..5 {
             self.text_of(css, 30).await?;
-            let clicked = match self.client.find(fantoccini::Locator::Css(css)).await {
-                Ok(element) => element.click().await,
-                Err(err) => Err(err),
-            };
+            let clicked = within(COMMAND_LIMIT, "a click", async {
+                self.client
+                    .find(fantoccini::Locator::Css(css))
+                    .await?
+                    .click()
+                    .await
+            })
+            .await;
             match clicked {
                 Ok(()) => return Ok(()),
                 Err(err) => last_error = format!("cannot click {css}: {err}"),
@@ -174,7 +198,7 @@ impl Browser {
 
     /// Ends the browser session and the driver.
     pub async fn close(mut self) {
-        let _ = self.client.clone().close().await;
+        let _ = within(TEARDOWN_LIMIT, "closing", self.client.clone().close()).await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -214,7 +238,7 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
 impl Browser {
     /// Opens `url` in the current tab.
     pub async fn goto(&self, url: &str) -> Result<(), String> {
-        self.client.goto(url).await.map_err(|e| e.to_string())
+        within(COMMAND_LIMIT, "opening a page", self.client.goto(url)).await
     }
 
     /// Reloads the page as its reload button does, and waits for the new
@@ -238,10 +262,12 @@ impl Browser {
 
     /// Runs `script` in the page and returns its result.
     pub async fn js(&self, script: &str) -> Result<serde_json::Value, String> {
-        self.client
-            .execute(script, vec![])
-            .await
-            .map_err(|e| e.to_string())
+        within(
+            COMMAND_LIMIT,
+            "a script",
+            self.client.execute(script, vec![]),
+        )
+        .await
     }
 
     /// Polls `script` (which returns a boolean) until it is true, for up to
@@ -275,12 +301,51 @@ impl Browser {
 
     /// Registers `username` on a fresh page at `url`.
     pub async fn register(&self, url: &str, username: &str) -> Result<(), String> {
-        self.client.goto(url).await.map_err(|e| e.to_string())?;
+        self.goto(url).await?;
         self.fill("#register-name", username).await?;
         self.click("#register").await?;
-        self.text_of("[data-phase='ready'] .chat-list", 30)
-            .await
-            .map(|_| ())
+        self.until_ready(30).await
+    }
+
+    /// Waits (at most `seconds`) for the signed-in page; the error tells
+    /// what the page went through meanwhile (phase, core, notice, with the
+    /// time of each change), which is what a slow or stuck sign-up needs.
+    async fn until_ready(&self, seconds: u64) -> Result<(), String> {
+        let started = std::time::Instant::now();
+        let probe = "const m = document.querySelector('main');\
+                     const n = document.querySelector('[data-notice]');\
+                     const c = document.querySelector('[data-connection]');\
+                     const i = document.querySelector('input[autocomplete=username]');\
+                     return m ? [m.dataset.phase, m.dataset.core, c && c.dataset.connection,\
+                     i ? i.value : '-',\
+                     n ? n.textContent : '',\
+                     !!document.querySelector(\"[data-phase='ready'] .chat-list\")].join('|') : 'no page';";
+        let mut timeline = Vec::new();
+        while started.elapsed() < Duration::from_secs(seconds) {
+            // While the page navigates, a script may fail: that is a retry.
+            let seen = self
+                .js(probe)
+                .await
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned));
+            if let Some(seen) = seen {
+                if seen.ends_with("|true") {
+                    return Ok(());
+                }
+                if timeline.last().is_none_or(|(_, last)| *last != seen) {
+                    timeline.push((started.elapsed(), seen));
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let timeline: Vec<String> = timeline
+            .iter()
+            .map(|(at, seen)| format!("{:.1} s: {seen}", at.as_secs_f64()))
+            .collect();
+        Err(format!(
+            "not signed in within {seconds} s (phase|core|connection|typed name|notice: {})",
+            timeline.join("; ")
+        ))
     }
 
     /// Links this fresh page at `url` as a new device of `first`'s account,
@@ -431,13 +496,19 @@ impl Browser {
 /// so that the log shows what the pages showed.
 pub async fn close_all<const N: usize>(pages: [(&str, Browser); N], failed: bool) {
     for (name, page) in pages {
-        if failed && let Ok(body) = page.client.source().await {
+        if failed
+            && let Ok(body) = within(TEARDOWN_LIMIT, "the page source", page.client.source()).await
+        {
             let main = body.find("<main").map_or("", |at| &body[at..]);
             eprintln!("{name}'s page at failure: {main}");
         }
         page.close().await;
     }
 }
+
+/// How long a failed test waits for a page's source, or for its session
+/// to close, before it kills the driver.
+const TEARDOWN_LIMIT: Duration = Duration::from_secs(10);
 
 /// A TCP port that was free a moment ago.
 pub fn free_port() -> u16 {
