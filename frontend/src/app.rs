@@ -35,13 +35,19 @@ pub fn App() -> impl IntoView {
     });
     let server_error = move || ui.status.get().last_error;
     let phase = move || ui.phase.get();
+    // The connection is shown once the page has connected: a welcome page
+    // connects only to sign up or link.
+    let active = move || ui.status.get().active;
+    let offline = move || ui.status.get().state != courier_shared::client::ConnectionState::Online;
     view! {
         <header class="app-header">
             <h1>"Courier"</h1>
-            <ConnectionBadge status=ui.status.read_only() />
+            <Show when=active>
+                <ConnectionBadge status=ui.status.read_only() />
+            </Show>
         </header>
         <UpdateNotice update />
-        <Show when=move || ui.status.get().state != courier_shared::client::ConnectionState::Online>
+        <Show when=move || active() && offline()>
             <p class="offline-banner" role="status">
                 "Connecting… Messages you write now are kept and sent when you are back online."
             </p>

@@ -1,5 +1,6 @@
 //! The real web client, served by the real `courier` binary, in headless
-//! Chromium: it connects, shows "online", rides out a server crash showing
+//! Chromium: its welcome page opens no socket; signed up, it connects,
+//! shows "online", rides out a server crash showing
 //! "reconnecting", and comes back online when the server returns.
 
 use courier_tests::browser::{self, Browser, free_port};
@@ -47,11 +48,13 @@ async fn the_page_goes_online_and_reconnects_after_a_server_crash() {
 
     let browser = Browser::start(&driver).await;
     let mut outcome: Vec<(&str, Result<String, String>)> = Vec::new();
-    let opened = browser.client.goto(&courier.url).await;
-    outcome.push((
-        "open",
-        opened.map(|_| String::new()).map_err(|e| e.to_string()),
-    ));
+    // The welcome page opens no socket (the server would close an
+    // anonymous one after its handshake deadline) and shows no connection
+    // state: it connects to sign up.
+    browser.goto(&courier.url).await.expect("the page opens");
+    outcome.push(("welcome", welcome_shows_no_connection(&browser).await));
+    let signed_up = browser.register(&courier.url, "ana").await;
+    outcome.push(("sign up", signed_up.map(|()| String::new())));
     outcome.push(("first online", state_after(&browser, "online").await));
     let title = browser.client.title().await.unwrap_or_default();
 
@@ -71,11 +74,38 @@ async fn the_page_goes_online_and_reconnects_after_a_server_crash() {
         }
     }
     assert_eq!(title, "Courier");
-    let online = outcome[1].1.as_ref().expect("checked");
+    let online = outcome
+        .iter()
+        .find(|(step, _)| *step == "first online")
+        .and_then(|(_, shown)| shown.as_ref().ok())
+        .expect("checked");
     assert!(
         online.to_lowercase().contains("online"),
         "status text: {online}"
     );
+}
+
+/// Waits until the welcome page's messenger core has loaded, then checks
+/// for a second that it shows no connection state (no badge, no
+/// "Connecting…" banner) and no server error.
+async fn welcome_shows_no_connection(browser: &Browser) -> Result<String, String> {
+    browser
+        .text_of("[data-phase='welcome'][data-core='true'] #register", 30)
+        .await?;
+    for _ in 0..10 {
+        let shown = browser
+            .js("return [!!document.querySelector('[data-connection]'),\
+                 !!document.querySelector('.offline-banner'),\
+                 !!document.querySelector('.server-error')];")
+            .await?;
+        if shown != serde_json::json!([false, false, false]) {
+            return Err(format!(
+                "the welcome page shows [badge, banner, error] = {shown}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(String::new())
 }
 
 /// What the page keeps in IndexedDB, as JSON: the kind of vault key and of

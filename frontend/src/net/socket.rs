@@ -1,6 +1,7 @@
 //! The device's one WebSocket to its server.
 //!
-//! [`Socket::start`] opens `/ws` on the page's own host and wires the browser's
+//! [`Socket::start`] opens `/ws` on the page's own host (once there is
+//! someone to sign in as) and wires the browser's
 //! socket events into the shared, I/O-free [`Connection`] state machine, which
 //! decides what to send, when to ping, and how long to wait before
 //! reconnecting. The outcome is published as a [`SocketStatus`] signal, and
@@ -28,6 +29,9 @@ pub struct SocketStatus {
     pub state: ConnectionState,
     /// The server's last error report, for people.
     pub last_error: Option<String>,
+    /// The page has connected (or is connecting): it has someone to sign in
+    /// as. Until then its state is nothing to show.
+    pub active: bool,
 }
 
 impl Default for SocketStatus {
@@ -35,6 +39,7 @@ impl Default for SocketStatus {
         Self {
             state: ConnectionState::Connecting,
             last_error: None,
+            active: false,
         }
     }
 }
@@ -63,9 +68,12 @@ pub struct Socket;
 pub struct SocketHandle(Rc<RefCell<Inner>>);
 
 impl Socket {
-    /// Connects to the page's server and keeps reconnecting for as long as the
-    /// page lives, publishing every change to `status` and every event to
-    /// `on_event`.
+    /// The page's connection to its server, publishing every change to
+    /// `status` and every event to `on_event`. It connects once the page has
+    /// someone to sign in as ([`SocketHandle::sign_in`], `register`,
+    /// `link`): the server gives an anonymous socket only a few seconds to
+    /// sign in, and a welcome page may be read for longer. Once open, it
+    /// keeps reconnecting for as long as the page lives.
     pub fn start(status: WriteSignal<SocketStatus>, on_event: Rc<dyn Fn(Event)>) -> SocketHandle {
         let inner = Rc::new(RefCell::new(Inner {
             url: socket_url(),
@@ -75,7 +83,6 @@ impl Socket {
             status,
             on_event,
         }));
-        open(&inner);
         start_clock(inner.clone());
         SocketHandle(inner)
     }
@@ -104,19 +111,41 @@ impl SocketHandle {
         self.run(|machine| machine.notify(frame));
     }
 
-    /// Registers `username` with this device's `key`.
+    /// Registers `username` with this device's `key` (connecting first if
+    /// the page has not yet).
     pub fn register(&self, username: Username, key: DeviceKey) {
         self.run(|machine| machine.register(username, key));
+        self.connect();
     }
 
-    /// Signs in as `device`.
+    /// Signs in as `device` (connecting first if the page has not yet).
     pub fn sign_in(&self, device: DeviceId, key: DeviceKey) {
         self.run(|machine| machine.sign_in(device, key));
+        self.connect();
     }
 
-    /// Joins an account through `link`.
+    /// Joins an account through `link` (connecting first if the page has
+    /// not yet).
     pub fn link(&self, link: LinkId, key: DeviceKey) {
         self.run(|machine| machine.link(link, key));
+        self.connect();
+    }
+
+    /// Opens the socket if none was opened yet; the handshake then signs in
+    /// as the identity just set.
+    fn connect(&self) {
+        let never_opened = self.0.borrow().socket.is_none();
+        if never_opened {
+            open(&self.0);
+            publish(&self.0);
+        }
+    }
+
+    /// Whether the connection signs in again (as the identity last set) on
+    /// its next socket: a sign-up cut short by a dropped connection goes on
+    /// there, unless the server refused that identity.
+    pub fn retries_sign_in(&self) -> bool {
+        self.0.borrow().machine.has_identity()
     }
 }
 
@@ -246,20 +275,24 @@ fn apply(inner: &Rc<RefCell<Inner>>, actions: Vec<Action>) {
             Action::Emit(event) => events.push(event),
         }
     }
-    let on_event = {
-        let state = inner.borrow();
-        state.status.set(SocketStatus {
-            state: state.machine.state(),
-            last_error: state
-                .machine
-                .last_error()
-                .map(|refusal| format!("{} (error {})", refusal.message, refusal.code.as_u16())),
-        });
-        state.on_event.clone()
-    };
+    publish(inner);
+    let on_event = inner.borrow().on_event.clone();
     for event in events {
         on_event(event);
     }
+}
+
+/// Publishes the connection's state to the page.
+fn publish(inner: &Rc<RefCell<Inner>>) {
+    let state = inner.borrow();
+    state.status.set(SocketStatus {
+        state: state.machine.state(),
+        last_error: state
+            .machine
+            .last_error()
+            .map(|refusal| format!("{} (error {})", refusal.message, refusal.code.as_u16())),
+        active: state.socket.is_some(),
+    });
 }
 
 fn schedule_reconnect(inner: &Rc<RefCell<Inner>>, delay_ms: u32) {

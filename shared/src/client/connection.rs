@@ -238,6 +238,14 @@ impl Connection {
         self.waiting.len()
     }
 
+    /// Whether there is someone to sign in as on the next socket: set by
+    /// [`Self::register`], [`Self::sign_in`] or [`Self::link`], and kept
+    /// across connections unless the server refused it (a taken name, a
+    /// wrong link code).
+    pub fn has_identity(&self) -> bool {
+        !matches!(self.identity, Identity::None)
+    }
+
     /// Registers `username` with this device's `key` as soon as the handshake
     /// allows; later connections sign in as the new device.
     pub fn register(&mut self, username: Username, key: DeviceKey) -> Vec<Action> {

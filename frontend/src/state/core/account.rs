@@ -11,12 +11,19 @@ use courier_shared::crypto::link::LinkSecret;
 use courier_shared::ids::{DeviceId, UserId, Username};
 use leptos::prelude::*;
 
-/// Waits for the sign-in that the last identity change started.
+/// Waits for the sign-in that the last identity change started, across
+/// connections: one that ends first (a timeout, a server restart) is
+/// followed by another that signs in again, unless the server refused.
 async fn signed_in(device: &Device) -> Result<(UserId, DeviceId), String> {
-    match device.requests.next_sign_in().await {
-        Some(Event::SignedIn { user, device }) => Ok((user, device)),
-        Some(Event::SignInRefused(refusal) | Event::Failed(refusal)) => Err(refusal.message),
-        _ => Err("the server did not answer".into()),
+    loop {
+        match device.requests.next_sign_in().await {
+            Some(Event::SignedIn { user, device }) => return Ok((user, device)),
+            Some(Event::Failed(_)) if device.socket.retries_sign_in() => {}
+            Some(Event::SignInRefused(refusal) | Event::Failed(refusal)) => {
+                return Err(refusal.message);
+            }
+            _ => return Err("the server did not answer".into()),
+        }
     }
 }
 

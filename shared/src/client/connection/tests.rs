@@ -274,9 +274,30 @@ fn a_refused_registration_is_reported_and_stops_retrying() {
             "taken"
         ))]
     );
+    assert!(!conn.has_identity());
     conn.on_close(0.0);
     conn.on_open(1.0);
     assert!(sent(&conn.on_message(&welcome(), 1.0)).is_empty());
+}
+
+#[test]
+fn a_registration_cut_short_by_the_connection_goes_on_on_the_next() {
+    let mut conn = Connection::new("test");
+    assert!(!conn.has_identity());
+    conn.on_open(0.0);
+    conn.on_message(&welcome(), 0.0);
+    conn.register(
+        Username::parse("ana").expect("valid"),
+        DeviceKey::from_seed([3; 32]),
+    );
+    let timeout = ServerFrame::error(ErrorCode::HandshakeTimeout, "too slow");
+    let actions = conn.on_message(&bytes(&timeout), 10_000.0);
+    assert!(matches!(emitted(&actions)[..], [Event::Failed(_)]));
+    conn.on_close(0.0);
+    assert!(conn.has_identity());
+    conn.on_open(11_000.0);
+    let again = conn.on_message(&welcome(), 11_000.0);
+    assert!(matches!(sent(&again)[..], [ClientFrame::Register { .. }]));
 }
 
 #[test]
