@@ -275,18 +275,9 @@ fn test(root: &Path) -> Result<(), String> {
     let timing_result =
         summary.run_tests("first-load timings on an emulated slow phone", &mut timing);
     // One at a time: each opens two Firefox or WebKitGTK profiles beside a
-    // Chromium one. The WebKitGTK ↔ Chromium journey is left out: about one
-    // run in five its first page signs up only after the server's handshake
-    // deadline ("no sign-in before the handshake deadline"), cause not yet
-    // found, and a flaky check is not run as a gate (README, "Supported
-    // browsers"). Run it with `cargo test -p courier-tests --test e2e --
-    // engines:: --test-threads=1`.
+    // Chromium one.
     let mut engines = e2e_alone(root, "engines::");
-    engines.args([
-        "--test-threads=1",
-        "--skip",
-        "engines::webkit_signs_up_chats_with_chromium",
-    ]);
+    engines.arg("--test-threads=1");
     e2e_env(&mut engines);
     let engines_result = summary.run_tests(
         "core journeys in Firefox ESR and WebKitGTK, with Chromium",

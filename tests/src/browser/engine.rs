@@ -63,6 +63,14 @@ impl Engine {
         if let Some(display) = display {
             command.env("DISPLAY", display);
         }
+        if self == Self::WebKit {
+            // No sound card or PulseAudio server here: WebKitGTK's GStreamer
+            // plays into its fake audio sink, which consumes the samples in
+            // real time as a device would. (Left to look for a PulseAudio
+            // server, its playback of a WebM voice note hung the page about
+            // one run in ten.)
+            command.env("GST_PLUGIN_FEATURE_RANK", "fakeaudiosink:MAX");
+        }
         command
             .spawn()
             .unwrap_or_else(|err| panic!("{} ({path}) does not start: {err}", self.name()))
