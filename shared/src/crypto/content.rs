@@ -134,6 +134,16 @@ wire_enum! {
             /// Marked unread.
             marked_unread: bool,
         },
+        /// The sender deleted message `target` of one of their chats for
+        /// themselves, told to their own other devices only.
+        Hidden = 10 {
+            /// The chat, if one to one.
+            user: Option<UserId>,
+            /// The chat, if a group.
+            group: Option<GroupId>,
+            /// The message deleted.
+            target: MessageId,
+        },
     }
 }
 

@@ -1,7 +1,7 @@
 //! Changes to messages already sent: reactions (one emoji per person),
 //! edits of one's own texts (within [`EDIT_WINDOW_MS`], the newest edit
 //! wins whatever order edits arrive in) and deletes for everyone (within
-//! [`DELETE_WINDOW_MS`]) or for this user only.
+//! [`DELETE_WINDOW_MS`]) or for this user only (on all of their devices).
 //!
 //! A change travels like a message, end-to-end encrypted to every device of
 //! the chat and this user's other devices, through the outbox (so it waits
@@ -71,8 +71,39 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
         self.change(chat, Content::Delete { target }).await
     }
 
-    /// Deletes message `target` of `chat` on this device only.
+    /// Deletes message `target` of `chat` for this user only: here and on
+    /// their other devices.
     pub async fn delete_for_me(&mut self, chat: ChatId, target: MessageId) -> Result<()> {
+        self.hide(chat, target).await?;
+        let content = Content::Hidden {
+            user: chat.user(),
+            group: chat.group(),
+            target,
+        };
+        let id = self.env.message_id();
+        self.tell_my_devices(id, content).await
+    }
+
+    /// A message this user deleted for themselves on another device.
+    pub(super) async fn on_hidden(&mut self, content: Content) -> Result<()> {
+        let Content::Hidden {
+            user,
+            group,
+            target,
+        } = content
+        else {
+            return Ok(());
+        };
+        match (user, group) {
+            (Some(user), None) => self.hide(ChatId::User(user), target).await,
+            (None, Some(group)) => self.hide(ChatId::Group(group), target).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Takes message `target` of `chat` off this device (its text and media
+    /// reference forgotten).
+    async fn hide(&mut self, chat: ChatId, target: MessageId) -> Result<()> {
         self.update(chat, &target, |m| {
             forget(m);
             m.hidden = true;

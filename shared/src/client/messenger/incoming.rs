@@ -104,6 +104,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             settings @ Content::ChatSettings { .. } if outgoing => {
                 self.on_settings(id, settings).await
             }
+            hidden @ Content::Hidden { .. } if outgoing => self.on_hidden(hidden).await,
             change @ (Content::Reaction { .. } | Content::Edit { .. } | Content::Delete { .. }) => {
                 let author = if outgoing {
                     self.my_user()

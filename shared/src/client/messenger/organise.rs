@@ -30,24 +30,30 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
         }
         let id = self.env.message_id();
         self.apply_settings(chat, id, settings).await?;
-        let me = self
-            .my_user()
-            .ok_or_else(|| MessengerError::invalid("Not signed in."))?;
-        if self.devices().len() < 2 {
-            return Ok(());
-        }
-        let content = Box::new(Content::ChatSettings {
+        let content = Content::ChatSettings {
             user: chat.user(),
             group: chat.group(),
             pinned: settings.pinned,
             muted_until: settings.muted_until,
             archived: settings.archived,
             marked_unread: settings.marked_unread,
-        });
-        let to_my_devices = ChatId::User(me);
+        };
+        self.tell_my_devices(id, content).await
+    }
+
+    /// Sends `content`, a change `id` made here to how this user keeps
+    /// their chats, to this user's other devices (if any), end-to-end
+    /// encrypted through the outbox.
+    pub(super) async fn tell_my_devices(&mut self, id: MessageId, content: Content) -> Result<()> {
+        let me = self
+            .my_user()
+            .ok_or_else(|| MessengerError::invalid("Not signed in."))?;
+        if self.devices().len() < 2 {
+            return Ok(());
+        }
         let change = Outgoing::Change {
-            chat: to_my_devices,
-            content,
+            chat: ChatId::User(me),
+            content: Box::new(content),
         };
         self.index.outbox.push(id, change);
         self.save_index().await?;

@@ -2,7 +2,7 @@
 //! in whatever order they arrive, and only by whom may make them.
 
 use super::{Device, World, last, run, say};
-use crate::client::chat::{ChatId, DELETED_TEXT};
+use crate::client::chat::{ChatId, DELETED_TEXT, Outgoing};
 use crate::crypto::content::Content;
 use crate::ids::MessageId;
 use crate::proto::Text;
@@ -105,7 +105,7 @@ fn an_edit_wins_everywhere_only_by_its_author_and_only_for_fifteen_minutes() {
 }
 
 #[test]
-fn delete_for_everyone_leaves_a_line_on_every_device_and_delete_for_me_only_here() {
+fn delete_for_everyone_leaves_a_line_on_every_device_and_delete_for_me_only_on_mine() {
     let world = World::new();
     let (mut ana, mut ben, mut laptop, id) = written(&world);
     let to_ana = ChatId::User(ana.user());
@@ -127,11 +127,39 @@ fn delete_for_everyone_leaves_a_line_on_every_device_and_delete_for_me_only_here
 
     let second = say(&mut ana, to_ben, "see you");
     world.settle(&mut [&mut ana, &mut ben, &mut laptop]);
-    run(ben.core.delete_for_me(to_ana, second)).expect("deleted here");
+    run(ana.core.delete_for_me(to_ben, second)).expect("deleted for Ana");
     world.settle(&mut [&mut ana, &mut ben, &mut laptop]);
-    assert!(ben.message(to_ana, second).hidden, "gone on Ben's device");
-    assert!(!ana.message(to_ben, second).hidden, "still on Ana's");
-    assert_eq!(last(&ana, to_ben).text.as_deref(), Some("see you"));
+    assert!(ana.message(to_ben, second).hidden, "gone on Ana's phone");
+    assert!(laptop.message(to_ben, second).hidden, "and on her laptop");
+    assert!(
+        laptop.message(to_ben, second).text.is_none(),
+        "text forgotten"
+    );
+    assert!(!ben.message(to_ana, second).hidden, "still on Ben's");
+    assert_eq!(last(&ben, to_ana).text.as_deref(), Some("see you"));
+}
+
+#[test]
+fn only_this_users_own_devices_can_delete_a_message_for_them() {
+    let world = World::new();
+    let (mut ana, mut ben, mut laptop, id) = written(&world);
+    let to_ana = ChatId::User(ana.user());
+    // Ben sends Ana a forged "deleted for me" naming her own message.
+    let forged = Content::Hidden {
+        user: Some(ben.user()),
+        group: None,
+        target: id,
+    };
+    let sent = world.env().message_id();
+    let change = Outgoing::Change {
+        chat: to_ana,
+        content: Box::new(forged),
+    };
+    ben.core.index.outbox.push(sent, change);
+    run(ben.core.flush()).expect("sent");
+    world.settle(&mut [&mut ana, &mut ben, &mut laptop]);
+    let to_ben = ChatId::User(ben.user());
+    assert!(!ana.message(to_ben, id).hidden && !laptop.message(to_ben, id).hidden);
 }
 
 #[test]
