@@ -105,14 +105,21 @@ pub struct Settings {
     #[arg(long, env = "COURIER_HEARTBEAT_SECS", default_value_t = 25)]
     pub heartbeat_secs: u16,
 
-    /// Requests per second one device may make on average (sends, receipts,
-    /// look-ups, typing; not acknowledgements).
+    /// Request tokens per second one device may spend on average, over all
+    /// its connections to this node. A request costs one token; a key claim
+    /// one per device it names, a subscription one per user; an
+    /// acknowledgement of delivered entries nothing.
     #[arg(long, env = "COURIER_RATE_LIMIT_PER_SEC", default_value_t = 50)]
     pub rate_limit_per_sec: u32,
 
-    /// Requests one device may make in a burst.
+    /// Request tokens one device may spend in a burst.
     #[arg(long, env = "COURIER_RATE_LIMIT_BURST", default_value_t = 200)]
     pub rate_limit_burst: u32,
+
+    /// Most devices whose rate limits this node remembers; past it, the
+    /// limits of devices that have been quiet longest are forgotten.
+    #[arg(long, env = "COURIER_RATE_LIMIT_DEVICES", default_value_t = 100_000)]
+    pub rate_limit_devices: usize,
 
     /// Seconds an undelivered entry waits in a queue before it is deleted.
     #[arg(long, env = "COURIER_MESSAGE_TTL_SECS", default_value_t = 30 * 24 * 3600)]

@@ -24,4 +24,5 @@ mod media_inert;
 mod messaging;
 mod page_headers;
 mod protocol;
+mod rate_limits;
 mod store;

@@ -10,7 +10,7 @@ use super::commands::{self, Me};
 use super::delivery::Window;
 use super::end::End;
 use super::machine::{Phase, Session, SignIn, Step};
-use super::rate_limit::TokenBucket;
+use super::rate_limit;
 use crate::bus::Event;
 use crate::clock::now_ms;
 use crate::metrics::metrics;
@@ -26,7 +26,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-/// The timing and rate rules of one session.
+/// The timing rules of one session.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionConfig {
     /// How long a new connection has to send `Hello` and sign in.
@@ -35,10 +35,6 @@ pub struct SessionConfig {
     pub idle_timeout: Duration,
     /// The heartbeat period advertised to the client, in seconds.
     pub heartbeat_secs: u16,
-    /// Requests per second a device may make on average.
-    pub rate_per_sec: u32,
-    /// Requests a device may make in a burst.
-    pub rate_burst: u32,
 }
 
 /// Refused sign-ins (a taken name or key) after which the socket closes.
@@ -116,7 +112,6 @@ where
     // How other tasks reach this session, once it is signed in.
     let mut reach: Option<Arc<Inbox>> = None;
     let mut window = Window::default();
-    let mut bucket = TokenBucket::new(config.rate_per_sec, config.rate_burst);
     // Frames are fed to the socket as they come and flushed together once
     // nothing else is ready: one write for many frames under load.
     let mut unflushed = false;
@@ -202,16 +197,7 @@ where
                 // Boxed, like the other heavy steps, so that the state of an idle
                 // session's task stays small: it exists only while they run.
                 let me = (user, device);
-                Box::pin(request(
-                    socket,
-                    state,
-                    me,
-                    inbox,
-                    frame,
-                    &mut window,
-                    &mut bucket,
-                ))
-                .await
+                Box::pin(request(socket, state, me, inbox, frame, &mut window)).await
             }
         };
         if let Err(end) = outcome {
@@ -347,8 +333,9 @@ where
     Ok(Some(handle))
 }
 
-/// Carries out one request within the device's rate limit (a request over
-/// it is refused `RateLimited`, a typing indicator dropped; acks are free):
+/// Carries out one request within the device's rate limit, which it pays
+/// [`rate_limit::cost`] for (a request over it is refused `RateLimited`, a
+/// frame without an answer — typing, an ack — dropped):
 /// message sends, receipts and acknowledgements go to the router without
 /// waiting (their answers come back through the inbox), the rest through the
 /// commands.
@@ -359,13 +346,17 @@ async fn request<S, E>(
     inbox: &Arc<Inbox>,
     frame: ClientFrame,
     window: &mut Window,
-    bucket: &mut TokenBucket,
 ) -> Result<(), End>
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
 {
-    let is_ack = matches!(frame, ClientFrame::Ack { .. });
-    if !is_ack && !bucket.try_take(std::time::Instant::now()) {
+    let cost = rate_limit::cost(&frame, |id| window.delivered(id));
+    if cost > 0
+        && !state
+            .limits
+            .devices
+            .try_take(me.1, cost, std::time::Instant::now())
+    {
         return match frame.request() {
             Some(request) => {
                 let refusal = Refusal::new(ErrorCode::RateLimited, "rate limit; slow down");
