@@ -121,6 +121,12 @@ pub struct Settings {
     #[arg(long, env = "COURIER_RATE_LIMIT_DEVICES", default_value_t = 100_000)]
     pub rate_limit_devices: usize,
 
+    /// One-time pre-keys one device may claim of another device per day;
+    /// past it, it gets the fallback key, so that no one can drain a
+    /// device's stock.
+    #[arg(long, env = "COURIER_PREKEY_CLAIMS_PER_DAY", default_value_t = 5)]
+    pub prekey_claims_per_day: u32,
+
     /// Seconds an undelivered entry waits in a queue before it is deleted.
     #[arg(long, env = "COURIER_MESSAGE_TTL_SECS", default_value_t = 30 * 24 * 3600)]
     pub message_ttl_secs: u64,

@@ -141,7 +141,13 @@ impl<K: Eq + Hash + Copy> Buckets<K> {
 pub struct Limits {
     /// The requests of each signed-in device, over all its connections.
     pub devices: Buckets<DeviceId>,
+    /// The one-time keys each device (first) may still claim of each other
+    /// device (second).
+    pub claims: Buckets<(DeviceId, DeviceId)>,
 }
+
+/// The period of the one-time key claim budget.
+const CLAIM_PERIOD: Duration = Duration::from_secs(24 * 3_600);
 
 impl Limits {
     /// Empty limits as `settings` configure them.
@@ -151,6 +157,10 @@ impl Limits {
             devices: Buckets::new(
                 settings.rate_limit_devices,
                 TokenBucket::new(settings.rate_limit_per_sec, settings.rate_limit_burst, now),
+            ),
+            claims: Buckets::new(
+                settings.rate_limit_devices,
+                TokenBucket::per_period(settings.prekey_claims_per_day, CLAIM_PERIOD, now),
             ),
         }
     }
