@@ -96,6 +96,28 @@ pub struct Settings {
     #[arg(long, env = "COURIER_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
 
+    /// Seconds a client has to send a request's headers once it starts; a
+    /// connection that has not by then is closed.
+    #[arg(long, env = "COURIER_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+
+    /// Proxies (nginx in front of the nodes) whose `X-Forwarded-For` is
+    /// believed, comma-separated addresses or networks (`10.0.0.2`,
+    /// `172.16.0.0/12`); a request from anyone else counts as coming from
+    /// its TCP peer.
+    #[arg(long, env = "COURIER_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<crate::session::address::TrustedProxy>,
+
+    /// Most WebSockets one address (an IPv6 /64) may hold open before they
+    /// sign in; past it, new ones are refused (429).
+    #[arg(long, env = "COURIER_MAX_UNSIGNED_PER_ADDRESS", default_value_t = 16)]
+    pub max_unsigned_per_address: u32,
+
+    /// Accounts one address may register per hour (in a burst, or spread
+    /// over the hour); past it, `Register` is refused `RateLimited`.
+    #[arg(long, env = "COURIER_REGISTRATIONS_PER_HOUR", default_value_t = 20)]
+    pub registrations_per_hour: u32,
+
     /// Seconds a new connection has to complete the handshake.
     #[arg(long, env = "COURIER_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
     pub handshake_timeout_secs: u64,
@@ -201,6 +223,11 @@ impl Settings {
     /// The directory for media when no S3 bucket is configured.
     pub fn media_dir(&self) -> PathBuf {
         self.data_dir.join("media")
+    }
+
+    /// The deadline for a request's headers.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs.max(1))
     }
 
     /// The handshake deadline.

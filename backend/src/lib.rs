@@ -159,13 +159,11 @@ pub async fn run(
     let cancel = state.shutdown.clone();
     let addr = listener.local_addr().context("listener has no address")?;
     tracing::info!(%addr, node, "listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            cancel.cancel();
-        })
-        .await
-        .context("serving HTTP")?;
+    http::serve::serve(listener, app, settings.header_read_timeout(), async move {
+        shutdown.await;
+        cancel.cancel();
+    })
+    .await;
 
     state.shutdown.cancel();
     state.sessions.close();

@@ -6,12 +6,13 @@
 //! A deployment of several nodes limits per node: each node keeps its own
 //! buckets (a device that reconnects to another node starts full there).
 
+use super::address::{AddressKey, TrustedProxy, Unsigned};
 use crate::config::Settings;
 use courier_shared::ids::{DeviceId, MessageId};
 use courier_shared::proto::ClientFrame;
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Allows `rate` tokens per second on average and bursts of `burst`; a
@@ -144,7 +145,16 @@ pub struct Limits {
     /// The one-time keys each device (first) may still claim of each other
     /// device (second).
     pub claims: Buckets<(DeviceId, DeviceId)>,
+    /// The registrations each address may still make.
+    pub registrations: Buckets<AddressKey>,
+    /// The connections each address holds open without having signed in.
+    pub unsigned: Arc<Unsigned>,
+    /// The proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<TrustedProxy>,
 }
+
+/// The period of the registration limit.
+const REGISTRATION_PERIOD: Duration = Duration::from_secs(3_600);
 
 /// The period of the one-time key claim budget.
 const CLAIM_PERIOD: Duration = Duration::from_secs(24 * 3_600);
@@ -162,6 +172,12 @@ impl Limits {
                 settings.rate_limit_devices,
                 TokenBucket::per_period(settings.prekey_claims_per_day, CLAIM_PERIOD, now),
             ),
+            registrations: Buckets::new(
+                settings.max_connections,
+                TokenBucket::per_period(settings.registrations_per_hour, REGISTRATION_PERIOD, now),
+            ),
+            unsigned: Unsigned::shared(settings.max_unsigned_per_address),
+            trusted_proxies: settings.trusted_proxies.clone(),
         }
     }
 }

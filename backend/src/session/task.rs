@@ -6,6 +6,7 @@
 //! message. The loop is generic over any `Stream + Sink` of WebSocket
 //! messages, so tests can drive it with channels.
 
+use super::address::{AddressKey, Client};
 use super::commands::{self, Me};
 use super::delivery::Window;
 use super::end::End;
@@ -44,7 +45,7 @@ const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
 /// Runs one session until the client leaves, breaks the protocol, falls
 /// silent, is replaced, or the server shuts down.
-pub async fn run<S, E>(socket: S, state: AppState, conn_id: u64)
+pub async fn run<S, E>(socket: S, state: AppState, conn_id: u64, client: Client)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
     E: Display,
@@ -59,7 +60,7 @@ where
         return;
     };
     let mut session = Session::new(state.session_config.heartbeat_secs, challenge);
-    let end = drive(&mut socket, &state, &mut session, conn_id)
+    let end = drive(&mut socket, &state, &mut session, conn_id, client)
         .instrument(span.clone())
         .await;
     finish(&mut socket, &end).instrument(span).await;
@@ -102,7 +103,13 @@ async fn sign_out(
     }
 }
 
-async fn drive<S, E>(socket: &mut S, state: &AppState, session: &mut Session, conn_id: u64) -> End
+async fn drive<S, E>(
+    socket: &mut S,
+    state: &AppState,
+    session: &mut Session,
+    conn_id: u64,
+    mut client: Client,
+) -> End
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
     E: Display,
@@ -170,9 +177,13 @@ where
             Step::Reply(frame) => send(socket, &frame).await,
             Step::Fail(code, reason) => return End::Protocol(code, reason),
             Step::SignIn(request) => {
-                match Box::pin(sign_in(socket, state, session, request, conn_id)).await {
+                let signing_in = sign_in(socket, state, session, request, conn_id, client.address);
+                match Box::pin(signing_in).await {
                     Ok(Some(inbox)) => {
                         reach = Some(inbox);
+                        // Signed in: no longer one of its address's
+                        // connections waiting to.
+                        client.unsigned = None;
                         Ok(())
                     }
                     // Refused (a taken name, say): the client may try again,
@@ -265,18 +276,34 @@ where
 }
 
 /// Completes a sign-in: the device's inbox once signed in, `None` when
-/// refused but the client may try again on this connection.
+/// refused but the client may try again on this connection (a taken name
+/// or key, or a registration over its address's limit).
 async fn sign_in<S, E>(
     socket: &mut S,
     state: &AppState,
     session: &mut Session,
     request: SignIn,
     conn_id: u64,
+    address: AddressKey,
 ) -> Result<Option<Arc<Inbox>>, End>
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
 {
     let answer = request.request();
+    if let SignIn::Register { .. } = request
+        && !state
+            .limits
+            .registrations
+            .try_take(address, 1, std::time::Instant::now())
+    {
+        tracing::info!(?address, "registration over the per-address limit");
+        let refusal = Refusal::new(
+            ErrorCode::RateLimited,
+            "too many new accounts from your address; try again in an hour",
+        );
+        send(socket, &refusal.frame(answer)).await?;
+        return Ok(None);
+    }
     let signature = match &request {
         SignIn::Authenticate { signature, .. } => Some(*signature),
         SignIn::Register { .. } | SignIn::Link { .. } => None,
