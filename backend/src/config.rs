@@ -96,6 +96,28 @@ pub struct Settings {
     #[arg(long, env = "COURIER_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
 
+    /// Seconds a client has to send a request's headers once it starts; a
+    /// connection that has not by then is closed.
+    #[arg(long, env = "COURIER_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+
+    /// Proxies (nginx in front of the nodes) whose `X-Forwarded-For` is
+    /// believed, comma-separated addresses or networks (`10.0.0.2`,
+    /// `172.16.0.0/12`); a request from anyone else counts as coming from
+    /// its TCP peer.
+    #[arg(long, env = "COURIER_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<crate::session::address::TrustedProxy>,
+
+    /// Most WebSockets one address (an IPv6 /64) may hold open before they
+    /// sign in; past it, new ones are refused (429).
+    #[arg(long, env = "COURIER_MAX_UNSIGNED_PER_ADDRESS", default_value_t = 16)]
+    pub max_unsigned_per_address: u32,
+
+    /// Accounts one address may register per hour (in a burst, or spread
+    /// over the hour); past it, `Register` is refused `RateLimited`.
+    #[arg(long, env = "COURIER_REGISTRATIONS_PER_HOUR", default_value_t = 20)]
+    pub registrations_per_hour: u32,
+
     /// Seconds a new connection has to complete the handshake.
     #[arg(long, env = "COURIER_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
     pub handshake_timeout_secs: u64,
@@ -105,14 +127,27 @@ pub struct Settings {
     #[arg(long, env = "COURIER_HEARTBEAT_SECS", default_value_t = 25)]
     pub heartbeat_secs: u16,
 
-    /// Requests per second one device may make on average (sends, receipts,
-    /// look-ups, typing; not acknowledgements).
+    /// Request tokens per second one device may spend on average, over all
+    /// its connections to this node. A request costs one token; a key claim
+    /// one per device it names, a subscription one per user; an
+    /// acknowledgement of delivered entries nothing.
     #[arg(long, env = "COURIER_RATE_LIMIT_PER_SEC", default_value_t = 50)]
     pub rate_limit_per_sec: u32,
 
-    /// Requests one device may make in a burst.
+    /// Request tokens one device may spend in a burst.
     #[arg(long, env = "COURIER_RATE_LIMIT_BURST", default_value_t = 200)]
     pub rate_limit_burst: u32,
+
+    /// Most devices whose rate limits this node remembers; past it, the
+    /// limits of devices that have been quiet longest are forgotten.
+    #[arg(long, env = "COURIER_RATE_LIMIT_DEVICES", default_value_t = 100_000)]
+    pub rate_limit_devices: usize,
+
+    /// One-time pre-keys one device may claim of another device per day;
+    /// past it, it gets the fallback key, so that no one can drain a
+    /// device's stock.
+    #[arg(long, env = "COURIER_PREKEY_CLAIMS_PER_DAY", default_value_t = 5)]
+    pub prekey_claims_per_day: u32,
 
     /// Seconds an undelivered entry waits in a queue before it is deleted.
     #[arg(long, env = "COURIER_MESSAGE_TTL_SECS", default_value_t = 30 * 24 * 3600)]
@@ -188,6 +223,11 @@ impl Settings {
     /// The directory for media when no S3 bucket is configured.
     pub fn media_dir(&self) -> PathBuf {
         self.data_dir.join("media")
+    }
+
+    /// The deadline for a request's headers.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs.max(1))
     }
 
     /// The handshake deadline.

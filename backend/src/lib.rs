@@ -111,9 +111,8 @@ pub async fn run(
             handshake_timeout: settings.handshake_timeout(),
             idle_timeout: settings.idle_timeout(),
             heartbeat_secs: settings.heartbeat_secs.max(1),
-            rate_per_sec: settings.rate_limit_per_sec,
-            rate_burst: settings.rate_limit_burst,
         },
+        limits: Arc::new(session::rate_limit::Limits::new(&settings)),
         connection_slots: Arc::new(Semaphore::new(settings.max_connections)),
         sessions: TaskTracker::new(),
         shutdown: CancellationToken::new(),
@@ -160,13 +159,11 @@ pub async fn run(
     let cancel = state.shutdown.clone();
     let addr = listener.local_addr().context("listener has no address")?;
     tracing::info!(%addr, node, "listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            cancel.cancel();
-        })
-        .await
-        .context("serving HTTP")?;
+    http::serve::serve(listener, app, settings.header_read_timeout(), async move {
+        shutdown.await;
+        cancel.cancel();
+    })
+    .await;
 
     state.shutdown.cancel();
     state.sessions.close();

@@ -5,6 +5,7 @@ use crate::media::MediaStore;
 use crate::presence::Presence;
 use crate::router::Router;
 use crate::router::registry::Registry;
+use crate::session::rate_limit::Limits;
 use crate::session::task::SessionConfig;
 use crate::store::Store;
 use std::sync::Arc;
@@ -27,8 +28,10 @@ pub struct AppState {
     pub presence: Presence,
     /// The media object store.
     pub media: MediaStore,
-    /// Timing and rate rules for every session.
+    /// Timing rules for every session.
     pub session_config: SessionConfig,
+    /// The rate limits of this node, kept across connections.
+    pub limits: Arc<Limits>,
     /// One permit per WebSocket this node may hold.
     pub connection_slots: Arc<Semaphore>,
     /// Every running session, so that shutdown can wait for them.

@@ -65,6 +65,9 @@ impl Server {
                 "1000000",
             ])
             .args(["--heartbeat-secs", "3600"])
+            // Every simulated device comes from 127.0.0.1.
+            .args(["--registrations-per-hour", "4000000000"])
+            .args(["--max-unsigned-per-address", "4000000000"])
             .args(extra)
             .env("COURIER_LOG", "warn")
             .stdout(Stdio::piped())

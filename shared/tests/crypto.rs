@@ -68,7 +68,7 @@ impl KeyServer for Directory {
 impl Directory {
     fn publish_keys(&mut self, device: &mut DeviceCrypto) {
         let (_, id) = device.me().unwrap();
-        let (one_time, fallback) = device.prekeys_to_publish(0);
+        let (one_time, fallback) = device.prekeys_to_publish(0, NOW);
         self.one_time.entry(id).or_default().extend(one_time);
         if let Some(fallback) = fallback {
             self.fallback.insert(id, fallback);
@@ -376,6 +376,51 @@ fn removed_and_unapproved_devices_get_nothing_and_changes_are_reported() {
 }
 
 #[test]
+fn the_fallback_key_rotates_weekly_and_the_previous_one_opens_sessions_until_the_next() {
+    const DAY: u64 = 24 * 3_600 * 1_000;
+    let mut dir = Directory::default();
+    let mut alice = dir.first_device(1, 11);
+    let mut bob = dir.first_device(2, 21);
+    let mut carol = dir.first_device(3, 31);
+    let mut dave = dir.first_device(4, 41);
+    let bob_device = (UserId(2), DeviceId(21));
+    // Bob's one-time keys are all claimed: senders get his fallback key.
+    dir.one_time.remove(&bob_device.1);
+    let first = dir.fallback[&bob_device.1];
+    let sent = send(&mut alice, &mut dir, bob_device.0, 1, "on the first key");
+
+    // Six days on, nothing to publish; a week on, a new fallback key.
+    assert_eq!(bob.prekeys_to_publish(50, NOW + 6 * DAY), (vec![], None));
+    let second = bob
+        .prekeys_to_publish(50, NOW + 7 * DAY)
+        .1
+        .expect("rotated");
+    assert_ne!(second.key, first.key);
+    dir.fallback.insert(bob_device.1, second);
+    // A message built on the first key before the rotation still opens.
+    let alice_device = (UserId(1), DeviceId(11));
+    assert_eq!(
+        read(&mut bob, &mut dir, alice_device, 1, &sent).unwrap(),
+        "on the first key"
+    );
+    let sent = send(&mut carol, &mut dir, bob_device.0, 2, "on the second key");
+    assert_eq!(
+        read(&mut bob, &mut dir, (UserId(3), DeviceId(31)), 2, &sent).unwrap(),
+        "on the second key"
+    );
+
+    // After the next rotation the first key is gone for good.
+    let third = bob
+        .prekeys_to_publish(50, NOW + 14 * DAY)
+        .1
+        .expect("rotated");
+    assert!(third.key != first.key && third.key != second.key);
+    dir.fallback.insert(bob_device.1, first);
+    let sent = send(&mut dave, &mut dir, bob_device.0, 3, "on a forgotten key");
+    assert!(read(&mut bob, &mut dir, (UserId(4), DeviceId(41)), 3, &sent).is_err());
+}
+
+#[test]
 fn a_pre_key_signed_by_another_device_opens_no_session() {
     let mut dir = Directory::default();
     let mut alice = dir.first_device(1, 11);
@@ -383,7 +428,7 @@ fn a_pre_key_signed_by_another_device_opens_no_session() {
     // The server hands out Mallory's keys as if they were Bob's device's.
     let mut mallory = DeviceCrypto::new(seed(66));
     mallory.set_me(UserId(3), DeviceId(31));
-    let (forged, fallback) = mallory.prekeys_to_publish(0);
+    let (forged, fallback) = mallory.prekeys_to_publish(0, NOW);
     dir.one_time.insert(DeviceId(21), forged);
     dir.fallback
         .insert(DeviceId(21), fallback.expect("a fallback key"));

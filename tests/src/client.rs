@@ -35,6 +35,30 @@ impl TestClient {
         Self { socket }
     }
 
+    /// Opens a WebSocket to `ws_url`, or the HTTP status it was refused with.
+    pub async fn try_connect(ws_url: &str) -> Result<Self, u16> {
+        match connect_async(ws_url).await {
+            Ok((socket, _)) => Ok(Self { socket }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(err) => panic!("WebSocket connect failed: {err}"),
+        }
+    }
+
+    /// Opens a WebSocket to `ws_url` as a proxy would for a client at
+    /// `forwarded_for` (the `X-Forwarded-For` header).
+    pub async fn connect_forwarded_for(ws_url: &str, forwarded_for: &str) -> Self {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = ws_url.into_client_request().expect("a ws:// URL");
+        request.headers_mut().insert(
+            "x-forwarded-for",
+            forwarded_for.parse().expect("a header value"),
+        );
+        let (socket, _) = connect_async(request).await.expect("WebSocket connects");
+        Self { socket }
+    }
+
     /// Opens a WebSocket and completes the protocol handshake.
     pub async fn connect_and_hello(ws_url: &str) -> Self {
         let mut client = Self::connect(ws_url).await;

@@ -121,6 +121,10 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         fresh_database_url(backend, dir.path()).await,
     ));
     settings.web_dir = dir.path().join("no-web-client");
+    // Every test client comes from 127.0.0.1: the per-address limits
+    // before sign-in are off unless a test sets them.
+    settings.registrations_per_hour = u32::MAX;
+    settings.max_unsigned_per_address = u32::MAX;
     adjust(&mut settings);
     start(settings, Some(dir)).await
 }

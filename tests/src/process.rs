@@ -86,6 +86,9 @@ impl CourierProcess {
         command
             .args(args)
             .env("COURIER_LOG", "info")
+            // Every test client comes from 127.0.0.1 (or nginx there).
+            .env("COURIER_REGISTRATIONS_PER_HOUR", "1000000")
+            .env("COURIER_MAX_UNSIGNED_PER_ADDRESS", "1000000")
             .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

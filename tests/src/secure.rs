@@ -193,6 +193,14 @@ impl SecureDevice {
         }
     }
 
+    /// Runs the connection for `period`, the core taking in what comes.
+    pub async fn run_for(&mut self, period: Duration) {
+        let deadline = Instant::now() + period;
+        while Instant::now() < deadline {
+            self.step().await;
+        }
+    }
+
     /// Waits until message `id` of `chat` left the outbox: accepted (or
     /// failed, which panics with its reason).
     pub async fn sent(&mut self, chat: ChatId, id: MessageId) {

@@ -292,11 +292,11 @@ async fn one_one_time_key_is_claimed_exactly_once_under_50_concurrent_claims() {
         let claims = (0..50).map(|_| {
             let store = store.clone();
             let target = device.device();
-            tokio::spawn(async move { store.claim_prekeys(&[target]).await })
+            tokio::spawn(async move { store.claim_prekeys(&[(target, true)]).await })
         });
         let mut keys = Vec::new();
         for claim in claims {
-            keys.extend(claim.await.expect("task").expect("claimed"));
+            keys.extend(claim.await.expect("task").expect("claimed").keys);
         }
         assert_eq!(keys.len(), 50);
         let distinct: HashSet<CurveKey> = keys.iter().map(|(_, k)| k.key).collect();
@@ -320,11 +320,11 @@ async fn when_one_time_keys_run_out_claims_get_the_fallback_and_the_device_tops_
     let app = spawn_app(Backend::Sqlite).await;
     let mut device = SecureDevice::register(&app.ws_url(), "alice").await;
     let store: Store = app.store().await;
-    let target = [device.device()];
+    let target = [(device.device(), true)];
     let mut keys = HashSet::new();
     for _ in 0..52 {
         let claimed = store.claim_prekeys(&target).await.expect("claimed");
-        keys.insert(claimed[0].1.key);
+        keys.insert(claimed.keys[0].1.key);
     }
     assert_eq!(
         keys.len(),

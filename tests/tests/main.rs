@@ -23,5 +23,7 @@ mod media_chat;
 mod media_inert;
 mod messaging;
 mod page_headers;
+mod prekeys;
 mod protocol;
+mod rate_limits;
 mod store;

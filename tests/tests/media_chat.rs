@@ -250,3 +250,70 @@ async fn a_changed_object_shows_as_an_error_and_an_upload_can_be_cancelled() {
     drop(courier);
     outcome.expect("tampering and cancelling");
 }
+
+#[tokio::test]
+async fn a_received_html_page_is_only_a_download_never_rendered() {
+    let Some((bin, dist, driver)) = browser_setup() else {
+        return;
+    };
+    let courier = WebServer::start(&bin, &dist).await;
+    let url = courier.url();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let page = dir.path().join("page.html");
+    let html = "<script>parent.postMessage('PAGE-RAN', '*')</script>HTML-CANARY";
+    std::fs::write(&page, html).expect("file written");
+    let ana = Browser::start(&driver).await;
+    let ben = Browser::start(&driver).await;
+    let outcome: Result<(), String> = async {
+        ana.register(&url, "ana").await?;
+        ben.register(&url, "ben").await?;
+        ana.start_chat("ben").await?;
+        ana.send("a page").await?;
+        ben.send_from_list("ana", "ok").await?;
+        // The sender's browser types the file `text/html`; the message says so.
+        ana.fill("#attach-file", &page.display().to_string()).await?;
+        ben.wait_text("li[data-outgoing='false'] [data-file]", "page.html", 30)
+            .await?;
+        eval(
+            &ben,
+            "document.querySelector('li[data-outgoing=false] [data-file] [data-open-media]').click(); return true;",
+        )
+        .await?;
+        wait_true(
+            &ben,
+            "return !!document.querySelector('li[data-outgoing=false] a[data-save]');",
+            "the page downloads",
+        )
+        .await?;
+        // Its blob: URL (on the app's origin) holds the bytes as a download
+        // type: opened, a browser saves it rather than running it.
+        let got = eval(
+            &ben,
+            "const a = document.querySelector('li[data-outgoing=false] a[data-save]');\
+             const r = new XMLHttpRequest(); r.open('GET', a.href, false); r.send();\
+             return [r.getResponseHeader('content-type'), r.responseText];",
+        )
+        .await?;
+        let expected = serde_json::json!(["application/octet-stream", html]);
+        if got != expected {
+            return Err(format!("the received page's blob is {got}"));
+        }
+        // So is the sender's own copy.
+        let own = eval(
+            &ana,
+            "const a = document.querySelector('li[data-outgoing=true] a[data-save]');\
+             if (!a) return null;\
+             const r = new XMLHttpRequest(); r.open('GET', a.href, false); r.send();\
+             return r.getResponseHeader('content-type');",
+        )
+        .await?;
+        if own != serde_json::json!("application/octet-stream") {
+            return Err(format!("the sent page's blob is {own}"));
+        }
+        Ok(())
+    }
+    .await;
+    close_all([("ana", ana), ("ben", ben)], outcome.is_err()).await;
+    drop(courier);
+    outcome.expect("an HTML page is a download");
+}

@@ -30,6 +30,14 @@ pub enum Event {
     Evict(DeviceId),
     /// The device was removed from its account: close its connections.
     Removed(DeviceId),
+    /// A claim left the device fewer one-time keys than it should keep:
+    /// tell it (`KeyCount`), so that it uploads more.
+    KeysLow {
+        /// The device.
+        device: DeviceId,
+        /// How many one-time keys it has left on the server.
+        one_time: u32,
+    },
     /// Devices, device lists or group membership changed: facts about
     /// them that a node keeps are out of date.
     Directory,
@@ -53,6 +61,7 @@ impl Event {
             }
             Self::Evict(device) => format!("{node}|e|{}", device.0),
             Self::Removed(device) => format!("{node}|r|{}", device.0),
+            Self::KeysLow { device, one_time } => format!("{node}|k|{}|{one_time}", device.0),
             Self::Directory => format!("{node}|d"),
         }
     }
@@ -85,6 +94,10 @@ impl Event {
             },
             "e" => Self::Evict(DeviceId(number()?)),
             "r" => Self::Removed(DeviceId(number()?)),
+            "k" => Self::KeysLow {
+                device: DeviceId(number()?),
+                one_time: u32::try_from(number()?).ok()?,
+            },
             "d" => Self::Directory,
             _ => return None,
         };
@@ -114,12 +127,24 @@ mod tests {
             },
             Event::Evict(DeviceId(7)),
             Event::Removed(DeviceId(8)),
+            Event::KeysLow {
+                device: DeviceId(5),
+                one_time: 19,
+            },
             Event::Directory,
         ];
         for event in events {
             assert_eq!(Event::decode(&event.encode(17)), Some((17, event)));
         }
-        for junk in ["", "x|w|1", "1|q|2", "1|w|a,b", "1|p|1", "1|e|-3"] {
+        for junk in [
+            "",
+            "x|w|1",
+            "1|q|2",
+            "1|w|a,b",
+            "1|p|1",
+            "1|e|-3",
+            "1|k|5|99999999999",
+        ] {
             assert_eq!(Event::decode(junk), None, "{junk}");
         }
     }

@@ -129,6 +129,13 @@ impl Bus {
                     self.registry.signal(device, frame);
                 }
             }
+            Event::KeysLow { device, one_time } => {
+                let frame = ServerFrame::KeyCount {
+                    request: courier_shared::ids::RequestId::NONE,
+                    one_time: *one_time,
+                };
+                self.registry.signal(*device, frame);
+            }
             Event::Evict(device) | Event::Removed(device) => self.registry.evict(*device),
             Event::Directory => crate::store::routing::changed(),
         }

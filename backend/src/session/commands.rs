@@ -140,7 +140,7 @@ async fn answer(
             one_time, fallback, ..
         } => directory::publish_keys(state, me, request, one_time, fallback).await,
         ClientFrame::ClaimKeys { devices, .. } => {
-            directory::claim_keys(state, request, devices).await
+            directory::claim_keys(state, me, request, devices).await
         }
         ClientFrame::PublishDeviceList { list, .. } => {
             directory::publish_list(state, me, request, list).await

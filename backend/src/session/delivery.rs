@@ -42,6 +42,11 @@ impl Window {
         self.outstanding < MAX_OUTSTANDING
     }
 
+    /// Whether `id` was delivered on this connection and is not yet acked.
+    pub fn delivered(&self, id: &MessageId) -> bool {
+        self.inflight.contains_key(id)
+    }
+
     /// The device's queue has new entries: read it.
     pub async fn woken<S>(
         &mut self,

@@ -6,6 +6,7 @@
 //! other devices, which verify everything again themselves.
 
 use super::commands::Me;
+use crate::bus::Event;
 use crate::clock::now_ms;
 use crate::refusal::Refusal;
 use crate::state::AppState;
@@ -61,9 +62,13 @@ pub async fn publish_keys(
     Ok(ServerFrame::KeyCount { request, one_time })
 }
 
-/// Claims one pre-key of each named device.
+/// Claims one pre-key of each named device: a one-time key while `me` is
+/// within its claim budget for that device, else the fallback key. Devices
+/// left low on one-time keys are told (`KeyCount`), wherever they are
+/// connected.
 pub async fn claim_keys(
     state: &AppState,
+    me: Me,
     request: RequestId,
     mut devices: Vec<DeviceId>,
 ) -> Result<ServerFrame, Refusal> {
@@ -74,8 +79,22 @@ pub async fn claim_keys(
     }
     devices.sort_unstable();
     devices.dedup();
-    let keys = state.store.claim_prekeys(&devices).await?;
-    Ok(ServerFrame::ClaimedKeys { request, keys })
+    let now = std::time::Instant::now();
+    let wanted: Vec<(DeviceId, bool)> = devices
+        .into_iter()
+        .map(|device| {
+            let budget = state.limits.claims.try_take((me.1, device), 1, now);
+            (device, budget)
+        })
+        .collect();
+    let claimed = state.store.claim_prekeys(&wanted).await?;
+    for (device, one_time) in claimed.low {
+        state.bus.publish(Event::KeysLow { device, one_time });
+    }
+    Ok(ServerFrame::ClaimedKeys {
+        request,
+        keys: claimed.keys,
+    })
 }
 
 /// Stores `me`'s user's new device list if it verifies under its own

@@ -6,11 +6,12 @@
 //! message. The loop is generic over any `Stream + Sink` of WebSocket
 //! messages, so tests can drive it with channels.
 
+use super::address::{AddressKey, Client};
 use super::commands::{self, Me};
 use super::delivery::Window;
 use super::end::End;
 use super::machine::{Phase, Session, SignIn, Step};
-use super::rate_limit::TokenBucket;
+use super::rate_limit;
 use crate::bus::Event;
 use crate::clock::now_ms;
 use crate::metrics::metrics;
@@ -26,7 +27,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-/// The timing and rate rules of one session.
+/// The timing rules of one session.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionConfig {
     /// How long a new connection has to send `Hello` and sign in.
@@ -35,10 +36,6 @@ pub struct SessionConfig {
     pub idle_timeout: Duration,
     /// The heartbeat period advertised to the client, in seconds.
     pub heartbeat_secs: u16,
-    /// Requests per second a device may make on average.
-    pub rate_per_sec: u32,
-    /// Requests a device may make in a burst.
-    pub rate_burst: u32,
 }
 
 /// Refused sign-ins (a taken name or key) after which the socket closes.
@@ -48,7 +45,7 @@ const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
 /// Runs one session until the client leaves, breaks the protocol, falls
 /// silent, is replaced, or the server shuts down.
-pub async fn run<S, E>(socket: S, state: AppState, conn_id: u64)
+pub async fn run<S, E>(socket: S, state: AppState, conn_id: u64, client: Client)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
     E: Display,
@@ -63,7 +60,7 @@ where
         return;
     };
     let mut session = Session::new(state.session_config.heartbeat_secs, challenge);
-    let end = drive(&mut socket, &state, &mut session, conn_id)
+    let end = drive(&mut socket, &state, &mut session, conn_id, client)
         .instrument(span.clone())
         .await;
     finish(&mut socket, &end).instrument(span).await;
@@ -106,7 +103,13 @@ async fn sign_out(
     }
 }
 
-async fn drive<S, E>(socket: &mut S, state: &AppState, session: &mut Session, conn_id: u64) -> End
+async fn drive<S, E>(
+    socket: &mut S,
+    state: &AppState,
+    session: &mut Session,
+    conn_id: u64,
+    mut client: Client,
+) -> End
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
     E: Display,
@@ -116,7 +119,6 @@ where
     // How other tasks reach this session, once it is signed in.
     let mut reach: Option<Arc<Inbox>> = None;
     let mut window = Window::default();
-    let mut bucket = TokenBucket::new(config.rate_per_sec, config.rate_burst);
     // Frames are fed to the socket as they come and flushed together once
     // nothing else is ready: one write for many frames under load.
     let mut unflushed = false;
@@ -175,9 +177,13 @@ where
             Step::Reply(frame) => send(socket, &frame).await,
             Step::Fail(code, reason) => return End::Protocol(code, reason),
             Step::SignIn(request) => {
-                match Box::pin(sign_in(socket, state, session, request, conn_id)).await {
+                let signing_in = sign_in(socket, state, session, request, conn_id, client.address);
+                match Box::pin(signing_in).await {
                     Ok(Some(inbox)) => {
                         reach = Some(inbox);
+                        // Signed in: no longer one of its address's
+                        // connections waiting to.
+                        client.unsigned = None;
                         Ok(())
                     }
                     // Refused (a taken name, say): the client may try again,
@@ -202,16 +208,7 @@ where
                 // Boxed, like the other heavy steps, so that the state of an idle
                 // session's task stays small: it exists only while they run.
                 let me = (user, device);
-                Box::pin(request(
-                    socket,
-                    state,
-                    me,
-                    inbox,
-                    frame,
-                    &mut window,
-                    &mut bucket,
-                ))
-                .await
+                Box::pin(request(socket, state, me, inbox, frame, &mut window)).await
             }
         };
         if let Err(end) = outcome {
@@ -279,18 +276,34 @@ where
 }
 
 /// Completes a sign-in: the device's inbox once signed in, `None` when
-/// refused but the client may try again on this connection.
+/// refused but the client may try again on this connection (a taken name
+/// or key, or a registration over its address's limit).
 async fn sign_in<S, E>(
     socket: &mut S,
     state: &AppState,
     session: &mut Session,
     request: SignIn,
     conn_id: u64,
+    address: AddressKey,
 ) -> Result<Option<Arc<Inbox>>, End>
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
 {
     let answer = request.request();
+    if let SignIn::Register { .. } = request
+        && !state
+            .limits
+            .registrations
+            .try_take(address, 1, std::time::Instant::now())
+    {
+        tracing::info!(?address, "registration over the per-address limit");
+        let refusal = Refusal::new(
+            ErrorCode::RateLimited,
+            "too many new accounts from your address; try again in an hour",
+        );
+        send(socket, &refusal.frame(answer)).await?;
+        return Ok(None);
+    }
     let signature = match &request {
         SignIn::Authenticate { signature, .. } => Some(*signature),
         SignIn::Register { .. } | SignIn::Link { .. } => None,
@@ -347,8 +360,9 @@ where
     Ok(Some(handle))
 }
 
-/// Carries out one request within the device's rate limit (a request over
-/// it is refused `RateLimited`, a typing indicator dropped; acks are free):
+/// Carries out one request within the device's rate limit, which it pays
+/// [`rate_limit::cost`] for (a request over it is refused `RateLimited`, a
+/// frame without an answer — typing, an ack — dropped):
 /// message sends, receipts and acknowledgements go to the router without
 /// waiting (their answers come back through the inbox), the rest through the
 /// commands.
@@ -359,13 +373,17 @@ async fn request<S, E>(
     inbox: &Arc<Inbox>,
     frame: ClientFrame,
     window: &mut Window,
-    bucket: &mut TokenBucket,
 ) -> Result<(), End>
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
 {
-    let is_ack = matches!(frame, ClientFrame::Ack { .. });
-    if !is_ack && !bucket.try_take(std::time::Instant::now()) {
+    let cost = rate_limit::cost(&frame, |id| window.delivered(id));
+    if cost > 0
+        && !state
+            .limits
+            .devices
+            .try_take(me.1, cost, std::time::Instant::now())
+    {
         return match frame.request() {
             Some(request) => {
                 let refusal = Refusal::new(ErrorCode::RateLimited, "rate limit; slow down");

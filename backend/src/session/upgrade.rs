@@ -1,11 +1,14 @@
-//! `GET /ws`: admits a WebSocket within the connection cap and starts its task.
+//! `GET /ws`: admits a WebSocket within the connection cap and its address's
+//! share of connections not yet signed in, and starts its task.
 
+use super::address::{AddressKey, Client, Peer};
 use super::task;
 use crate::metrics::metrics;
 use crate::state::AppState;
+use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use courier_shared::proto::MAX_FRAME_BYTES;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,12 +29,39 @@ const MAX_WRITE_BUFFER_BYTES: usize = 2 * TRANSPORT_MAX_BYTES;
 
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 
-/// Upgrades the request to a WebSocket session, or answers 503 when the node
-/// is full or shutting down.
-pub async fn handler(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+/// Upgrades the request to a WebSocket session; answers 503 when the node
+/// is full or shutting down, 429 when the client's address already holds as
+/// many connections that have not signed in as it may.
+pub async fn handler(
+    State(state): State<AppState>,
+    peer: Option<Extension<Peer>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     if state.shutdown.is_cancelled() {
         return (StatusCode::SERVICE_UNAVAILABLE, "server is shutting down").into_response();
     }
+    let limits = &state.limits;
+    let address = AddressKey::of_request(
+        peer.map(|Extension(p)| p),
+        &headers,
+        &limits.trusted_proxies,
+    );
+    let Some(unsigned) = limits.unsigned.admit(address) else {
+        tracing::info!(
+            ?address,
+            "too many connections not signed in from one address"
+        );
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connections from your address that have not signed in; retry later",
+        )
+            .into_response();
+    };
+    let client = Client {
+        address,
+        unsigned: Some(unsigned),
+    };
     let Ok(permit) = state.connection_slots.clone().try_acquire_owned() else {
         tracing::warn!("connection cap reached; refusing a WebSocket");
         return (
@@ -51,7 +81,7 @@ pub async fn handler(State(state): State<AppState>, ws: WebSocketUpgrade) -> Res
             let _permit = permit;
             let _tracker = tracker;
             metrics().connections.inc();
-            task::run(socket, state, conn_id).await;
+            task::run(socket, state, conn_id, client).await;
             metrics().connections.dec();
         })
 }

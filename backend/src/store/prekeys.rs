@@ -3,10 +3,11 @@
 //! A claim hands out each one-time key at most once, also under concurrent
 //! claims: Postgres deletes the oldest row it can lock (`FOR UPDATE SKIP
 //! LOCKED`), SQLite runs one writer at a time. When a device has no one-time
-//! key left, claims return its fallback key (reusable by design).
+//! key left, or the claimer may take no more of them, claims return its
+//! fallback key (reusable by design).
 
 use super::{Store, StoreError, to_db as db, with_pool};
-use courier_shared::crypto::keys::SignedKey;
+use courier_shared::crypto::keys::{ONE_TIME_KEY_LOW, SignedKey};
 use courier_shared::ids::{CurveKey, DeviceId, Signature};
 
 /// Most one-time keys the server keeps for one device.
@@ -17,6 +18,16 @@ fn signed_key(key: &[u8], signature: &[u8]) -> Option<SignedKey> {
         key: CurveKey::from_slice(key)?,
         signature: Signature::from_slice(signature)?,
     })
+}
+
+/// What a claim handed out.
+#[derive(Debug, Default)]
+pub struct Claimed {
+    /// One key of each device that had any.
+    pub keys: Vec<(DeviceId, SignedKey)>,
+    /// Devices the claim left with fewer than [`ONE_TIME_KEY_LOW`] one-time
+    /// keys, and how many they have.
+    pub low: Vec<(DeviceId, u32)>,
 }
 
 impl Store {
@@ -74,19 +85,26 @@ impl Store {
     }
 
     /// Claims one pre-key of each device: a one-time key, deleted as it is
-    /// handed out, or else the fallback key. Devices with neither are left out.
-    pub async fn claim_prekeys(
-        &self,
-        devices: &[DeviceId],
-    ) -> Result<Vec<(DeviceId, SignedKey)>, StoreError> {
-        let mut claimed = Vec::with_capacity(devices.len());
-        for device in devices {
-            let key = match self.claim_one_time_key(*device).await? {
-                Some(key) => Some(key),
-                None => self.fallback_key(*device).await?,
-            };
+    /// handed out, where the claim may take one (`true`) and one is left, or
+    /// else the fallback key. Devices with neither are left out.
+    pub async fn claim_prekeys(&self, devices: &[(DeviceId, bool)]) -> Result<Claimed, StoreError> {
+        let mut claimed = Claimed::default();
+        for &(device, one_time) in devices {
+            let mut key = None;
+            if one_time {
+                key = self.claim_one_time_key(device).await?;
+                if key.is_some() {
+                    let left = self.one_time_key_count(device).await?;
+                    if left < ONE_TIME_KEY_LOW {
+                        claimed.low.push((device, left));
+                    }
+                }
+            }
+            if key.is_none() {
+                key = self.fallback_key(device).await?;
+            }
             if let Some(key) = key {
-                claimed.push((*device, key));
+                claimed.keys.push((device, key));
             }
         }
         Ok(claimed)

@@ -1,6 +1,7 @@
 //! The media part of a message bubble: a photo's blurred preview until the
 //! photo is downloaded (or its "Open" button), a voice note's waveform,
-//! length and player, a file's name and "Save" link; upload and download
+//! length and player, a video's player, a file's name and "Save" link (any
+//! type off the allow-list of [`courier_shared::client::media_type`]); upload and download
 //! progress, cancel, errors (a failed hash check shows here), and forward.
 //! A lazily loaded feature (`media`, see [`crate::lazy`]): bubbles show it
 //! through [`block`].
@@ -8,6 +9,7 @@
 use crate::media::jpeg_data_url;
 use crate::state::chat::{ChatId, Message};
 use crate::state::{Job, MediaView, Ui};
+use courier_shared::client::media_type::{MediaKind, safe_type};
 use courier_shared::crypto::content::Content;
 use leptos::prelude::*;
 
@@ -52,7 +54,10 @@ fn media_block(message: &Message, ui: Ui, run: Callback<Job>) -> Option<AnyView>
     let open = move |_| run.run(Job::Fetch(id));
     let name = name.as_str().to_owned();
     let progress = move |p: f64| view! { <progress data-download value=p max="1"></progress> };
-    let body = if mime.as_str().starts_with("image/") {
+    // Shown as the sender says only for allowed passive types; anything
+    // else is a file to save (its blob is `application/octet-stream`).
+    let safe = safe_type(mime.as_str());
+    let body = if safe.kind == MediaKind::Image {
         let preview =
             (!thumbnail.as_bytes().is_empty()).then(|| jpeg_data_url(thumbnail.as_bytes()));
         let ratio = format!("aspect-ratio: {} / {}", width.max(1), height.max(1));
@@ -68,8 +73,8 @@ fn media_block(message: &Message, ui: Ui, run: Callback<Job>) -> Option<AnyView>
             </div>
         }
         .into_any()
-    } else if mime.as_str().starts_with("audio/") {
-        let kind = mime.as_str().to_owned();
+    } else if safe.kind == MediaKind::Audio {
+        let kind = safe.mime.to_owned();
         let playable = crate::media::can_play(&kind);
         let seconds = duration_ms / 1_000;
         let length = format!("{}:{:02}", seconds / 60, seconds % 60);
@@ -95,6 +100,18 @@ fn media_block(message: &Message, ui: Ui, run: Callback<Job>) -> Option<AnyView>
                     Some(MediaView::Loading(p)) => progress(p).into_any(),
                     Some(MediaView::Failed(why)) => view! { <p class="warning" data-media-error role="alert">{why}</p> }.into_any(),
                     None => view! { <button class="open" data-open-media on:click=open aria-label="Play voice note">"▶"</button> }.into_any(),
+                }}
+            </div>
+        }
+        .into_any()
+    } else if safe.kind == MediaKind::Video {
+        view! {
+            <div class="video" data-video>
+                {move || match state() {
+                    Some(MediaView::Ready(url)) => view! { <video controls data-video-player src=url></video> }.into_any(),
+                    Some(MediaView::Loading(p)) => progress(p).into_any(),
+                    Some(MediaView::Failed(why)) => view! { <p class="warning" data-media-error role="alert">{why}</p> }.into_any(),
+                    None => view! { <button class="open" data-open-media on:click=open>"Open video"</button> }.into_any(),
                 }}
             </div>
         }

@@ -5,6 +5,7 @@
 pub mod image;
 pub mod voice;
 
+use courier_shared::client::media_type::safe_type;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
@@ -14,11 +15,14 @@ pub async fn bytes_of(blob: &web_sys::Blob) -> Result<Vec<u8>, JsValue> {
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
-/// A `blob:` URL showing `bytes` as `mime` (revoke it when done).
-pub fn object_url(bytes: &[u8], mime: &str) -> Result<String, JsValue> {
+/// A `blob:` URL of `bytes`, declared by their sender as `declared` (revoke
+/// it when done). The URL is on the app's origin, so only an allowed passive
+/// type is kept; anything else is `application/octet-stream`, which a
+/// browser saves rather than renders ([`safe_type`]).
+pub fn object_url(bytes: &[u8], declared: &str) -> Result<String, JsValue> {
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
+    options.set_type(safe_type(declared).mime);
     let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)?;
     web_sys::Url::create_object_url_with_blob(&blob)
 }

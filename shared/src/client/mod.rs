@@ -12,7 +12,9 @@
 //! - [`Outbox`]: every durable send until the server accepts it, with its
 //!   retries;
 //! - [`SeenIds`]: drops repeats; [`Backoff`] spaces reconnects;
-//!   [`GroupMarks`]: a group message's progress per member.
+//!   [`GroupMarks`]: a group message's progress per member;
+//! - [`media_type`]: which received media types are shown, and which only
+//!   saved.
 
 pub mod api;
 mod backoff;
@@ -20,6 +22,7 @@ pub mod chat;
 mod connection;
 mod dedupe;
 mod group_marks;
+pub mod media_type;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod memory;
 pub mod messenger;

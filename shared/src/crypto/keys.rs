@@ -16,6 +16,9 @@ const PREKEY: &[u8] = b"courier/v1/prekey\0";
 pub const ONE_TIME_KEY_TARGET: u32 = 50;
 /// When the server holds fewer than this many, the device tops up.
 pub const ONE_TIME_KEY_LOW: u32 = 20;
+/// How long a device publishes the same fallback key before a new one (a
+/// week, as Signal rotates its signed pre-key).
+pub const FALLBACK_ROTATION_MS: u64 = 7 * 24 * 3_600 * 1_000;
 /// Most keys one publish may carry, and most a device may hold on the server.
 pub const MAX_ONE_TIME_KEYS: usize = 100;
 

@@ -253,7 +253,8 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             return Ok(());
         }
         let count = self.server.publish_keys(Vec::new(), None).await?;
-        let (one_time, fallback) = self.crypto_state()?.prekeys_to_publish(count);
+        let now = self.env.now_ms();
+        let (one_time, fallback) = self.crypto_state()?.prekeys_to_publish(count, now);
         if one_time.is_empty() && fallback.is_none() {
             return Ok(());
         }

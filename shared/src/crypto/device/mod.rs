@@ -65,6 +65,8 @@ pub struct DeviceCrypto {
     /// A peer opened a session with one of this device's one-time keys since
     /// the app last asked (so the server's stock went down).
     one_time_key_used: bool,
+    /// When the current fallback key was first published (Unix ms).
+    fallback_published_ms: Option<u64>,
 }
 
 impl std::fmt::Debug for DeviceCrypto {
@@ -92,6 +94,8 @@ struct Snapshot {
     renew: Vec<DeviceId>,
     #[serde(default)]
     groups: SavedSenderKeys,
+    #[serde(default)]
+    fallback_published_ms: Option<u64>,
 }
 
 impl DeviceCrypto {
@@ -110,6 +114,7 @@ impl DeviceCrypto {
             groups: SenderKeys::default(),
             changes: Vec::new(),
             one_time_key_used: false,
+            fallback_published_ms: None,
         }
     }
 
@@ -190,6 +195,7 @@ impl DeviceCrypto {
                 .collect(),
             renew: self.renew.iter().copied().collect(),
             groups: self.groups.save(),
+            fallback_published_ms: self.fallback_published_ms,
         };
         // Writing to a Vec cannot fail, and every field serialises.
         cbor4ii::serde::to_vec(Vec::new(), &snapshot).unwrap_or_default()
@@ -224,6 +230,7 @@ impl DeviceCrypto {
             groups: SenderKeys::restore(snapshot.groups),
             changes: Vec::new(),
             one_time_key_used: false,
+            fallback_published_ms: snapshot.fallback_published_ms,
         })
     }
 }

@@ -8,7 +8,7 @@ use crate::crypto::CryptoError;
 use crate::crypto::content::Plaintext;
 use crate::crypto::device_list::ListedDevice;
 use crate::crypto::envelope::{Envelope, Sealed};
-use crate::crypto::keys::{ONE_TIME_KEY_TARGET, SignedKey};
+use crate::crypto::keys::{FALLBACK_ROTATION_MS, ONE_TIME_KEY_TARGET, SignedKey};
 use crate::ids::{DeviceId, FixedBytes, MessageId, UserId};
 use crate::proto::Payload;
 use vodozemac::Curve25519PublicKey;
@@ -17,8 +17,26 @@ use vodozemac::olm::{OlmMessage, SessionConfig};
 impl DeviceCrypto {
     /// New signed one-time keys to bring the server's stock from `on_server`
     /// up to [`ONE_TIME_KEY_TARGET`], and the fallback key if it is not yet
-    /// published. Persist the state after publishing them.
-    pub fn prekeys_to_publish(&mut self, on_server: u32) -> (Vec<SignedKey>, Option<SignedKey>) {
+    /// published — a new one once the current one has been out for
+    /// [`FALLBACK_ROTATION_MS`] (as Signal rotates its signed pre-key). The
+    /// previous fallback key's secret stays (vodozemac keeps one) until the
+    /// next rotation, so that pre-key messages built on it before the
+    /// server had the new one still open. Persist the state after
+    /// publishing them.
+    pub fn prekeys_to_publish(
+        &mut self,
+        on_server: u32,
+        now_ms: u64,
+    ) -> (Vec<SignedKey>, Option<SignedKey>) {
+        match self.fallback_published_ms {
+            Some(at) if now_ms.saturating_sub(at) >= FALLBACK_ROTATION_MS => {
+                // Also forgets the fallback key before the previous one.
+                self.account.generate_fallback_key();
+            }
+            // A state saved before rotation existed: its clock starts now.
+            None => self.fallback_published_ms = Some(now_ms),
+            Some(_) => {}
+        }
         let wanted = ONE_TIME_KEY_TARGET.saturating_sub(on_server) as usize;
         if wanted > 0 {
             self.account.generate_one_time_keys(wanted);
@@ -27,6 +45,9 @@ impl DeviceCrypto {
             |key: &Curve25519PublicKey| SignedKey::sign(FixedBytes(key.to_bytes()), &self.signing);
         let one_time: Vec<SignedKey> = self.account.one_time_keys().values().map(sign).collect();
         let fallback = self.account.fallback_key().values().next().map(sign);
+        if fallback.is_some() {
+            self.fallback_published_ms = Some(now_ms);
+        }
         self.account.mark_keys_as_published();
         (one_time, fallback)
     }
