@@ -419,7 +419,10 @@ where
         Ok(None) => return Ok(()),
         Err(refusal) => return send(socket, &refusal).await,
     };
-    if let Some(answer) = commands::handle(state, me, frame).await {
+    // Boxed: the other commands' futures are large (directory, groups,
+    // media), and inline they would make every boxed request, one or two per
+    // message, as large.
+    if let Some(answer) = Box::pin(commands::handle(state, me, frame)).await {
         send(socket, &answer).await?;
     }
     Ok(())
