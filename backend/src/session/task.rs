@@ -54,10 +54,6 @@ const CLOSE_LINGER: Duration = Duration::from_secs(2);
 /// `async fn`: an `async fn` keeps each argument twice in its future (the
 /// argument and the body's binding of it, rust-lang/rust#62958), and this
 /// future is what every idle socket keeps in memory.
-#[expect(
-    clippy::manual_async_fn,
-    reason = "an async fn would keep the socket twice in every idle session"
-)]
 pub fn run<S, E, A>(
     mut socket: S,
     state: Arc<AppState>,
@@ -68,25 +64,26 @@ where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
     E: Display,
 {
+    // One span around the whole session, kept by the wrapper only (a span
+    // kept as a local too would take room in every idle session).
+    let span = tracing::info_span!("session", conn = conn_id, user = tracing::field::Empty);
     async move {
         let _admission = admission;
-        let span = tracing::info_span!("session", conn = conn_id, user = tracing::field::Empty);
         // Without randomness there is no challenge to sign: no session at all
         // (a fixed challenge would make signatures replayable).
         let Some(challenge) = super::challenge::random() else {
             let end = End::protocol(ErrorCode::Internal, "the server cannot sign anyone in now");
-            finish(&mut socket, &end).instrument(span).await;
+            finish(&mut socket, &end).await;
             return;
         };
         let mut session = Session::new(state.session_config.heartbeat_secs, challenge);
-        let end = drive(&mut socket, &state, &mut session, conn_id)
-            .instrument(span.clone())
-            .await;
-        finish(&mut socket, &end).instrument(span).await;
+        let end = drive(&mut socket, &state, &mut session, conn_id).await;
+        finish(&mut socket, &end).await;
         if let Phase::Ready(user, device) = session.phase() {
             Box::pin(sign_out(&state, user, device, conn_id)).await;
         }
     }
+    .instrument(span)
 }
 
 /// Takes a device that disconnected off the registry and, if it was the
@@ -232,7 +229,7 @@ where
             return end;
         }
         if let Phase::Ready(..) = session.phase() {
-            deadline = Instant::now() + config.idle_timeout;
+            deadline = Instant::now() + state.session_config.idle_timeout;
         }
     }
 }
