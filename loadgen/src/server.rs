@@ -147,8 +147,27 @@ impl Server {
     }
 }
 
+/// How long a stopped server may take to shut down before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
 impl Drop for Server {
+    /// Asks the server to stop (SIGTERM) and waits for it, so that a build
+    /// that writes something at exit (the `dhat-heap` profile) gets to;
+    /// kills it if it takes longer than [`STOP_GRACE`].
     fn drop(&mut self) {
+        let asked = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|status| status.success());
+        if asked {
+            let deadline = std::time::Instant::now() + STOP_GRACE;
+            while std::time::Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -1,7 +1,7 @@
 //! Micro-benchmarks of the hot path's pure code: encoding and decoding the
 //! frames every message crosses, and the Ed25519 signatures of sign-in.
-//! `cargo bench -p courier-shared`. (Message encryption lands with the
-//! end-to-end encryption work and gets its benchmarks then.)
+//! `cargo bench -p courier-shared --bench frames` (message encryption:
+//! `benches/crypto.rs`).
 
 #[cfg(not(target_arch = "wasm32"))]
 mod frames {

@@ -7,6 +7,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use std::path::Path;
+use std::sync::Arc;
 use tower_http::trace::TraceLayer;
 
 /// Every route the public listener answers: `/healthz`, `/readyz`, `/ws`,
@@ -15,10 +16,12 @@ use tower_http::trace::TraceLayer;
 /// has a listener of its own: [`super::metrics::router`].)
 pub fn router(state: AppState, web_dir: &Path) -> Router {
     let policy = headers::Policy::new(state.media.public_origin());
+    // Sessions share one copy of the state (see `upgrade::handler`).
+    let shared = Arc::new(state.clone());
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/ws", get(upgrade::handler))
+        .route("/ws", get(upgrade::handler).with_state(shared))
         .route(
             "/media/{id}",
             get(media::get)

@@ -59,7 +59,10 @@ impl Window {
         S: Sink<Message> + Unpin,
     {
         self.backlog = true;
-        self.refill(socket, state, me.1, inbox).await
+        // Boxed, here and in `gone`: reading the queue is a database query
+        // whose future is large, and inline it would make every boxed
+        // arrival (one or two per message) as large (see `task::arrive`).
+        Box::pin(self.refill(socket, state, me.1, inbox)).await
     }
 
     /// Sends the entries waiting in the device's queue that are not already
@@ -187,8 +190,8 @@ impl Window {
         if self.inflight.is_empty() {
             self.inflight.shrink_to_fit();
         }
-        if self.inflight.len() <= MAX_INFLIGHT / 2 {
-            self.refill(socket, state, me.1, inbox).await?;
+        if self.backlog && self.inflight.len() <= MAX_INFLIGHT / 2 {
+            Box::pin(self.refill(socket, state, me.1, inbox)).await?;
         }
         Ok(())
     }

@@ -44,29 +44,44 @@ pub const MAX_REFUSED_SIGN_INS: u32 = 3;
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
 /// Runs one session until the client leaves, breaks the protocol, falls
-/// silent, is replaced, or the server shuts down.
-pub async fn run<S, E>(socket: S, state: AppState, conn_id: u64, client: Client)
+/// silent, is replaced, or the server shuts down; `admission` (the
+/// connection's slot under the cap) is held until then.
+///
+/// A plain function returning an `async move` block rather than an
+/// `async fn`: an `async fn` keeps each argument twice in its future (the
+/// argument and the body's binding of it, rust-lang/rust#62958), and this
+/// future is what every idle socket keeps in memory.
+pub fn run<S, E, A>(
+    mut socket: S,
+    state: Arc<AppState>,
+    conn_id: u64,
+    client: Client,
+    admission: A,
+) -> impl Future<Output = ()>
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
     E: Display,
 {
+    // One span around the whole session, kept by the wrapper only (a span
+    // kept as a local too would take room in every idle session).
     let span = tracing::info_span!("session", conn = conn_id, user = tracing::field::Empty);
-    let mut socket = socket;
-    // Without randomness there is no challenge to sign: no session at all
-    // (a fixed challenge would make signatures replayable).
-    let Some(challenge) = super::challenge::random() else {
-        let end = End::protocol(ErrorCode::Internal, "the server cannot sign anyone in now");
-        finish(&mut socket, &end).instrument(span).await;
-        return;
-    };
-    let mut session = Session::new(state.session_config.heartbeat_secs, challenge);
-    let end = drive(&mut socket, &state, &mut session, conn_id, client)
-        .instrument(span.clone())
-        .await;
-    finish(&mut socket, &end).instrument(span).await;
-    if let Phase::Ready(user, device) = session.phase() {
-        Box::pin(sign_out(&state, user, device, conn_id)).await;
+    async move {
+        let _admission = admission;
+        // Without randomness there is no challenge to sign: no session at all
+        // (a fixed challenge would make signatures replayable).
+        let Some(challenge) = super::challenge::random() else {
+            let end = End::protocol(ErrorCode::Internal, "the server cannot sign anyone in now");
+            finish(&mut socket, &end).await;
+            return;
+        };
+        let mut session = Session::new(state.session_config.heartbeat_secs, challenge);
+        let end = drive(&mut socket, &state, &mut session, conn_id, client).await;
+        finish(&mut socket, &end).await;
+        if let Phase::Ready(user, device) = session.phase() {
+            Box::pin(sign_out(&state, user, device, conn_id)).await;
+        }
     }
+    .instrument(span)
 }
 
 /// Takes a device that disconnected off the registry and, if it was the
@@ -161,20 +176,17 @@ where
             },
         };
         unflushed = true;
-        let step = match incoming {
-            None | Some(Ok(Message::Close(_))) => return End::ClientLeft,
-            Some(Err(err)) => {
-                tracing::debug!(%err, "socket read failed");
-                return End::ReadFailed;
-            }
-            Some(Ok(Message::Binary(bytes))) => session.on_binary(&bytes),
-            Some(Ok(Message::Text(_))) => session.on_text(),
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => Step::Continue,
+        // The message is read in a function of its own and the reply sent
+        // from a box, so that neither the message nor the reply takes room
+        // in this loop's state, which every idle socket keeps.
+        let step = match read_step(session, incoming) {
+            Ok(step) => step,
+            Err(end) => return end,
         };
         metrics().frame_in(step_label(&step));
         let outcome = match step {
             Step::Continue => Ok(()),
-            Step::Reply(frame) => send(socket, &frame).await,
+            Step::Reply(frame) => Box::pin(send_owned(socket, frame)).await,
             Step::Fail(code, reason) => return End::Protocol(code, reason),
             Step::SignIn(request) => {
                 let signing_in = sign_in(socket, state, session, request, conn_id, client.address);
@@ -215,9 +227,35 @@ where
             return end;
         }
         if let Phase::Ready(..) = session.phase() {
-            deadline = Instant::now() + config.idle_timeout;
+            deadline = Instant::now() + state.session_config.idle_timeout;
         }
     }
+}
+
+/// What the session makes of the socket's next message, or how the
+/// connection ends (the client left, or the read failed).
+fn read_step<E: Display>(
+    session: &mut Session,
+    incoming: Option<Result<Message, E>>,
+) -> Result<Step, End> {
+    match incoming {
+        None | Some(Ok(Message::Close(_))) => Err(End::ClientLeft),
+        Some(Err(err)) => {
+            tracing::debug!(%err, "socket read failed");
+            Err(End::ReadFailed)
+        }
+        Some(Ok(Message::Binary(bytes))) => Ok(session.on_binary(&bytes)),
+        Some(Ok(Message::Text(_))) => Ok(session.on_text()),
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(Step::Continue),
+    }
+}
+
+/// [`send`] of a frame it owns (to be boxed with it).
+async fn send_owned<S: Sink<Message> + Unpin>(
+    socket: &mut S,
+    frame: ServerFrame,
+) -> Result<(), End> {
+    send(socket, &frame).await
 }
 
 /// What the socket had: a message, or the end of a flush.
@@ -397,7 +435,10 @@ where
         Ok(None) => return Ok(()),
         Err(refusal) => return send(socket, &refusal).await,
     };
-    if let Some(answer) = commands::handle(state, me, frame).await {
+    // Boxed: the other commands' futures are large (directory, groups,
+    // media), and inline they would make every boxed request, one or two per
+    // message, as large.
+    if let Some(answer) = Box::pin(commands::handle(state, me, frame)).await {
         send(socket, &answer).await?;
     }
     Ok(())
