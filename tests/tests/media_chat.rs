@@ -29,6 +29,38 @@ async fn wait_true(page: &Browser, script: &str, what: &str) -> Result<(), Strin
     }
 }
 
+/// Waits for the incoming file `name` in `page`, downloads it, and gives
+/// the content type and text its Save link's `blob:` URL serves.
+async fn download_received(page: &Browser, name: &str) -> Result<(String, String), String> {
+    page.wait_text("li[data-outgoing='false'] [data-file]", name, 30)
+        .await?;
+    eval(
+        page,
+        "document.querySelector('li[data-outgoing=false] [data-file] [data-open-media]').click(); return true;",
+    )
+    .await?;
+    wait_true(
+        page,
+        "return !!document.querySelector('li[data-outgoing=false] a[data-save]');",
+        "the file downloads",
+    )
+    .await?;
+    let got = eval(
+        page,
+        "const a = document.querySelector('li[data-outgoing=false] a[data-save]');\
+         const r = new XMLHttpRequest(); r.open('GET', a.href, false); r.send();\
+         return [r.getResponseHeader('content-type'), r.responseText];",
+    )
+    .await?;
+    match got.as_array().map(Vec::as_slice) {
+        Some([kind, text]) => Ok((
+            kind.as_str().unwrap_or_default().to_owned(),
+            text.as_str().unwrap_or_default().to_owned(),
+        )),
+        _ => Err(format!("the file's blob gave {got}")),
+    }
+}
+
 #[tokio::test]
 async fn a_photo_a_file_and_a_voice_note_reach_the_other_browser() {
     let Some((bin, dist, driver)) = browser_setup() else {
@@ -89,28 +121,9 @@ async fn a_photo_a_file_and_a_voice_note_reach_the_other_browser() {
 
         // A file of any type: downloaded when asked for, then saved.
         ana.fill("#attach-file", &notes.display().to_string()).await?;
-        ben.wait_text("li[data-outgoing='false'] [data-file]", "notes.txt", 30)
-            .await?;
-        eval(
-            &ben,
-            "document.querySelector('li[data-outgoing=false] [data-file] [data-open-media]').click(); return true;",
-        )
-        .await?;
-        wait_true(
-            &ben,
-            "return !!document.querySelector('li[data-outgoing=false] a[data-save]');",
-            "the file downloads",
-        )
-        .await?;
-        let text = eval(
-            &ben,
-            "const a = document.querySelector('li[data-outgoing=false] a[data-save]');\
-             const r = new XMLHttpRequest(); r.open('GET', a.href, false); r.send();\
-             return r.responseText;",
-        )
-        .await?;
-        if text.as_str() != Some("FILE-CANARY shopping list") {
-            return Err(format!("the file came out as {text}"));
+        let (_, text) = download_received(&ben, "notes.txt").await?;
+        if text != "FILE-CANARY shopping list" {
+            return Err(format!("the file came out as {text:?}"));
         }
 
         // A voice note: hold the button for a second and a half.
@@ -271,32 +284,13 @@ async fn a_received_html_page_is_only_a_download_never_rendered() {
         ana.send("a page").await?;
         ben.send_from_list("ana", "ok").await?;
         // The sender's browser types the file `text/html`; the message says so.
-        ana.fill("#attach-file", &page.display().to_string()).await?;
-        ben.wait_text("li[data-outgoing='false'] [data-file]", "page.html", 30)
+        ana.fill("#attach-file", &page.display().to_string())
             .await?;
-        eval(
-            &ben,
-            "document.querySelector('li[data-outgoing=false] [data-file] [data-open-media]').click(); return true;",
-        )
-        .await?;
-        wait_true(
-            &ben,
-            "return !!document.querySelector('li[data-outgoing=false] a[data-save]');",
-            "the page downloads",
-        )
-        .await?;
         // Its blob: URL (on the app's origin) holds the bytes as a download
         // type: opened, a browser saves it rather than running it.
-        let got = eval(
-            &ben,
-            "const a = document.querySelector('li[data-outgoing=false] a[data-save]');\
-             const r = new XMLHttpRequest(); r.open('GET', a.href, false); r.send();\
-             return [r.getResponseHeader('content-type'), r.responseText];",
-        )
-        .await?;
-        let expected = serde_json::json!(["application/octet-stream", html]);
-        if got != expected {
-            return Err(format!("the received page's blob is {got}"));
+        let got = download_received(&ben, "page.html").await?;
+        if got != ("application/octet-stream".to_owned(), html.to_owned()) {
+            return Err(format!("the received page's blob is {got:?}"));
         }
         // So is the sender's own copy.
         let own = eval(
