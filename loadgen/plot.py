@@ -6,7 +6,8 @@
 Standard library only. Three plots, before (label issue21-before) against
 after (issue21-after), SQLite and Postgres: latency percentiles against the
 offered load, messages/s and server CPU-µs per message by scenario, and server
-memory per idle socket against the socket count.
+memory per idle socket against the socket count (with the later idle-socket
+work, label sockets-after).
 """
 
 import json
@@ -15,6 +16,8 @@ import sys
 from pathlib import Path
 
 BEFORE, AFTER = "issue21-before", "issue21-after"
+# The idle-socket work that came after (session as its own task, 512 B reads).
+SOCKETS = "sockets-after"
 COLOURS = {
     (BEFORE, "sqlite"): "#c0392b",
     (BEFORE, "postgres"): "#e67e22",
@@ -30,7 +33,7 @@ def runs(path):
     return {
         (r["label"], r["backend"], r["scenario"], r.get("variant", "")): r["figures"]
         for r in data["runs"]
-        if r["label"] in (BEFORE, AFTER)
+        if r["label"] in (BEFORE, AFTER, SOCKETS)
     }
 
 
@@ -159,7 +162,8 @@ def memory(r):
     body.append(f'<text transform="translate(16,{(TOP + H - BOTTOM) / 2}) rotate(-90)" text-anchor="middle">KiB per socket</text>')
     body.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y(4096)}" y2="{y(4096)}" stroke="black" stroke-dasharray="6 4"/>')
     body.append(f'<text x="{W - RIGHT - 4}" y="{y(4096) - 5}" text-anchor="end">target 4 KiB</text>')
-    for (label, backend), colour in COLOURS.items():
+    series = {**COLOURS, (SOCKETS, "sqlite"): "#6c3483", (SOCKETS, "postgres"): "#a569bd"}
+    for (label, backend), colour in series.items():
         points = sorted(
             (int(v.split("=")[1]), f["server_bytes_per_connection"])
             for (l, b, s, v), f in r.items()
@@ -168,7 +172,8 @@ def memory(r):
         line = " ".join(f"{x(n):.1f},{y(v):.1f}" for n, v in points)
         body.append(f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>')
         body += [f'<circle cx="{x(n):.1f}" cy="{y(v):.1f}" r="4" fill="{colour}"/>' for n, v in points]
-    legend = [(f"{b} {l[8:]}", c) for (l, b), c in COLOURS.items()]
+    names = {BEFORE: "before", AFTER: "after", SOCKETS: "idle fix"}
+    legend = [(f"{b} {names[l]}", c) for (l, b), c in series.items()]
     return svg("Server memory per idle socket (issue 21)", "".join(body), legend)
 
 
