@@ -79,10 +79,26 @@ async fn three_people_chat_in_a_group_and_a_removed_member_reads_no_further() {
         cyra.wait_text("li[data-outgoing='false'] .sender", "ben", 5)
             .await?;
 
-        // Group info: members and admins; Ana removes Cyra.
+        // Group info: members and admins; Ana renames the group (the name
+        // changes for everyone, with a line), then removes Cyra.
         ana.click("#group-info-toggle").await?;
         ana.wait_text("li[data-member='You'] .badge", "admin", 30)
             .await?;
+        ana.fill("#rename-group-name", "Ski trip").await?;
+        ana.click("#rename-group").await?;
+        ana.wait_text("[data-peer-name]", "Ski trip", 30).await?;
+        for member in [&ben, &cyra] {
+            member
+                .wait_text(
+                    "li[data-system]",
+                    "ana renamed the group \u{201c}Ski trip\u{201d}",
+                    30,
+                )
+                .await?;
+            member
+                .wait_text("button[data-group]", "Ski trip", 30)
+                .await?;
+        }
         ana.wait_count("li[data-member]", 3, 10).await?;
         ana.click("li[data-member='cyra'] .remove-member").await?;
         ana.wait_text("li[data-system]", "You removed cyra", 30)

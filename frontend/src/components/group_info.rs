@@ -1,5 +1,5 @@
 //! A group's info panel: its members with their admin badges; admins add,
-//! remove and promote members; anyone may leave. And the form that creates
+//! remove and promote members; any member may rename the group or leave. And the form that creates
 //! a group. Both are a lazily loaded feature (`groups`, see
 //! [`crate::lazy`]), shown through [`members_panel`] and [`new_group_form`].
 
@@ -72,6 +72,13 @@ fn GroupInfo(account: Account) -> impl IntoView {
             .any(|(u, admin)| Some(*u) == me() && *admin)
     };
     let run = Callback::new(move |action: GroupAction| account.run(Job::Group(action)));
+    let i_am_member = move || members().iter().any(|(u, _)| Some(*u) == me());
+    let renaming = RwSignal::new(String::new());
+    let rename = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        run.run(GroupAction::Rename(renaming.get_untracked()));
+        renaming.set(String::new());
+    };
     let adding = RwSignal::new(String::new());
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -117,7 +124,14 @@ fn GroupInfo(account: Account) -> impl IntoView {
                     <button id="add-member" type="submit">"Add"</button>
                 </form>
             </Show>
-            <Show when=move || members().iter().any(|(u, _)| Some(*u) == me())>
+            <Show when=i_am_member>
+                <form class="rename-group" on:submit=rename>
+                    <label for="rename-group-name" class="visually-hidden">"New group name"</label>
+                    <input id="rename-group-name" placeholder="Rename the group" required maxlength="100" bind:value=renaming />
+                    <button id="rename-group" type="submit">"Rename"</button>
+                </form>
+            </Show>
+            <Show when=i_am_member>
                 <button id="leave-group" class="danger" on:click=move |_| run.run(GroupAction::Leave)>
                     "Leave group"
                 </button>

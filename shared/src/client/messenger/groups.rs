@@ -1,13 +1,13 @@
-//! Groups: create them and change their members (each change told to the
+//! Groups: create them, rename them and change their members (each change told to the
 //! group as an encrypted event), send with sender keys (this device's key
 //! shared with the member devices lacking it, then the message encrypted
 //! once), and take in group messages, events and keys. The server's word on
 //! membership counts; an event only says who did what.
 
-use super::{Messenger, MessengerError, Result, Store};
+use super::{Effect, Messenger, MessengerError, Result, Store};
 use crate::client::api::{Api, Server};
 use crate::client::chat::{ChatId, Message};
-use crate::crypto::content::{Content, GroupEventKind, Plaintext};
+use crate::crypto::content::{Content, GroupEventKind, GroupName, Plaintext};
 use crate::crypto::group::GroupPlaintext;
 use crate::crypto::{flow, group_flow};
 use crate::ids::{DeviceId, GroupId, MessageId, RequestId, UserId};
@@ -29,6 +29,9 @@ pub enum GroupAction {
     Admin(UserId, bool),
     /// Leave the group.
     Leave,
+    /// Give the group this name (any member, as WhatsApp allows by
+    /// default); every member's chat shows it, with a line saying so.
+    Rename(String),
 }
 
 impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
@@ -106,6 +109,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
                 };
                 (frame, kind, vec![user])
             }
+            GroupAction::Rename(name) => return self.rename_group(chat, &name).await,
             GroupAction::Leave => {
                 // Told while still a member, so the others can read it.
                 self.announce(chat, GroupEventKind::Left, vec![me]).await?;
@@ -134,6 +138,24 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             }
         }
         self.announce(chat, kind, users).await
+    }
+
+    /// Renames group `chat` to `name` here and tells the members (the
+    /// server never learns group names).
+    async fn rename_group(&mut self, chat: ChatId, name: &str) -> Result<()> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(MessengerError::invalid("Give the group a name."));
+        }
+        let name = GroupName::truncating(name);
+        let Some(entry) = self.index.find(chat) else {
+            return Err(MessengerError::invalid("There is no such group."));
+        };
+        entry.name = name.as_str().to_owned();
+        self.save_index().await?;
+        self.show(Effect::Chats);
+        self.announce(chat, GroupEventKind::Renamed, Vec::new())
+            .await
     }
 
     /// Tells `user` (pairwise, kept in no chat) that they were removed from

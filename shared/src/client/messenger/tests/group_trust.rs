@@ -104,3 +104,36 @@ fn a_members_new_device_is_told_in_the_group_when_there_is_no_direct_chat() {
         "the group says cyd's devices changed: {lines:?}"
     );
 }
+
+#[test]
+fn a_member_renames_the_group_for_every_member_with_a_line() {
+    let world = World::new();
+    let (mut ana, mut ben, mut cyd, group) = world.trip("cyd");
+    let ChatId::Group(id) = group else {
+        panic!("a group chat");
+    };
+    let blank = run(ben.core.change_group(id, GroupAction::Rename("  ".into())));
+    assert!(blank.is_err_and(|e| e.to_string().contains("name")));
+    run(ben
+        .core
+        .change_group(id, GroupAction::Rename(" Ski trip ".into())))
+    .expect("renamed");
+    world.settle(&mut [&mut ana, &mut ben, &mut cyd]);
+    for device in [&ana, &ben, &cyd] {
+        let name = device
+            .core
+            .chats()
+            .iter()
+            .find(|c| c.chat == group)
+            .map(|c| c.name.clone());
+        assert_eq!(name.as_deref(), Some("Ski trip"));
+    }
+    assert_eq!(
+        last(&cyd, group).text.as_deref(),
+        Some("ben renamed the group \u{201c}Ski trip\u{201d}")
+    );
+    assert_eq!(
+        last(&ben, group).text.as_deref(),
+        Some("You renamed the group \u{201c}Ski trip\u{201d}")
+    );
+}
