@@ -141,6 +141,30 @@ pub struct Reaction {
 /// What a message deleted for everyone shows.
 pub const DELETED_TEXT: &str = "This message was deleted";
 
+/// Whether `text` mentions `username` (`@ana`, in any case, not as part of
+/// a longer name such as `@anabel` or `@ana.b`; a full stop after it ends
+/// the sentence): a group message that does notifies even when the chat is
+/// muted.
+pub fn mentions(text: &str, username: &str) -> bool {
+    // Usernames are ASCII: ASCII case folding suffices (and keeps Unicode's
+    // case tables out of the web client's core module).
+    let name = username.to_ascii_lowercase();
+    let text = text.to_ascii_lowercase();
+    let name_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices('@').any(|(at, _)| {
+        let Some(after) = text[at + 1..].strip_prefix(name.as_str()) else {
+            return false;
+        };
+        let mut next = after.chars();
+        let longer = match next.next() {
+            Some('.') => next.next().is_some_and(name_char),
+            Some(c) => name_char(c),
+            None => false,
+        };
+        !longer
+    })
+}
+
 impl Message {
     /// When it was written (Unix ms).
     pub fn sent_at(&self) -> u64 {
@@ -417,5 +441,23 @@ impl Index {
                 Outgoing::Receipt { .. } | Outgoing::Change { .. } => None,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod mention_tests {
+    use super::mentions;
+
+    #[test]
+    fn a_mention_is_the_whole_name_after_an_at_sign_in_any_case() {
+        assert!(mentions("@ben dinner?", "ben"));
+        assert!(mentions("dinner, @Ben?", "ben"));
+        assert!(mentions("ask @ben.", "ben"));
+        assert!(!mentions("ben, dinner?", "ben"), "no @");
+        assert!(!mentions("@benny dinner?", "ben"), "a longer name");
+        assert!(
+            !mentions("mail ben@example.org", "example"),
+            "not after the @ of an address"
+        );
     }
 }

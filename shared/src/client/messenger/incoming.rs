@@ -5,7 +5,7 @@
 
 use super::{Effect, Messenger, Result, Store};
 use crate::client::api::Server;
-use crate::client::chat::{ChatId, Mark, Message};
+use crate::client::chat::{ChatId, Mark, Message, mentions};
 use crate::crypto::content::Content;
 use crate::crypto::envelope::Envelope;
 use crate::crypto::group_flow::{self, Incoming};
@@ -165,10 +165,13 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             entry.unread_ids.push(message.id);
             let title = entry.name.clone();
             let muted = entry.settings.muted(self.env.now_ms());
+            // A mention of this user in a group notifies even when muted.
+            let mentioned =
+                chat.group().is_some() && self.username().is_some_and(|me| mentions(&preview, me));
             if let Some(to) = message.sender() {
                 self.receipt(to, ReceiptKind::Delivered, &[message.id]);
             }
-            if !muted {
+            if !muted || mentioned {
                 self.show(Effect::Notify {
                     title,
                     body: preview,

@@ -67,3 +67,29 @@ fn at_most_three_chats_are_pinned() {
     }
     world.settle(&mut [&mut ana]);
 }
+
+#[test]
+fn a_mention_in_a_muted_group_notifies_and_other_messages_do_not() {
+    let world = World::new();
+    let (mut ana, mut ben, mut cyd, group) = world.trip("cyd");
+    let muted = ChatSettings {
+        muted_until: MUTED_ALWAYS,
+        ..ChatSettings::default()
+    };
+    run(ben.core.organise(group, muted)).expect("muted");
+    let notified = |device: &super::Device| {
+        device
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Notify { .. }))
+    };
+    ben.effects.clear();
+    say(&mut ana, group, "dinner at 8?");
+    world.settle(&mut [&mut ana, &mut ben, &mut cyd]);
+    assert!(!notified(&ben), "muted");
+    assert!(notified(&cyd), "not muted for Cyd");
+    ben.effects.clear();
+    say(&mut ana, group, "@Ben are you coming?");
+    world.settle(&mut [&mut ana, &mut ben, &mut cyd]);
+    assert!(notified(&ben), "a mention notifies even when muted");
+}
