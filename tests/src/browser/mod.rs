@@ -308,8 +308,9 @@ impl Browser {
     }
 
     /// Waits (at most `seconds`) for the signed-in page; the error tells
-    /// what the page went through meanwhile (phase, core, notice, with the
-    /// time of each change), which is what a slow or stuck sign-up needs.
+    /// what the page went through meanwhile (phase, core, connection, the
+    /// typed name and the notice, with the time of each change), which is
+    /// what a slow or stuck sign-up or link needs.
     async fn until_ready(&self, seconds: u64) -> Result<(), String> {
         let started = std::time::Instant::now();
         let probe = "const m = document.querySelector('main');\
@@ -357,9 +358,7 @@ impl Browser {
         self.goto(url).await?;
         self.fill("#link-code", &code).await?;
         self.click("#link").await?;
-        self.text_of("[data-phase='ready'] .chat-list", 60)
-            .await
-            .map(|_| ())
+        self.until_ready(60).await
     }
 
     /// Starts a chat with `username` and waits for it to open.

@@ -152,8 +152,8 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             return Err(MessengerError::invalid("There is no such group."));
         };
         entry.name = name.as_str().to_owned();
-        self.save_index().await?;
         self.show(Effect::Chats);
+        // The line's queueing saves the index, with the new name.
         self.announce(chat, GroupEventKind::Renamed, Vec::new())
             .await
     }
