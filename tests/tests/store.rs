@@ -69,9 +69,18 @@ async fn accounts_and_queues_behave_the_same_on_every_backend() {
             Err(StoreError::KeyInUse)
         ));
         let ben_laptop = store
-            .add_device(ben, &key(4), true, 2)
+            .add_device(ben, &key(4), true, 2, 2)
             .await
-            .expect("second device");
+            .expect("second device")
+            .expect("under the cap");
+        assert_eq!(
+            store
+                .add_device(ben, &key(5), true, 2, 2)
+                .await
+                .expect("answers"),
+            None,
+            "a third device is over a cap of two"
+        );
         assert_eq!(
             store.user_devices(ben).await.expect("devices"),
             vec![ben_phone, ben_laptop]
@@ -186,6 +195,170 @@ async fn accounts_and_queues_behave_the_same_on_every_backend() {
         assert_eq!(store.last_seen(ana).await.expect("seen"), 0);
         store.set_last_seen(ana, 1_234).await.expect("set");
         assert_eq!(store.last_seen(ana).await.expect("seen"), 1_234);
+        store.close().await;
+    }
+}
+
+/// Every rule a write checks — the media quota, the open-link and device
+/// caps, the device list's growing version, a group's size and who may
+/// change it — holds when many writes race on one user or group: each
+/// check is made inside the transaction that writes, on rows it keeps
+/// locked (Postgres runs at READ COMMITTED, where a count read and then
+/// acted on is stale by the time a concurrent writer commits).
+#[tokio::test]
+async fn checks_hold_when_writes_race_on_every_backend() {
+    use courier_backend::store::directory::{LinkOpened, ListStored, MAX_OPEN_LINKS};
+    use courier_backend::store::groups::{GroupChange, GroupChanged};
+    use courier_shared::crypto::device_list::{DeviceList, ListedDevice};
+    use courier_shared::crypto::identity::DeviceKey;
+    use courier_shared::crypto::media::MediaHash;
+    use courier_shared::ids::{CurveKey, LinkId, MediaId, PublicKey, UserId, Username};
+    use futures_util::future::join_all;
+
+    const RACERS: u8 = 16;
+    for backend in backends() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = SecretString::from(fresh_database_url(backend, dir.path()).await);
+        let store = Store::open(&url, 8).await.expect("opens");
+        let name = |n: String| Username::parse(&n).expect("valid");
+        let key = |b: u8| PublicKey::new_const([b; 32]);
+        let (ana, ana_phone) = store
+            .create_user(&name("ana".into()), &key(200), 1)
+            .await
+            .expect("ana");
+
+        // The media quota: four uploads of 100 bytes fit under 400.
+        let opened = join_all((0..RACERS).map(|i| {
+            let id = MediaId::from([i; 16]);
+            let hash = MediaHash::from([i; 32]);
+            let store = store.clone();
+            async move { store.open_upload(ana, &id, 100, &hash, 400, 1, 1_000).await }
+        }))
+        .await;
+        let fitted = opened
+            .into_iter()
+            .map(|r| r.expect("answers"))
+            .filter(|ok| *ok);
+        assert_eq!(fitted.count(), 4, "{backend:?}: uploads over the quota");
+
+        // Open links: at most MAX_OPEN_LINKS.
+        let links = join_all((0..RACERS).map(|i| {
+            let link = LinkId::new_const([i; 16]);
+            let store = store.clone();
+            async move { store.create_link(ana, &link, 1, 1_000).await }
+        }))
+        .await;
+        let open = links
+            .into_iter()
+            .filter(|r| matches!(r, Ok(LinkOpened::Opened)))
+            .count();
+        assert_eq!(
+            open,
+            usize::try_from(MAX_OPEN_LINKS).expect("small"),
+            "{backend:?}"
+        );
+
+        // Devices: a cap of five, ana's phone being one.
+        let added = join_all((0..RACERS).map(|i| {
+            let store = store.clone();
+            async move { store.add_device(ana, &key(i), false, 5, 1).await }
+        }))
+        .await;
+        let added = added
+            .into_iter()
+            .filter(|r| matches!(r, Ok(Some(_))))
+            .count();
+        assert_eq!(added, 4, "{backend:?}: devices over the cap");
+
+        // Device lists: whatever order they commit in, the highest version
+        // is the one kept and a lower one never replaces it.
+        let account = DeviceKey::from_seed([9; 32]);
+        let list = |version: u64| {
+            let list = DeviceList {
+                user: ana,
+                version,
+                account: account.public_key(),
+                devices: vec![ListedDevice {
+                    device: ana_phone,
+                    signing_key: key(200),
+                    identity_key: CurveKey::new_const([3; 32]),
+                }],
+            };
+            let signed = list.sign(&account).expect("signs");
+            (list, signed)
+        };
+        let published = join_all((1..=u64::from(RACERS)).map(|version| {
+            let store = store.clone();
+            let (list, signed) = list(version);
+            async move { store.publish_device_list(ana, &list, &signed).await }
+        }))
+        .await;
+        assert!(
+            published
+                .iter()
+                .any(|r| matches!(r, Ok(ListStored::Stored(_)))),
+            "{backend:?}: {published:?}"
+        );
+        let (kept, _) = store.device_list(ana).await.expect("list");
+        let kept = kept.expect("a list").open().expect("decodes");
+        assert_eq!(
+            kept.version(),
+            u64::from(RACERS),
+            "{backend:?}: a lower list won"
+        );
+
+        // A group of at most five: racing adds of one user each fill it and
+        // no more.
+        let mut users = Vec::new();
+        for i in 0..RACERS {
+            let (user, _) = store
+                .create_user(&name(format!("user{i}")), &key(100 + i), 1)
+                .await
+                .expect("user");
+            users.push(user);
+        }
+        let group = store.create_group(ana, &[], 1).await.expect("group").id;
+        let adds = join_all(users.iter().map(|user| {
+            let store = store.clone();
+            let change = GroupChange::Add(vec![*user]);
+            async move { store.change_group(group, ana, &change, 5, 2).await }
+        }))
+        .await;
+        let full = adds
+            .iter()
+            .filter(|r| matches!(r, Ok(GroupChanged::TooMany)))
+            .count();
+        let members = store
+            .group(group)
+            .await
+            .expect("read")
+            .expect("group")
+            .members;
+        assert_eq!(members.len(), 5, "{backend:?}: {adds:?}");
+        assert_eq!(full, usize::from(RACERS) - 4, "{backend:?}");
+
+        // Who may change a group is checked against the group as it is
+        // when the change is made: a dismissed admin can no longer add.
+        let ben: UserId = members[1].0;
+        let make_admin = GroupChange::SetAdmin(ben, true);
+        let done = store.change_group(group, ana, &make_admin, 5, 3).await;
+        assert!(matches!(done, Ok(GroupChanged::Done(_))), "{done:?}");
+        let dismiss = GroupChange::SetAdmin(ben, false);
+        let done = store.change_group(group, ana, &dismiss, 5, 4).await;
+        assert!(matches!(done, Ok(GroupChanged::Done(_))), "{done:?}");
+        let remove = GroupChange::Remove(ana);
+        let refused = store.change_group(group, ben, &remove, 5, 5).await;
+        assert!(matches!(refused, Ok(GroupChanged::NotAdmin)), "{refused:?}");
+        let (outsider, _) = store
+            .create_user(&name("zed".into()), &key(250), 1)
+            .await
+            .expect("zed");
+        let leave = GroupChange::Remove(outsider);
+        let refused = store.change_group(group, outsider, &leave, 5, 6).await;
+        assert!(
+            matches!(refused, Ok(GroupChanged::NotMember)),
+            "{refused:?}"
+        );
         store.close().await;
     }
 }

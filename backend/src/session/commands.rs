@@ -55,14 +55,16 @@ pub async fn sign_in(
                         "the link code is wrong, used or expired",
                     )
                 })?;
-            // Bounded: at most MAX_OPEN_LINKS links race past this count.
-            if state.store.user_devices(user).await?.len() >= MAX_DEVICES {
-                return Err(Refusal::new(
-                    ErrorCode::QuotaExceeded,
-                    format!("an account has at most {MAX_DEVICES} devices; remove one first"),
-                ));
-            }
-            let device = state.store.add_device(user, &key, false, now_ms()).await?;
+            let device = state
+                .store
+                .add_device(user, &key, false, MAX_DEVICES, now_ms())
+                .await?
+                .ok_or_else(|| {
+                    Refusal::new(
+                        ErrorCode::QuotaExceeded,
+                        format!("an account has at most {MAX_DEVICES} devices; remove one first"),
+                    )
+                })?;
             tracing::info!(user = user.0, device = device.0, "device linked");
             Ok((user, device))
         }

@@ -8,7 +8,7 @@ use super::commands::Me;
 use crate::clock::now_ms;
 use crate::refusal::Refusal;
 use crate::state::AppState;
-use crate::store::groups::{GroupChange, GroupRecord};
+use crate::store::groups::{GroupChange, GroupChanged, GroupRecord};
 use courier_shared::ids::{GroupId, RequestId, UserId};
 use courier_shared::proto::{MAX_GROUP_MEMBERS, ServerFrame};
 
@@ -62,7 +62,8 @@ pub async fn fetch(
     Ok(frame(request, &membership(state, me, group).await?))
 }
 
-/// Applies `change` if `me` may make it.
+/// Applies `change` if `me` may make it (the store checks the rules in the
+/// transaction that makes the change).
 pub async fn change(
     state: &AppState,
     me: Me,
@@ -70,33 +71,17 @@ pub async fn change(
     group: GroupId,
     change: GroupChange,
 ) -> Result<ServerFrame, Refusal> {
-    let record = membership(state, me, group).await?;
-    let leaving = change == GroupChange::Remove(me.0);
-    if !leaving && !record.is_admin(me.0) {
-        return Err(Refusal::forbidden(
+    let changed = state
+        .store
+        .change_group(group, me.0, &change, MAX_GROUP_MEMBERS, now_ms())
+        .await?;
+    match changed {
+        GroupChanged::Done(after) => Ok(frame(request, &after)),
+        GroupChanged::NotMember => Err(Refusal::not_found("group")),
+        GroupChanged::NotAdmin => Err(Refusal::forbidden(
             "only the group's admins can change its members",
-        ));
-    }
-    match &change {
-        GroupChange::Add(users) => {
-            let new = users.iter().filter(|u| !record.has(**u)).count();
-            if users.len() > MAX_GROUP_MEMBERS || record.members.len() + new > MAX_GROUP_MEMBERS {
-                return Err(too_many());
-            }
-        }
-        GroupChange::Remove(user) | GroupChange::SetAdmin(user, _) if !record.has(*user) => {
-            return Err(Refusal::not_found("member"));
-        }
-        GroupChange::Remove(_) | GroupChange::SetAdmin(..) => {}
-    }
-    match state.store.change_group(group, &change, now_ms()).await? {
-        Some(after) => Ok(frame(request, &after)),
-        // The last member left: the group is gone.
-        None => Ok(ServerFrame::Group {
-            request,
-            group,
-            version: record.version.saturating_add(1),
-            members: Vec::new(),
-        }),
+        )),
+        GroupChanged::NoSuchMember => Err(Refusal::not_found("member")),
+        GroupChanged::TooMany => Err(too_many()),
     }
 }

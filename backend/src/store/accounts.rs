@@ -62,34 +62,47 @@ impl Store {
         })
     }
 
-    /// Adds a device with `key` to `user`. An `approved` device (added by a
-    /// signed-in device) receives messages at once if the user has no signed
-    /// device list; otherwise, and for a device that joined through a link,
-    /// only once a published list names it.
+    /// Adds a device with `key` to `user` unless the user has `max_devices`
+    /// already (`None`). An `approved` device (added by a signed-in device)
+    /// receives messages at once if the user has no signed device list;
+    /// otherwise, and for a device that joined through a link, only once a
+    /// published list names it.
     pub async fn add_device(
         &self,
         user: UserId,
         key: &PublicKey,
         approved: bool,
+        max_devices: usize,
         now_ms: i64,
-    ) -> Result<DeviceId, StoreError> {
+    ) -> Result<Option<DeviceId>, StoreError> {
+        let count = "SELECT COUNT(*) FROM devices WHERE user_id = $1";
         let insert = "INSERT INTO devices (user_id, public_key, created_at, listed) \
                       VALUES ($1, $2, $3, $4 AND (SELECT COUNT(*) FROM device_lists WHERE user_id = $1) = 0) \
                       ON CONFLICT (public_key) DO NOTHING RETURNING id";
         let device: Option<i64> = with_pool!(self, pool => {
-            sqlx::query_scalar(insert)
+            let mut tx = super::begin_write(pool).await?;
+            // Devices of one user join one at a time, so the cap holds.
+            let lock = super::for_update(pool, "SELECT id FROM users WHERE id = $1");
+            sqlx::query(&lock).bind(db(user.0)).execute(&mut *tx).await?;
+            let devices: i64 = sqlx::query_scalar(count).bind(db(user.0)).fetch_one(&mut *tx).await?;
+            if usize::try_from(devices).unwrap_or(usize::MAX) >= max_devices {
+                return Ok(None);
+            }
+            let device = sqlx::query_scalar(insert)
                 .bind(db(user.0))
                 .bind(key.as_bytes().as_slice())
                 .bind(now_ms)
                 .bind(approved)
-                .fetch_optional(pool)
-                .await?
+                .fetch_optional(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            device
         });
         let device = device
             .map(|d| DeviceId(id(d)))
             .ok_or(StoreError::KeyInUse)?;
         self.directory_changed().await;
-        Ok(device)
+        Ok(Some(device))
     }
 
     /// The device `device`, if it exists.

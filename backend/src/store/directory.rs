@@ -164,8 +164,12 @@ impl Store {
         let version = i64::try_from(list.version()).unwrap_or(i64::MAX);
         with_pool!(self, pool => {
             let mut tx = super::begin_write(pool).await?;
+            // The user's row stays locked until commit: two lists published
+            // at once cannot both pass the version check (a lower version
+            // would then overwrite a higher one).
+            let select_account = super::for_update(pool, select_account);
             let account: Option<Option<Vec<u8>>> =
-                sqlx::query_scalar(select_account).bind(db(user.0)).fetch_optional(&mut *tx).await?;
+                sqlx::query_scalar(&select_account).bind(db(user.0)).fetch_optional(&mut *tx).await?;
             let account = account.ok_or(StoreError::NotFound("user"))?;
             if account.is_some_and(|key| key != list.account().as_bytes()) {
                 return Ok(ListStored::OtherAccountKey);
@@ -230,6 +234,9 @@ impl Store {
                       ON CONFLICT (link_id) DO NOTHING";
         with_pool!(self, pool => {
             let mut tx = super::begin_write(pool).await?;
+            // Links of one user open one at a time, so the count holds.
+            let lock = super::for_update(pool, "SELECT id FROM users WHERE id = $1");
+            sqlx::query(&lock).bind(db(user.0)).execute(&mut *tx).await?;
             sqlx::query(purge).bind(db(user.0)).bind(now_ms).execute(&mut *tx).await?;
             let open: i64 = sqlx::query_scalar(count).bind(db(user.0)).fetch_one(&mut *tx).await?;
             if open >= MAX_OPEN_LINKS {

@@ -42,6 +42,59 @@ pub enum GroupChange {
     SetAdmin(UserId, bool),
 }
 
+/// What [`Store::change_group`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupChanged {
+    /// The change is made: the membership after it (no members once the
+    /// last one left and the group is gone).
+    Done(GroupRecord),
+    /// The actor is not in the group (or there is no such group).
+    NotMember,
+    /// Only admins may make this change.
+    NotAdmin,
+    /// The user to remove or promote is not in the group.
+    NoSuchMember,
+    /// The group would have more than `max_members`.
+    TooMany,
+}
+
+impl GroupRecord {
+    /// Why `actor` may not make `change` to the group as it is, if they may
+    /// not; the rules in one place: anyone may leave, only admins do
+    /// anything else, only members can be removed or promoted, and the
+    /// group stays within `max_members`.
+    fn refuses(
+        &self,
+        actor: UserId,
+        change: &GroupChange,
+        max_members: usize,
+    ) -> Option<GroupChanged> {
+        let leaving = *change == GroupChange::Remove(actor);
+        if !self.has(actor) {
+            return Some(GroupChanged::NotMember);
+        }
+        if !leaving && !self.is_admin(actor) {
+            return Some(GroupChanged::NotAdmin);
+        }
+        match change {
+            GroupChange::Add(users) => {
+                let new = distinct(users.iter().map(|u| (*u, false)))
+                    .iter()
+                    .filter(|(u, _)| !self.has(*u))
+                    .count();
+                if users.len() > max_members || self.members.len() + new > max_members {
+                    return Some(GroupChanged::TooMany);
+                }
+            }
+            GroupChange::Remove(user) | GroupChange::SetAdmin(user, _) if !self.has(*user) => {
+                return Some(GroupChanged::NoSuchMember);
+            }
+            GroupChange::Remove(_) | GroupChange::SetAdmin(..) => {}
+        }
+        None
+    }
+}
+
 type MemberRow = (i64, bool);
 
 /// Inserts `$members` (`&[(UserId, bool)]`, no repeats) into group
@@ -122,25 +175,26 @@ impl Store {
             let members = sqlx::query_as(members).bind(db(group.0)).fetch_all(pool).await?;
             (version, members)
         });
-        Ok(version.map(|version| GroupRecord {
-            id: group,
-            version: id(version),
-            members: members
-                .into_iter()
-                .map(|(user, admin)| (UserId(id(user)), admin))
-                .collect(),
-        }))
+        Ok(version.map(|version| record(group, version, members)))
     }
 
-    /// Applies `change` to `group` and returns the new membership (`None`
-    /// once the last member left and the group is gone). Fails with
-    /// `NotFound` if an added user does not exist.
+    /// Applies `change` to `group` if `actor` may make it (see
+    /// [`GroupRecord::refuses`]). The rules are checked inside the write
+    /// transaction, on the group's row locked until commit: an admin
+    /// dismissed, or a group filled, by a change that commits first cannot
+    /// be acted on by one that checked before. Fails with `NotFound` if an
+    /// added user does not exist.
     pub async fn change_group(
         &self,
         group: GroupId,
+        actor: UserId,
         change: &GroupChange,
+        max_members: usize,
         now_ms: i64,
-    ) -> Result<Option<GroupRecord>, StoreError> {
+    ) -> Result<GroupChanged, StoreError> {
+        let version = "SELECT version FROM groups WHERE id = $1";
+        let members = "SELECT user_id, admin FROM group_members WHERE group_id = $1 \
+                       ORDER BY added_at, user_id";
         let bump = "UPDATE groups SET version = version + 1 WHERE id = $1";
         let remove = "DELETE FROM group_members WHERE group_id = $1 AND user_id = $2";
         let set_admin = "UPDATE group_members SET admin = $3 WHERE group_id = $1 AND user_id = $2";
@@ -150,8 +204,20 @@ impl Store {
                         ORDER BY added_at, user_id LIMIT 1)";
         let drop_empty = "DELETE FROM groups WHERE id = $1 AND NOT EXISTS \
                           (SELECT 1 FROM group_members WHERE group_id = $1)";
-        with_pool!(self, pool => {
+        let before = with_pool!(self, pool => {
             let mut tx = super::begin_write(pool).await?;
+            let version = super::for_update(pool, version);
+            let Some(version): Option<i64> =
+                sqlx::query_scalar(&version).bind(db(group.0)).fetch_optional(&mut *tx).await?
+            else {
+                return Ok(GroupChanged::NotMember);
+            };
+            let rows: Vec<MemberRow> =
+                sqlx::query_as(members).bind(db(group.0)).fetch_all(&mut *tx).await?;
+            let before = record(group, version, rows);
+            if let Some(refused) = before.refuses(actor, change, max_members) {
+                return Ok(refused);
+            }
             match change {
                 GroupChange::Add(users) => {
                     let users = distinct(users.iter().map(|u| (*u, false)));
@@ -177,7 +243,27 @@ impl Store {
             sqlx::query(bump).bind(db(group.0)).execute(&mut *tx).await?;
             tx.commit().await?;
             self.directory_changed().await;
+            before
         });
-        self.group(group).await
+        Ok(GroupChanged::Done(self.group(group).await?.unwrap_or(
+            // The last member left: the group is gone.
+            GroupRecord {
+                id: group,
+                version: before.version.saturating_add(1),
+                members: Vec::new(),
+            },
+        )))
+    }
+}
+
+/// A group's membership from its rows.
+fn record(group: GroupId, version: i64, members: Vec<MemberRow>) -> GroupRecord {
+    GroupRecord {
+        id: group,
+        version: id(version),
+        members: members
+            .into_iter()
+            .map(|(user, admin)| (UserId(id(user)), admin))
+            .collect(),
     }
 }

@@ -46,6 +46,10 @@ impl Store {
                       VALUES ($1, $2, $3, $4, FALSE, $5, $6)";
         with_pool!(self, pool => {
             let mut tx = super::begin_write(pool).await?;
+            // One owner's uploads open one at a time, so two cannot each
+            // fit under the quota and together exceed it.
+            let lock = super::for_update(pool, "SELECT id FROM users WHERE id = $1");
+            sqlx::query(&lock).bind(db(owner.0)).execute(&mut *tx).await?;
             let used: i64 = sqlx::query_scalar(used)
                 .bind(db(owner.0))
                 .bind(now_ms)

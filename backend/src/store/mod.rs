@@ -89,20 +89,31 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
-/// How each database begins a transaction that will write.
+/// How each database begins a transaction that will write, and how such a
+/// transaction keeps others from acting on what it read.
 pub(crate) trait WriteTransaction: sqlx::Database {
     /// The statement that begins it.
     const BEGIN: &'static str;
+    /// What a `SELECT` ends with to lock the rows it reads until commit.
+    const FOR_UPDATE: &'static str;
 }
 
 impl WriteTransaction for sqlx::Sqlite {
     /// Takes the write lock at once: a deferred transaction that reads first
     /// fails with `SQLITE_BUSY` (no waiting) if another writer got in between.
     const BEGIN: &'static str = "BEGIN IMMEDIATE";
+    /// Nothing: the transaction holds the database's one write lock already.
+    const FOR_UPDATE: &'static str = "";
 }
 
 impl WriteTransaction for sqlx::Postgres {
     const BEGIN: &'static str = "BEGIN";
+    /// Postgres runs transactions at READ COMMITTED: without a row lock, two
+    /// transactions that each read a count and then write would both pass
+    /// a check that only one of them may pass. (`NO KEY UPDATE`: a foreign
+    /// key check on the row, such as adding its user to a group, still
+    /// goes ahead.)
+    const FOR_UPDATE: &'static str = " FOR NO KEY UPDATE";
 }
 
 /// Begins a transaction that will write, in the way `pool`'s database needs.
@@ -110,6 +121,14 @@ pub(crate) async fn begin_write<DB: WriteTransaction>(
     pool: &Pool<DB>,
 ) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
     pool.begin_with(DB::BEGIN).await
+}
+
+/// `select` locking the rows it reads until the write transaction commits,
+/// so that a check made on them (a quota, a count, a version, a member's
+/// role) still holds when the transaction writes. Lock the same row first
+/// in every transaction that checks the same rule.
+pub(crate) fn for_update<DB: WriteTransaction>(_pool: &Pool<DB>, select: &str) -> String {
+    format!("{select}{}", DB::FOR_UPDATE)
 }
 
 /// A query builder for `pool`'s database, so that generic code can build
