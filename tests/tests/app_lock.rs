@@ -90,7 +90,8 @@ async fn add_authenticator(page: &Browser) -> Result<(), String> {
         "hasResidentKey": true, "hasUserVerification": true, "isUserVerified": true,
         "hasPrf": true, "automaticPresenceSimulation": true,
     }});
-    page.cdp("WebAuthn.addVirtualAuthenticator", options).await?;
+    page.cdp("WebAuthn.addVirtualAuthenticator", options)
+        .await?;
     Ok(())
 }
 
@@ -241,7 +242,8 @@ async fn a_passphrase_locks_the_vault_refuses_a_wrong_one_and_turns_off() {
     let outcome: Result<Duration, String> = async {
         ana_with_a_chat(&page, &url, &server.ws_url()).await?;
         page.tab("#devices-tab").await?;
-        page.fill("#lock-passphrase", "correct horse battery").await?;
+        page.fill("#lock-passphrase", "correct horse battery")
+            .await?;
         page.fill("#lock-passphrase-again", "correct horse battery")
             .await?;
         page.click("#lock-with-passphrase").await?;
@@ -251,14 +253,16 @@ async fn a_passphrase_locks_the_vault_refuses_a_wrong_one_and_turns_off() {
 
         page.reload().await?;
         locked(&page).await?;
-        page.fill("#unlock-passphrase", "wrong horse battery").await?;
+        page.fill("#unlock-passphrase", "wrong horse battery")
+            .await?;
         page.click("#unlock").await?;
         page.wait_text("[data-lock-error]", "Wrong passphrase", 60)
             .await?;
         locked(&page).await?;
         page.js("document.getElementById('unlock-passphrase').value = '';")
             .await?;
-        page.fill("#unlock-passphrase", "correct horse battery").await?;
+        page.fill("#unlock-passphrase", "correct horse battery")
+            .await?;
         let since = Instant::now();
         page.click("#unlock").await?;
         chats_back(&page, since).await
@@ -286,7 +290,9 @@ async fn a_passphrase_locks_the_vault_refuses_a_wrong_one_and_turns_off() {
         chats_back(&other, Instant::now()).await?;
         other.tab("#devices-tab").await?;
         other.click("#lock-off").await?;
-        other.text_of("[data-app-lock='off'] #lock-passkey", 30).await?;
+        other
+            .text_of("[data-app-lock='off'] #lock-passkey", 30)
+            .await?;
         other.reload().await?;
         chats_back(&other, Instant::now()).await?;
         let found = probe(&other, KEYS_PROBE).await?;

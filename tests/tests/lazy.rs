@@ -183,9 +183,15 @@ async fn precached(page: &Browser, build: &Build) -> Result<(), String> {
 /// asks the server, past its own code, for what a worker could be tempted
 /// to keep: a media object, the health checks, an unknown path.
 async fn only_the_shell_cached(page: &Browser, build: &Build) -> Result<(), String> {
-    let mut allowed: Vec<String> = ["/", "/manifest.webmanifest", "/icon.svg", "/icon-192.png", "/icon-512.png"]
-        .map(String::from)
-        .to_vec();
+    let mut allowed: Vec<String> = [
+        "/",
+        "/manifest.webmanifest",
+        "/icon.svg",
+        "/icon-192.png",
+        "/icon-512.png",
+    ]
+    .map(String::from)
+    .to_vec();
     allowed.extend(build.cached.iter().cloned());
     let allowed = serde_json::to_string(&allowed).map_err(|e| e.to_string())?;
     let script = format!(
@@ -209,7 +215,9 @@ async fn only_the_shell_cached(page: &Browser, build: &Build) -> Result<(), Stri
         .await
         .map_err(|e| e.to_string())?;
     if extra != serde_json::json!([]) {
-        return Err(format!("the service worker cached more than the shell: {extra}"));
+        return Err(format!(
+            "the service worker cached more than the shell: {extra}"
+        ));
     }
     Ok(())
 }

@@ -100,7 +100,11 @@ pub async fn create(username: &str) -> Result<(CryptoKey, Method), String> {
         random_bytes::<32>().map_err(text)?,
         random_bytes::<16>().map_err(text)?,
     );
-    let name = if username.is_empty() { "Courier" } else { username };
+    let name = if username.is_empty() {
+        "Courier"
+    } else {
+        username
+    };
     let algorithms = Array::of2(
         &object(&[("type", "public-key".into()), ("alg", (-7).into())]),
         &object(&[("type", "public-key".into()), ("alg", (-257).into())]),

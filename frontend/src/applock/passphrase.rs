@@ -19,7 +19,13 @@ pub const LANES: u32 = 1;
 pub const MIN_CHARS: usize = 8;
 
 /// Argon2id of `passphrase` with `salt` and these parameters.
-fn hash(passphrase: &str, salt: &[u8], memory_kib: u32, passes: u32, lanes: u32) -> Result<[u8; 32], String> {
+fn hash(
+    passphrase: &str,
+    salt: &[u8],
+    memory_kib: u32,
+    passes: u32,
+    lanes: u32,
+) -> Result<[u8; 32], String> {
     let params = Params::new(memory_kib, passes, lanes, Some(32)).map_err(|e| e.to_string())?;
     let mut out = [0u8; 32];
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
@@ -31,7 +37,9 @@ fn hash(passphrase: &str, salt: &[u8], memory_kib: u32, passes: u32, lanes: u32)
 /// The KEK and the method to store, for a new passphrase lock.
 pub async fn create(passphrase: &str) -> Result<(CryptoKey, Method), String> {
     if passphrase.chars().count() < MIN_CHARS {
-        return Err(format!("Choose a passphrase of at least {MIN_CHARS} characters."));
+        return Err(format!(
+            "Choose a passphrase of at least {MIN_CHARS} characters."
+        ));
     }
     let salt = random_bytes::<16>().map_err(|e| js_text(&e))?;
     let key = derive(passphrase, &salt, MEMORY_KIB, PASSES, LANES).await?;

@@ -88,7 +88,11 @@ async fn subtle(method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
 }
 
 fn usages(names: &[&str]) -> JsValue {
-    names.iter().map(|n| JsValue::from_str(n)).collect::<Array>().into()
+    names
+        .iter()
+        .map(|n| JsValue::from_str(n))
+        .collect::<Array>()
+        .into()
 }
 
 /// The KEK from `secret` (a PRF output or an Argon2id hash):
@@ -97,7 +101,13 @@ pub async fn kek(secret: &[u8]) -> Result<CryptoKey, JsValue> {
     let raw = Uint8Array::from(secret);
     let base = subtle(
         "importKey",
-        &["raw".into(), raw.clone().into(), "HKDF".into(), false.into(), usages(&["deriveKey"])],
+        &[
+            "raw".into(),
+            raw.clone().into(),
+            "HKDF".into(),
+            false.into(),
+            usages(&["deriveKey"]),
+        ],
     )
     .await?;
     raw.fill(0, 0, raw.length());
@@ -108,7 +118,13 @@ pub async fn kek(secret: &[u8]) -> Result<CryptoKey, JsValue> {
         ("info", bytes(PURPOSE)),
     ]);
     let aes = object(&[("name", "AES-GCM".into()), ("length", 256.into())]);
-    let args = [hkdf, base, aes, false.into(), usages(&["wrapKey", "unwrapKey"])];
+    let args = [
+        hkdf,
+        base,
+        aes,
+        false.into(),
+        usages(&["wrapKey", "unwrapKey"]),
+    ];
     subtle("deriveKey", &args).await?.dyn_into()
 }
 
@@ -156,7 +172,12 @@ pub async fn turn_on(vault: &Vault, kek: &CryptoKey, method: Method) -> Result<(
     let args = [aes, true.into(), usages(&["encrypt", "decrypt"])];
     let fresh = subtle("generateKey", &args).await?;
     let iv = random_bytes::<IV_BYTES>()?;
-    let args = ["raw".into(), fresh, JsValue::from(kek.clone()), wrap_params(&iv)];
+    let args = [
+        "raw".into(),
+        fresh,
+        JsValue::from(kek.clone()),
+        wrap_params(&iv),
+    ];
     let wrapped = Uint8Array::new(&subtle("wrapKey", &args).await?).to_vec();
     let record = LockRecord {
         method,

@@ -88,7 +88,8 @@ impl Db {
         let (keys, values) = (store.get_all_keys()?, store.get_all()?);
         // Both handlers are set before either request can finish.
         let (keys, values) = futures_util::future::join(finished(&keys), finished(&values)).await;
-        let (keys, values): (js_sys::Array, js_sys::Array) = (keys?.dyn_into()?, values?.dyn_into()?);
+        let (keys, values): (js_sys::Array, js_sys::Array) =
+            (keys?.dyn_into()?, values?.dyn_into()?);
         let keys = keys.iter().map(|k| k.as_string().unwrap_or_default());
         Ok((keys.collect(), values.iter().collect()))
     }

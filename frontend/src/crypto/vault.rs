@@ -207,7 +207,10 @@ impl Vault {
                 continue;
             }
             // Before the format mark, records were bound to the purpose only.
-            let plain = match self.open_sealed(&old, Some(name.as_str()), value.clone()).await {
+            let plain = match self
+                .open_sealed(&old, Some(name.as_str()), value.clone())
+                .await
+            {
                 Ok(plain) => plain,
                 Err(_) if legacy => self.open_sealed(&old, None, value).await?,
                 Err(err) => return Err(err),
