@@ -1,8 +1,9 @@
 // Courier's service worker: keeps this build of the app — the page, its
 // script, styles, icons and every WebAssembly module, the lazily loaded
 // features' too — so that a repeat visit opens at once and every feature
-// works offline. It never touches the WebSocket, the API or media: messages
-// only ever travel over the socket, end-to-end encrypted.
+// works offline. It caches and serves nothing else: never the WebSocket,
+// media, the health checks or any other answer of the server (`ours`
+// below is an allow-list).
 //
 // The release build (tools/finish-dist.mjs) writes the build's id and its
 // file list below. A new build's worker caches all of its files, then waits
@@ -54,14 +55,26 @@ self.addEventListener("message", (event) => {
   if (event.data === "take-over") self.skipWaiting();
 });
 
+// The app shell: the page, its icons and manifest, and this build's files.
+// Only these are ever answered from the cache or put in it; everything else
+// (the socket, media, health checks, any API a later server adds) passes
+// to the network untouched.
+const OURS = new Set([...SHELL, ...FILES]);
+// A development build lists no files: its own assets are known by kind.
+const ASSET = /^\/(?:snippets\/.*|[^/]+)\.(?:js|wasm|css)$/;
+const ours = (path) => OURS.has(path) || (BUILD === "dev" && ASSET.test(path));
+
 // This build's copy of `key`, or the network's (kept when the cache has
-// no copy yet: a development build's files).
+// no copy yet: a development build's files; never a response the server
+// marks as a download, nor one from elsewhere).
 function cached(request, key) {
   return caches.open(CACHE).then(async (cache) => {
     const hit = await cache.match(key);
     if (hit) return hit;
     const response = await fetch(request);
-    if (response.ok && BUILD === "dev") cache.put(key, response.clone());
+    const keep = response.ok && response.type === "basic"
+      && !response.headers.has("Content-Disposition");
+    if (keep && BUILD === "dev") cache.put(key, response.clone());
     return response;
   });
 }
@@ -74,5 +87,9 @@ self.addEventListener("fetch", (event) => {
   // The page's check for a newer build on the server goes to the network.
   if (request.cache === "no-store") return;
   // The page (any client-side route) is this build's page.
-  event.respondWith(cached(request, request.mode === "navigate" ? "/" : request));
+  if (request.mode === "navigate") {
+    event.respondWith(cached(request, "/"));
+  } else if (ours(url.pathname)) {
+    event.respondWith(cached(request, request));
+  }
 });

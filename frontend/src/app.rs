@@ -65,6 +65,10 @@ pub fn App() -> impl IntoView {
                     Phase::OtherTab => view! {
                         <p>"Courier is open in another tab. Close it to use Courier here."</p>
                     }.into_any(),
+                    // Lazily loaded: the app lock's module.
+                    Phase::Locked => crate::lazy::lazy_view(crate::applock::FEATURE, move || {
+                        crate::applock::unlock_page(account.clone())
+                    }).into_any(),
                     Phase::Welcome => view! { <Welcome account /> }.into_any(),
                     Phase::Joining => view! {
                         <p>"Linked. Waiting for your other device to approve this one…"</p>

@@ -2,10 +2,12 @@
 //!
 //! Layout: `net/` (the only code that touches bytes), `crypto/` (private
 //! state at rest in IndexedDB), `media/` (photos and voice notes), `state/` (the device worker and what the
-//! pages show), `pages/` and `components/`; `lazy` marks the features that
+//! pages show), `pages/` and `components/`; `applock/` is the optional app
+//! lock (passkey or passphrase); `lazy` marks the features that
 //! load on first use, `pwa` the service worker.
 
 mod app;
+mod applock;
 mod components;
 mod crypto;
 mod lazy;

@@ -177,6 +177,51 @@ async fn precached(page: &Browser, build: &Build) -> Result<(), String> {
     Err("the service worker did not cache every file of the build".into())
 }
 
+/// Fails unless `page`'s caches hold only the app shell (`SHELL` in
+/// `sw.js`) and `build`'s files: no media, no answer of the server's
+/// (#16, low: the service worker caches only the shell). The page first
+/// asks the server, past its own code, for what a worker could be tempted
+/// to keep: a media object, the health checks, an unknown path.
+async fn only_the_shell_cached(page: &Browser, build: &Build) -> Result<(), String> {
+    let mut allowed: Vec<String> = [
+        "/",
+        "/manifest.webmanifest",
+        "/icon.svg",
+        "/icon-192.png",
+        "/icon-512.png",
+    ]
+    .map(String::from)
+    .to_vec();
+    allowed.extend(build.cached.iter().cloned());
+    let allowed = serde_json::to_string(&allowed).map_err(|e| e.to_string())?;
+    let script = format!(
+        "const done = arguments[arguments.length - 1];
+         const allowed = {allowed};
+         const asks = ['/healthz', '/readyz', '/media/00000000-0000-0000-0000-000000000000', '/api/v1/anything', '/anything.json'];
+         Promise.all(asks.map((path) => fetch(path).catch(() => null))).then(async () => {{
+           const extra = [];
+           for (const name of await caches.keys()) {{
+             for (const request of await (await caches.open(name)).keys()) {{
+               const path = new URL(request.url).pathname;
+               if (!allowed.includes(path)) extra.push(path);
+             }}
+           }}
+           done(extra);
+         }});"
+    );
+    let extra = page
+        .client
+        .execute_async(&script, vec![])
+        .await
+        .map_err(|e| e.to_string())?;
+    if extra != serde_json::json!([]) {
+        return Err(format!(
+            "the service worker cached more than the shell: {extra}"
+        ));
+    }
+    Ok(())
+}
+
 /// Presses `css` (a pointer button) for `ms` milliseconds.
 async fn hold(page: &Browser, css: &str, ms: u64) -> Result<(), String> {
     let press = |kind: &str| {
@@ -227,6 +272,8 @@ async fn every_lazy_feature_works_offline_after_a_first_visit() {
             .await?;
         ben.wait_text("li[data-outgoing='false'] [data-photo]", "", 30)
             .await?;
+        precached(&ben, &build).await?;
+        only_the_shell_cached(&ben, &build).await?;
         ana.click("#new-group-open").await?;
         ana.fill("#new-group-name", "Offline club").await?;
         ana.fill("#new-group-members", "ben").await?;

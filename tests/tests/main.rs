@@ -2,6 +2,7 @@
 
 mod abuse;
 mod amplification;
+mod app_lock;
 mod before_sign_in;
 mod binary;
 mod browser;

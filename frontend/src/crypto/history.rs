@@ -67,8 +67,9 @@ pub async fn page(
         return Ok(Vec::new());
     };
     let mut messages = Vec::new();
-    for sealed in vault.db().values(first, last).await? {
-        messages.push(decode(&vault.unseal(sealed).await?)?);
+    let names = &keys[start..];
+    for (name, sealed) in names.iter().zip(vault.db().values(first, last).await?) {
+        messages.push(decode(&vault.unseal(name, sealed).await?)?);
     }
     Ok(messages)
 }

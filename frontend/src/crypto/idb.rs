@@ -81,13 +81,37 @@ impl Db {
         Ok(values.iter().collect())
     }
 
+    /// Every key and every value, in key order (one read transaction).
+    pub async fn all(&self) -> Result<(Vec<String>, Vec<JsValue>), JsValue> {
+        let tx = self.0.transaction_with_str(STORE)?;
+        let store = tx.object_store(STORE)?;
+        let (keys, values) = (store.get_all_keys()?, store.get_all()?);
+        // Both handlers are set before either request can finish.
+        let (keys, values) = futures_util::future::join(finished(&keys), finished(&values)).await;
+        let (keys, values): (js_sys::Array, js_sys::Array) =
+            (keys?.dyn_into()?, values?.dyn_into()?);
+        let keys = keys.iter().map(|k| k.as_string().unwrap_or_default());
+        Ok((keys.collect(), values.iter().collect()))
+    }
+
     /// Stores `value` under `key`; resolves once the transaction committed.
     pub async fn put(&self, key: &str, value: &JsValue) -> Result<(), JsValue> {
+        self.commit(&[(key, value.clone())], &[]).await
+    }
+
+    /// Stores each of `puts` and deletes each of `deletes` in one
+    /// transaction: all or nothing. Resolves once it committed.
+    pub async fn commit(&self, puts: &[(&str, JsValue)], deletes: &[&str]) -> Result<(), JsValue> {
         let tx = self
             .0
             .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)?;
-        tx.object_store(STORE)?
-            .put_with_key(value, &JsValue::from_str(key))?;
+        let store = tx.object_store(STORE)?;
+        for (key, value) in puts {
+            store.put_with_key(value, &JsValue::from_str(key))?;
+        }
+        for key in deletes {
+            store.delete(&JsValue::from_str(key))?;
+        }
         let committed = Promise::new(&mut |resolve, reject| {
             let on_complete = Closure::once_into_js(move || {
                 let _ = resolve.call0(&JsValue::NULL);

@@ -1,8 +1,9 @@
 //! The device's private state at rest: IndexedDB ([`idb`]), sealed under a
-//! non-extractable WebCrypto key ([`vault`]), used by one tab at a time
-//! ([`lock`]); chat history sealed the same way ([`history`]). Nothing here
-//! ever leaves the browser. [`profile`] lets the page choose its phase before
-//! the messenger core has loaded.
+//! non-extractable WebCrypto key, each record bound to its name ([`vault`]),
+//! used by one tab at a time ([`lock`]); chat history sealed the same way
+//! ([`history`]). Nothing here ever leaves the browser. [`profile`] lets the
+//! page choose its phase before the messenger core has loaded. The app lock
+//! that keeps the key itself out of IndexedDB is `crate::applock`.
 
 pub mod history;
 pub mod idb;

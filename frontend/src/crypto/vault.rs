@@ -1,17 +1,33 @@
 //! [`Vault`]: the device's state, sealed with AES-256-GCM under a WebCrypto
 //! key that is generated non-extractable — script on the page can use it but
-//! never read its bytes, so a copy of the IndexedDB files alone reveals
-//! nothing. Each save uses a fresh random IV. Chat history is sealed the
-//! same way, one record per message.
+//! never read its bytes. Each save uses a fresh random IV, and each record
+//! is bound to its own name (the additional data is the purpose and the
+//! name), so a record moved under another name does not open. Chat history
+//! is sealed the same way, one record per message.
+//!
+//! The key itself is stored beside the records (`key`), unless the app
+//! lock (`crate::applock`, a lazily loaded module) is on: then only a copy
+//! wrapped under the user's passkey or passphrase is stored (`lock`), and
+//! [`Vault::open`] asks the lock for the key. Either way a record that no
+//! longer opens is an error, never a silent reset.
 
 use super::idb::Db;
 use js_sys::{Array, Uint8Array};
+use std::cell::RefCell;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AesGcmParams, AesKeyGenParams, CryptoKey, SubtleCrypto};
 
-const KEY: &str = "key";
+/// Where the vault key is stored while the app lock is off.
+pub const KEY: &str = "key";
+/// Where the app lock keeps the wrapped vault key (plain bytes, the lock
+/// module's record), while it is on.
+pub const LOCK: &str = "lock";
+/// Set (to [`FORMAT_NAMED`]) once every record is bound to its name.
+const FORMAT: &str = "format";
+/// The record format that binds each record to its name.
+const FORMAT_NAMED: f64 = 2.0;
 const STATE: &str = "device";
 const IV_BYTES: usize = 12;
 const PURPOSE: &[u8] = b"courier/v1/device-state";
@@ -19,7 +35,7 @@ const PURPOSE: &[u8] = b"courier/v1/device-state";
 /// Sealed storage for the device's private state.
 pub struct Vault {
     db: Db,
-    key: CryptoKey,
+    key: RefCell<CryptoKey>,
     subtle: SubtleCrypto,
 }
 
@@ -34,16 +50,38 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], JsValue> {
     Ok(bytes)
 }
 
-fn params(iv: &[u8]) -> AesGcmParams {
+/// The additional data of the record under `name`: the purpose, a zero
+/// byte and the name (`None`: the format before names, purpose only).
+fn additional_data(name: Option<&str>) -> Vec<u8> {
+    let mut data = PURPOSE.to_vec();
+    if let Some(name) = name {
+        data.push(0);
+        data.extend_from_slice(name.as_bytes());
+    }
+    data
+}
+
+fn params(iv: &[u8], name: Option<&str>) -> AesGcmParams {
     let params = AesGcmParams::new("AES-GCM", &Uint8Array::from(iv));
-    params.set_additional_data(&Uint8Array::from(PURPOSE));
+    params.set_additional_data(&Uint8Array::from(additional_data(name).as_slice()));
     params
 }
 
+/// Whether a stored value is a sealed record (the key, the lock record
+/// and the format mark are not).
+fn is_record(name: &str, value: &JsValue) -> bool {
+    ![KEY, LOCK, FORMAT].contains(&name) && value.is_instance_of::<Uint8Array>()
+}
+
 impl Vault {
-    /// Opens the vault, making its key on first use. Fails outside a secure
-    /// context (https or localhost), where browsers offer no WebCrypto.
-    pub async fn open() -> Result<Self, JsValue> {
+    /// Opens the vault, making its key on first use; with the app lock on,
+    /// `unlock` gives the key (it shows the lock screen and waits). Records
+    /// sealed before they were bound to their names are sealed again, once.
+    /// Fails outside a secure context (https or localhost), where browsers
+    /// offer no WebCrypto.
+    pub async fn open(
+        unlock: impl AsyncFnOnce() -> Result<CryptoKey, JsValue>,
+    ) -> Result<Self, JsValue> {
         let subtle = crypto()?.subtle();
         if subtle.is_undefined() {
             return Err("Courier needs https (or localhost) for its encryption".into());
@@ -52,15 +90,35 @@ impl Vault {
         let stored = db.get(KEY).await?;
         let key = if let Ok(key) = stored.dyn_into::<CryptoKey>() {
             key
+        } else if !db.get(LOCK).await?.is_undefined() {
+            unlock().await?
         } else {
             let usages = Array::of2(&"encrypt".into(), &"decrypt".into());
             let algorithm = AesKeyGenParams::new("AES-GCM", 256);
             let made = subtle.generate_key_with_object(&algorithm, false, &usages)?;
             let key: CryptoKey = JsFuture::from(made).await?.dyn_into()?;
-            db.put(KEY, &key).await?;
+            db.commit(
+                &[(KEY, key.clone().into()), (FORMAT, FORMAT_NAMED.into())],
+                &[],
+            )
+            .await?;
             key
         };
-        Ok(Self { db, key, subtle })
+        let vault = Self {
+            db,
+            key: RefCell::new(key),
+            subtle,
+        };
+        if vault.db.get(FORMAT).await?.as_f64() != Some(FORMAT_NAMED) {
+            let key = vault.key();
+            vault.reseal_all(key, &[], &[]).await?;
+        }
+        Ok(vault)
+    }
+
+    /// The key records are sealed under now.
+    pub fn key(&self) -> CryptoKey {
+        self.key.borrow().clone()
     }
 
     /// The saved state, if any.
@@ -68,17 +126,27 @@ impl Vault {
         self.get(STATE).await
     }
 
-    /// Opens the sealed record under `key`, if there is one.
-    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, JsValue> {
-        let stored = self.db.get(key).await?;
+    /// Opens the sealed record under `name`, if there is one.
+    pub async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, JsValue> {
+        let stored = self.db.get(name).await?;
         if stored.is_undefined() {
             return Ok(None);
         }
-        self.unseal(stored).await.map(Some)
+        self.unseal(name, stored).await.map(Some)
     }
 
-    /// Opens one sealed value as read from the database.
-    pub async fn unseal(&self, stored: JsValue) -> Result<Vec<u8>, JsValue> {
+    /// Opens the sealed value stored under `name`, as read from the
+    /// database.
+    pub async fn unseal(&self, name: &str, stored: JsValue) -> Result<Vec<u8>, JsValue> {
+        self.open_sealed(&self.key(), Some(name), stored).await
+    }
+
+    async fn open_sealed(
+        &self,
+        key: &CryptoKey,
+        name: Option<&str>,
+        stored: JsValue,
+    ) -> Result<Vec<u8>, JsValue> {
         let sealed: Uint8Array = stored.dyn_into()?;
         let sealed = sealed.to_vec();
         let (iv, ciphertext) = sealed
@@ -86,7 +154,7 @@ impl Vault {
             .ok_or("a saved record is damaged")?;
         let opened =
             self.subtle
-                .decrypt_with_object_and_u8_array(&params(iv), &self.key, ciphertext)?;
+                .decrypt_with_object_and_u8_array(&params(iv, name), key, ciphertext)?;
         let plain = JsFuture::from(opened).await.map_err(|_| {
             JsValue::from_str("a saved record does not open with this browser's key")
         })?;
@@ -103,14 +171,56 @@ impl Vault {
         self.put(STATE, state).await
     }
 
-    /// Seals `bytes` and stores them under `key`.
-    pub async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), JsValue> {
+    /// Seals `bytes` and stores them under `name`.
+    pub async fn put(&self, name: &str, bytes: &[u8]) -> Result<(), JsValue> {
+        let sealed = self.seal(&self.key(), name, bytes).await?;
+        self.db.put(name, &sealed).await
+    }
+
+    async fn seal(&self, key: &CryptoKey, name: &str, bytes: &[u8]) -> Result<JsValue, JsValue> {
         let iv = random_bytes::<IV_BYTES>()?;
         let sealed =
             self.subtle
-                .encrypt_with_object_and_u8_array(&params(&iv), &self.key, bytes)?;
+                .encrypt_with_object_and_u8_array(&params(&iv, Some(name)), key, bytes)?;
         let ciphertext = Uint8Array::new(&JsFuture::from(sealed).await?).to_vec();
-        let stored = Uint8Array::from([iv.as_slice(), &ciphertext].concat().as_slice());
-        self.db.put(key, &stored).await
+        Ok(Uint8Array::from([iv.as_slice(), &ciphertext].concat().as_slice()).into())
+    }
+
+    /// Seals every record again under `key`, each bound to its name, and in
+    /// the same transaction stores `puts` and deletes `deletes` (the key
+    /// records: turning the app lock on); from then on uses `key`. All or
+    /// nothing: until the transaction commits, the old records and key stay
+    /// as they were. The caller makes sure nothing else writes meanwhile
+    /// (the worker runs one job at a time).
+    pub async fn reseal_all(
+        &self,
+        key: CryptoKey,
+        puts: &[(&str, JsValue)],
+        deletes: &[&str],
+    ) -> Result<(), JsValue> {
+        let old = self.key();
+        let legacy = self.db.get(FORMAT).await?.as_f64() != Some(FORMAT_NAMED);
+        let (names, values) = self.db.all().await?;
+        let mut sealed = Vec::new();
+        for (name, value) in names.iter().zip(values) {
+            if !is_record(name, &value) {
+                continue;
+            }
+            // Before the format mark, records were bound to the purpose only.
+            let plain = match self
+                .open_sealed(&old, Some(name.as_str()), value.clone())
+                .await
+            {
+                Ok(plain) => plain,
+                Err(_) if legacy => self.open_sealed(&old, None, value).await?,
+                Err(err) => return Err(err),
+            };
+            sealed.push((name.as_str(), self.seal(&key, name, &plain).await?));
+        }
+        sealed.push((FORMAT, FORMAT_NAMED.into()));
+        sealed.extend(puts.iter().cloned());
+        self.db.commit(&sealed, deletes).await?;
+        *self.key.borrow_mut() = key;
+        Ok(())
     }
 }

@@ -31,7 +31,11 @@ pub fn Home(account: Account) -> impl IntoView {
             match panel() {
                 // Lazily loaded (#15): the devices module.
                 Panel::Devices => {
-                    lazy_view(devices::FEATURE, move || devices::panel(account.clone())).into_any()
+                    let lock = account.clone();
+                    view! {
+                        {lazy_view(devices::FEATURE, move || devices::panel(account.clone()))}
+                        {lazy_view(crate::applock::FEATURE, move || crate::applock::settings(lock.clone()))}
+                    }.into_any()
                 }
                 Panel::Chats => {
                     let list = account.clone();

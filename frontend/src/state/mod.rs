@@ -30,6 +30,8 @@ pub enum Phase {
     Starting,
     /// Another tab has Courier open; this one waits for it to close.
     OtherTab,
+    /// The app lock is on: waiting for the passkey or passphrase.
+    Locked,
     /// No account on this browser yet: create one or link to one.
     Welcome,
     /// Linked to an account; waiting for the other device's approval.
@@ -46,6 +48,7 @@ impl Phase {
         match self {
             Self::Starting => "starting",
             Self::OtherTab => "other-tab",
+            Self::Locked => "locked",
             Self::Welcome => "welcome",
             Self::Joining => "joining",
             Self::Ready => "ready",
@@ -233,6 +236,23 @@ pub enum Job {
     AutoFetch(Box<Message>),
     /// The connection reported this.
     Event(Event),
+    /// The app lock opened: the vault key.
+    Unlock(web_sys::CryptoKey),
+    /// Work on the vault itself (turning the app lock on or off).
+    Vault(VaultJob),
+}
+
+/// Work that needs the vault to itself: the worker runs it between two
+/// jobs, so nothing reads or writes a record meanwhile.
+#[allow(clippy::type_complexity)]
+pub struct VaultJob(
+    pub Box<dyn FnOnce(std::rc::Rc<crate::crypto::vault::Vault>) -> crate::lazy::Work<()> + Send>,
+);
+
+impl std::fmt::Debug for VaultJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VaultJob")
+    }
 }
 
 /// The UI's handle on the device.

@@ -59,7 +59,7 @@ pub struct Local {
 /// Runs the worker for the life of the page: the local part until the
 /// core's module has loaded, then the core.
 pub async fn run(ui: Ui, (post, mut jobs): (UnboundedSender<Job>, UnboundedReceiver<Job>)) {
-    let local = match Local::start(ui, post).await {
+    let local = match Local::start(ui, post, &mut jobs).await {
         Ok(local) => local,
         Err(err) => {
             ui.phase.set(Phase::Failed(err));
@@ -116,11 +116,27 @@ async fn after_first_paint() {
 impl Local {
     /// Opens the saved state and shows what the page can show without the
     /// core: the chat list, the account's name and the page for its phase.
-    async fn start(ui: Ui, jobs: UnboundedSender<Job>) -> Result<Self, String> {
-        let vault = Rc::new(Vault::open().await.map_err(js_text)?);
+    async fn start(
+        ui: Ui,
+        jobs: UnboundedSender<Job>,
+        queue: &mut UnboundedReceiver<Job>,
+    ) -> Result<Self, String> {
         lock::hold(|| ui.phase.set(Phase::OtherTab))
             .await
             .map_err(js_text)?;
+        // With the app lock on, the lock screen (its own module) posts the
+        // key; nothing else can happen before.
+        let unlocked = async || {
+            ui.phase.set(Phase::Locked);
+            while let Some(job) = queue.next().await {
+                if let Job::Unlock(key) = job {
+                    ui.phase.set(Phase::Starting);
+                    return Ok(key);
+                }
+            }
+            Err(JsValue::from_str("the page is closing"))
+        };
+        let vault = Rc::new(Vault::open(unlocked).await.map_err(js_text)?);
         let saved = vault.load().await.map_err(js_text)?;
         let (index, profile) = if saved.is_some() {
             let index = history::index(&vault).await.map_err(js_text)?;
@@ -161,8 +177,12 @@ impl Local {
         let done = match job {
             Job::Open(chat) => show_open(self.ui, &self.vault, chat).await,
             Job::Older => older(self.ui, &self.vault).await,
+            Job::Vault(work) => {
+                (work.0)(self.vault.clone()).await;
+                Ok(())
+            }
             // The core looks at visibility and typing when it starts.
-            Job::Visible | Job::Typing(_) => Ok(()),
+            Job::Visible | Job::Typing(_) | Job::Unlock(_) => Ok(()),
             job => return Some(job),
         };
         if let Err(err) = done {

@@ -64,12 +64,22 @@ impl Browser {
     /// opens a session in a fresh profile (on an Xvfb display of its own
     /// for WebKitGTK).
     pub async fn launch(engine: Engine, driver: &str) -> Self {
+        let profile = tempfile::tempdir().expect("profile dir");
+        Self::launch_in(engine, driver, profile).await
+    }
+
+    /// Opens Chromium on the profile directory `profile` (a copy of another
+    /// browser's, say: see [`Browser::close_keeping_profile`]).
+    pub async fn start_in(chromedriver: &str, profile: TempDir) -> Self {
+        Self::launch_in(Engine::Chromium, chromedriver, profile).await
+    }
+
+    async fn launch_in(engine: Engine, driver: &str, profile: TempDir) -> Self {
         let display = engine.needs_display().then(engine::Display::start);
         let port = free_port();
         let mut driver =
             engine.spawn_driver(driver, port, display.as_ref().map(|d| d.name.as_str()));
         let url = format!("http://127.0.0.1:{port}");
-        let profile = tempfile::tempdir().expect("profile dir");
         let caps = match engine.capabilities(profile.path()) {
             serde_json::Value::Object(map) => map,
             _ => unreachable!("built as an object"),
@@ -202,6 +212,47 @@ impl Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+impl Browser {
+    /// Ends the session and the driver, waits until the browser has let go
+    /// of its profile directory (Chromium deletes its `SingletonLock` on
+    /// the way out) and gives the directory back, with everything the
+    /// browser wrote to disk.
+    pub async fn close_keeping_profile(mut self) -> TempDir {
+        let profile = std::mem::replace(
+            &mut self._profile,
+            tempfile::tempdir().expect("profile dir"),
+        );
+        self.close().await;
+        let lock = profile.path().join("SingletonLock");
+        for _ in 0..100 {
+            if std::fs::symlink_metadata(&lock).is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        profile
+    }
+}
+
+/// A copy of the profile directory `from` (every file, as `cp -a` makes
+/// it), as someone who got hold of the files would have it.
+pub fn copy_profile(from: &std::path::Path) -> TempDir {
+    let to = tempfile::tempdir().expect("profile dir");
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", from.display()))
+        .arg(to.path())
+        .status()
+        .expect("cp runs");
+    assert!(status.success(), "cp -a {} failed", from.display());
+    // The browser that wrote it is gone: its lock files would only make
+    // the next one hesitate.
+    for name in ["SingletonLock", "SingletonCookie", "SingletonSocket"] {
+        let _ = std::fs::remove_file(to.path().join(name));
+    }
+    to
 }
 
 impl Drop for Browser {

@@ -222,6 +222,11 @@ impl Device {
                 }
                 self.core.on_event(event).await.map_err(text)
             }
+            Job::Vault(work) => {
+                (work.0)(self.vault.clone()).await;
+                Ok(())
+            }
+            Job::Unlock(_) => Ok(()),
         }
     }
 
