@@ -5,6 +5,7 @@ mod amplification;
 mod before_sign_in;
 mod binary;
 mod browser;
+mod calls;
 mod changes;
 mod chaos;
 mod chat;
