@@ -281,11 +281,26 @@ async fn coturn_refuses_expired_and_forged_credentials() {
     );
 }
 
-/// A 440 Hz tone (10 s, looped by Chromium) for the fake microphone.
+/// A tune for the fake microphone (10 s, looped by Chromium): 440 and
+/// 550 Hz by turns, every quarter second, its loudness swaying between 0.3
+/// and 0.6. Never silent, and never steady: WebRTC's noise suppression
+/// fades a steady tone out as background noise (seen in one relayed run:
+/// the level fell to 0.0007 while the bytes kept coming).
 fn tone() -> tempfile::NamedTempFile {
     let rate = 16_000;
+    let mut phase = 0.0_f32;
     let samples: Vec<f32> = (0..rate * 10)
-        .map(|i| (i as f32 * 440.0 * std::f32::consts::TAU / rate as f32).sin() * 0.6)
+        .map(|i| {
+            let t = i as f32 / rate as f32;
+            let hz = if (t * 4.0) as u32 % 2 == 0 {
+                440.0
+            } else {
+                550.0
+            };
+            phase += hz * std::f32::consts::TAU / rate as f32;
+            let loud = 0.45 + 0.15 * (t * 3.0 * std::f32::consts::TAU).sin();
+            phase.sin() * loud
+        })
         .collect();
     let file = tempfile::Builder::new()
         .suffix(".wav")
