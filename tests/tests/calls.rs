@@ -292,7 +292,7 @@ fn tone() -> tempfile::NamedTempFile {
     let samples: Vec<f32> = (0..rate * 10)
         .map(|i| {
             let t = i as f32 / rate as f32;
-            let hz = if (t * 4.0) as u32 % 2 == 0 {
+            let hz = if ((t * 4.0) as u32).is_multiple_of(2) {
                 440.0
             } else {
                 550.0
