@@ -88,6 +88,21 @@ pub struct Settings {
     #[arg(long, env = "COURIER_MEDIA_TTL_SECS", default_value_t = 30 * 24 * 3600)]
     pub media_ttl_secs: u64,
 
+    /// TURN servers for calls, comma-separated (`turn:turn.example.com:3478`,
+    /// `turns:…:5349`); none: calls use direct paths only.
+    #[arg(long, env = "COURIER_TURN_URL", value_delimiter = ',')]
+    pub turn_url: Vec<String>,
+
+    /// The secret shared with coturn (its `static-auth-secret`), from which
+    /// each device's short-lived TURN credentials are made.
+    #[arg(long, env = "COURIER_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<SecretString>,
+
+    /// Seconds a TURN credential stays valid (it must outlast a call: coturn
+    /// checks it again when an allocation is refreshed).
+    #[arg(long, env = "COURIER_TURN_TTL_SECS", default_value_t = 24 * 3600)]
+    pub turn_ttl_secs: u64,
+
     /// Seconds a signed media URL (upload or download) stays valid.
     #[arg(long, env = "COURIER_MEDIA_URL_SECS", default_value_t = 15 * 60)]
     pub media_url_secs: u64,

@@ -11,6 +11,7 @@
 //! - [`refusal`]: how failures become the client's `Refusal`.
 //! - [`store`]: the database (SQLite or Postgres): accounts and queues.
 //! - [`media`]: the object store for encrypted media.
+//! - [`turn`]: short-lived TURN credentials for calls.
 //! - [`bus`]: events between the nodes of a deployment (Postgres NOTIFY).
 //! - [`metrics`]: Prometheus metrics.
 //! - [`state`] and [`shutdown`]: what handlers share, and how the server stops.
@@ -31,6 +32,7 @@ pub mod session;
 pub mod shutdown;
 pub mod state;
 pub mod store;
+pub mod turn;
 
 pub use config::Settings;
 
@@ -117,6 +119,7 @@ pub async fn run(
         sessions: TaskTracker::new(),
         shutdown: CancellationToken::new(),
         deployment_id: deployment_id.into(),
+        turn: turn::Turn::new(&settings),
     };
     let workers = [
         tokio::spawn(router::expiry::worker(

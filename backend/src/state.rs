@@ -40,4 +40,6 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// This deployment's id, shared by every node.
     pub deployment_id: Arc<str>,
+    /// The TURN servers for calls and the secret shared with them.
+    pub turn: crate::turn::Turn,
 }

@@ -58,6 +58,14 @@ pub fn App() -> impl IntoView {
                 <p class="server-error" role="alert">{move || server_error().unwrap_or_default()}</p>
             </Show>
             {move || ui.notice.get().map(|n| view! { <p class="notice" role="status" data-notice>{n}</p> })}
+            {
+                // Lazily loaded: the calls module draws the call screen.
+                let account = account.clone();
+                move || ui.call.get().then(|| {
+                    let account = account.clone();
+                    crate::lazy::lazy_view(crate::calls::FEATURE, move || crate::calls::screen(account.clone()))
+                })
+            }
             {move || {
                 let account = account.clone();
                 match phase() {

@@ -173,6 +173,7 @@ pub fn all_features() -> Vec<Work<()>> {
         each(crate::media::image::preload_photos()),
         each(crate::media::voice::preload_voice()),
         each(crate::applock::preload_lock()),
+        each(crate::calls::preload_calls()),
     ]
 }
 

@@ -1,13 +1,14 @@
 //! The Courier web client's entry point: mounts [`app::App`] on the page.
 //!
 //! Layout: `net/` (the only code that touches bytes), `crypto/` (private
-//! state at rest in IndexedDB), `media/` (photos and voice notes), `state/` (the device worker and what the
+//! state at rest in IndexedDB), `media/` (photos and voice notes), `calls/` (voice and video calls), `state/` (the device worker and what the
 //! pages show), `pages/` and `components/`; `applock/` is the optional app
 //! lock (passkey or passphrase); `lazy` marks the features that
 //! load on first use, `pwa` the service worker.
 
 mod app;
 mod applock;
+mod calls;
 mod components;
 mod crypto;
 mod lazy;

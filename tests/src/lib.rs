@@ -22,6 +22,7 @@ pub mod env;
 pub mod group;
 pub mod journey;
 pub mod nginx;
+pub mod phone;
 pub mod process;
 pub mod secure;
 

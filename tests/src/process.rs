@@ -176,15 +176,22 @@ pub struct WebServer {
     data: tempfile::TempDir,
     bin: PathBuf,
     dist: String,
+    extra: Vec<String>,
 }
 
 impl WebServer {
     /// Starts `bin` serving `dist`, and waits until it is ready.
     pub async fn start(bin: &std::path::Path, dist: &str) -> Self {
+        Self::start_with(bin, dist, &[]).await
+    }
+
+    /// [`WebServer::start`] with more flags (`--turn-url …`, say).
+    pub async fn start_with(bin: &std::path::Path, dist: &str, extra: &[&str]) -> Self {
         let data = tempfile::tempdir().expect("data dir");
         let listen = format!("127.0.0.1:{}", crate::browser::free_port());
         let metrics = format!("127.0.0.1:{}", crate::browser::free_port());
-        let process = Self::spawn(bin, &[&listen, &metrics], data.path(), dist);
+        let extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
+        let process = Self::spawn(bin, &[&listen, &metrics], data.path(), dist, &extra);
         crate::wait_ready(&process.url).await;
         Self {
             process,
@@ -193,6 +200,7 @@ impl WebServer {
             data,
             bin: bin.to_path_buf(),
             dist: dist.to_owned(),
+            extra,
         }
     }
 
@@ -202,9 +210,10 @@ impl WebServer {
         [listen, metrics]: &[&str; 2],
         data: &std::path::Path,
         dist: &str,
+        extra: &[String],
     ) -> CourierProcess {
         let data = data.to_str().expect("utf-8 path");
-        let args = [
+        let mut args = vec![
             "--listen",
             listen,
             "--metrics-listen",
@@ -216,6 +225,7 @@ impl WebServer {
             "--web-dir",
             dist,
         ];
+        args.extend(extra.iter().map(String::as_str));
         CourierProcess::start(&bin.to_path_buf(), &args, &[])
     }
 
@@ -248,7 +258,13 @@ impl WebServer {
     /// Starts the server again after [`WebServer::crash`].
     pub async fn restart(&mut self) {
         let listeners = [self.listen.as_str(), self.metrics.as_str()];
-        self.process = Self::spawn(&self.bin, &listeners, self.data.path(), &self.dist);
+        self.process = Self::spawn(
+            &self.bin,
+            &listeners,
+            self.data.path(),
+            &self.dist,
+            &self.extra,
+        );
         crate::wait_ready(&self.process.url).await;
     }
 

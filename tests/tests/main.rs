@@ -6,6 +6,7 @@ mod app_lock;
 mod before_sign_in;
 mod binary;
 mod browser;
+mod calls;
 mod changes;
 mod chaos;
 mod chat;

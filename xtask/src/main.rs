@@ -224,6 +224,7 @@ fn test(root: &Path) -> Result<(), String> {
 
     let postgres = services::Postgres::start()?;
     let s3 = services::S3Server::start()?;
+    let coturn = services::Coturn::start()?;
     let target = tools::target_dir(root)?;
     let mut summary = Summary::default();
     summary.check("web client size budgets", over_budget);
@@ -238,6 +239,8 @@ fn test(root: &Path) -> Result<(), String> {
             .env("TEST_S3_ACCESS_KEY", services::S3Server::ACCESS_KEY)
             .env("TEST_S3_SECRET_KEY", services::S3Server::SECRET_KEY)
             .env("TEST_S3_DIR", s3.dir())
+            .env("TEST_TURN_URL", &coturn.url)
+            .env("TEST_TURN_SECRET", services::Coturn::SECRET)
             .env("COURIER_WEB_DIST", root.join("frontend").join("dist"))
             .env("COURIER_WEB_DIST_NEXT", &next_dist)
             .env("COURIER_BIN", target.join("debug").join("courier"))

@@ -1,6 +1,6 @@
 //! Throwaway backing services for the tests, on free loopback ports: a
-//! Postgres cluster in a temporary directory and an `s3s-fs` S3 server. Each
-//! stops (and deletes its files) when dropped.
+//! Postgres cluster in a temporary directory, an `s3s-fs` S3 server and a
+//! coturn TURN server. Each stops (and deletes its files) when dropped.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -223,5 +223,73 @@ impl Drop for S3Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A throwaway coturn TURN server on loopback, checking TURN REST API
+/// credentials under [`Coturn::SECRET`] (as Courier issues them).
+pub struct Coturn {
+    /// `turn:127.0.0.1:PORT`.
+    pub url: String,
+    child: Child,
+}
+
+impl Coturn {
+    /// The secret shared with the Courier servers under test.
+    pub const SECRET: &'static str = "courier-turn-secret";
+
+    /// Starts coturn: UDP and TCP on one free port, relaying between
+    /// loopback addresses (both ends of a test call are on this machine).
+    pub fn start() -> Result<Self, String> {
+        let port = free_port()?;
+        let relays = free_port()?.clamp(20_000, 60_000);
+        println!("==> start coturn on port {port}");
+        let child = Command::new(crate::tools::TURNSERVER)
+            .args(coturn_args(port, relays, Self::SECRET))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start coturn: {e}"))?;
+        let server = Self {
+            url: format!("turn:127.0.0.1:{port}"),
+            child,
+        };
+        wait_for_port(port, "coturn")?;
+        Ok(server)
+    }
+}
+
+/// coturn's flags: loopback only, no TLS, TURN REST API credentials under
+/// `secret`, relay ports from `relays` on.
+fn coturn_args(port: u16, relays: u16, secret: &str) -> Vec<String> {
+    [
+        "-n",
+        "--listening-ip=127.0.0.1",
+        "--relay-ip=127.0.0.1",
+        "--allow-loopback-peers",
+        "--no-tls",
+        "--no-dtls",
+        "--no-cli",
+        "--fingerprint",
+        "--use-auth-secret",
+        "--realm=courier.test",
+        "--log-file=stdout",
+        "--simple-log",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain([
+        format!("--listening-port={port}"),
+        format!("--static-auth-secret={secret}"),
+        format!("--min-port={relays}"),
+        format!("--max-port={}", relays + 200),
+    ])
+    .collect()
+}
+
+impl Drop for Coturn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

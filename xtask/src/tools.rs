@@ -29,6 +29,8 @@ pub const FIREFOX: &str = "/usr/bin/firefox-esr";
 pub const WEBKITDRIVER: &str = "/usr/bin/WebKitWebDriver";
 /// The X server WebKitGTK draws on (it has no headless mode).
 pub const XVFB: &str = "/usr/bin/Xvfb";
+/// coturn's TURN server (Debian's `coturn`), for the call tests.
+pub const TURNSERVER: &str = "/usr/bin/turnserver";
 /// GStreamer's Opus parser, from `gstreamer1.0-plugins-bad`: without
 /// that package WebKitGTK's MediaRecorder says "unsupported on this
 /// platform" and its `<audio>` cannot play Opus in MP4.
@@ -95,7 +97,7 @@ pub fn wasm_opt_path(root: &Path) -> PathBuf {
 }
 
 /// Chromium, ChromeDriver, Firefox ESR, WebKitGTK's WebDriver, Xvfb,
-/// GStreamer's codecs, Postgres, nginx and docker-compose (Debian packages),
+/// GStreamer's codecs, Postgres, nginx, coturn and docker-compose (Debian packages),
 /// geckodriver, cargo-fuzz and s3s-fs.
 pub fn ensure_test_tools(root: &Path) -> Result<(), String> {
     let mut packages = Vec::new();
@@ -109,6 +111,7 @@ pub fn ensure_test_tools(root: &Path) -> Result<(), String> {
         (FIREFOX, "firefox-esr"),
         (WEBKITDRIVER, "webkit2gtk-driver"),
         (XVFB, "xvfb"),
+        (TURNSERVER, "coturn"),
         (GST_PLUGINS_GOOD, "gstreamer1.0-plugins-good"),
         (GST_PLUGINS_BAD, "gstreamer1.0-plugins-bad"),
     ] {

@@ -180,6 +180,11 @@ async fn answer(
         ClientFrame::RequestDownload { media: id, .. } => {
             media::request_download(state, request, id).await
         }
+        ClientFrame::RequestTurn { .. } => {
+            Ok(state
+                .turn
+                .answer(request, me.1, crate::clock::now_unix_ms()))
+        }
         ClientFrame::Register { .. }
         | ClientFrame::Authenticate { .. }
         | ClientFrame::Link { .. } => Err(Refusal::invalid("this connection is already signed in")),

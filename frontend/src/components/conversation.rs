@@ -173,6 +173,28 @@ pub fn Conversation(account: Account) -> impl IntoView {
                             {if contact { "Remove contact" } else { "Add contact" }}
                         </button>
                     })}
+                    {
+                        let account = info_account.clone();
+                        move || open_chat().and_then(|c| c.chat.user()).map(|peer| {
+                            let (voice, video) = (account.clone(), account.clone());
+                            view! {
+                                <button data-action="call" aria-label="Voice call" title="Voice call"
+                                    on:click=move |_| {
+                                        let account = voice.clone();
+                                        leptos::task::spawn_local(async move {
+                                            let _ = crate::calls::start(account, peer, false).await;
+                                        });
+                                    }>"📞"</button>
+                                <button data-action="video-call" aria-label="Video call" title="Video call"
+                                    on:click=move |_| {
+                                        let account = video.clone();
+                                        leptos::task::spawn_local(async move {
+                                            let _ = crate::calls::start(account, peer, true).await;
+                                        });
+                                    }>"🎥"</button>
+                            }
+                        })
+                    }
                     <Show when=is_group>
                         <button id="group-info-toggle" aria-label="Group info"
                             aria-pressed=move || show_info.get().to_string()

@@ -13,6 +13,8 @@ mod worker;
 
 pub use core::preload_core;
 pub use notify::ask_permission as ask_notification_permission;
+pub use notify::message as notify_message;
+pub use worker::{js_text, sleep};
 
 use crate::net::socket::SocketStatus;
 use chat::{Chat, ChatId, Message};
@@ -135,6 +137,8 @@ pub struct Ui {
     /// Whether small photos and voice notes download as they arrive (a
     /// setting kept in this browser).
     pub auto_download: RwSignal<bool>,
+    /// The call screen is up (the calls module fills it).
+    pub call: RwSignal<bool>,
 }
 
 /// Where the auto-download setting is kept (`localStorage`).
@@ -240,6 +244,17 @@ pub enum Job {
     Unlock(web_sys::CryptoKey),
     /// Work on the vault itself (turning the app lock on or off).
     Vault(VaultJob),
+    /// Send this call signal (with this message id) to this person.
+    CallSend(
+        UserId,
+        MessageId,
+        Box<courier_shared::crypto::content::Content>,
+    ),
+    /// Store this call's line (under its id) in the chat with this person.
+    CallLine(UserId, MessageId, String),
+    /// The TURN servers and this device's credentials for them: `(urls,
+    /// username, credential)` each.
+    IceServers(futures_channel::oneshot::Sender<Vec<(Vec<String>, String, String)>>),
 }
 
 /// Work that needs the vault to itself: the worker runs it between two
@@ -292,6 +307,7 @@ impl Account {
                     .and_then(|s| s.get_item(AUTO_DOWNLOAD_KEY).ok().flatten())
                     .is_none_or(|v| v != "off"),
             ),
+            call: RwSignal::new(false),
         };
         let (jobs, queue) = mpsc::unbounded();
         leptos::task::spawn_local(worker::run(ui, (jobs.clone(), queue)));

@@ -73,6 +73,9 @@ pub struct SignedUrl {
     pub expires_at: u64,
 }
 
+/// TURN servers' URLs, a user name and its credential.
+pub type TurnCredentials = (Vec<String>, String, String);
+
 /// Typed requests over any [`Server`].
 #[allow(async_fn_in_trait)]
 pub trait Api: Server {
@@ -254,6 +257,27 @@ pub trait Api: Server {
                 expires_at,
                 ..
             } => Ok(signed_url(media, url.as_str(), expires_at)),
+            other => Err(Refusal::unexpected(&other)),
+        }
+    }
+
+    /// The TURN servers for calls, with this device's credentials:
+    /// `(urls, username, credential)` (no servers: none configured).
+    async fn request_turn(&mut self) -> Result<TurnCredentials, Refusal> {
+        let frame = ClientFrame::RequestTurn {
+            request: RequestId::NONE,
+        };
+        match self.call(frame).await? {
+            ServerFrame::TurnServers {
+                urls,
+                username,
+                credential,
+                ..
+            } => Ok((
+                urls.iter().map(|u| u.as_str().to_owned()).collect(),
+                username.as_str().to_owned(),
+                credential.as_str().to_owned(),
+            )),
             other => Err(Refusal::unexpected(&other)),
         }
     }

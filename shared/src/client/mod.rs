@@ -13,11 +13,13 @@
 //!   retries;
 //! - [`SeenIds`]: drops repeats; [`Backoff`] spaces reconnects;
 //!   [`GroupMarks`]: a group message's progress per member;
+//! - [`call`]: one-to-one calls' signalling, as a state machine;
 //! - [`media_type`]: which received media types are shown, and which only
 //!   saved.
 
 pub mod api;
 mod backoff;
+pub mod call;
 pub mod chat;
 mod connection;
 mod dedupe;

@@ -1,7 +1,7 @@
 //! [`Plaintext`]: what a decrypted message says. Only devices ever see it.
 
 use super::CryptoError;
-use crate::ids::{Blob, GroupId, MessageId, UserId};
+use crate::ids::{Blob, DeviceId, GroupId, MessageId, UserId};
 use crate::proto::{Text, tuple::wire_enum, tuple::wire_struct};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
@@ -144,6 +144,81 @@ wire_enum! {
             /// The message deleted.
             target: MessageId,
         },
+        /// A call's signal (`crate::client::call`): sent like a message to
+        /// the peer's devices and the sender's other devices, never shown
+        /// as one.
+        Call = 11 {
+            /// The call: the id of its offer (a UUIDv7, so when it began).
+            call: MessageId,
+            /// What the signal says.
+            kind: CallKind,
+            /// The one device it is meant for, once the call has one (the
+            /// offering device, or the answering one); `None`: every device.
+            device: Option<DeviceId>,
+            /// With video (an offer's or an answer's camera).
+            video: bool,
+            /// The session description (offer, answer) or ICE candidate.
+            body: Text<MAX_SDP_BYTES>,
+        },
+    }
+}
+
+/// Longest session description or ICE candidate in a call signal, in bytes.
+pub const MAX_SDP_BYTES: usize = 32 * 1024;
+
+/// What a [`Content::Call`] signal says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallKind {
+    /// A call with its SDP offer (or, during the call, a new one: the
+    /// camera switched, an ICE restart).
+    Offer,
+    /// The SDP answer: the callee's device takes the call (or answers a
+    /// new offer during it).
+    Answer,
+    /// One ICE candidate.
+    Ice,
+    /// A callee's device is ringing.
+    Ringing,
+    /// The callee declined (on one device: every device stops).
+    Decline,
+    /// The callee is in another call.
+    Busy,
+    /// The call ended (or was called off before an answer).
+    HangUp,
+}
+
+impl CallKind {
+    const ALL: [Self; 7] = [
+        Self::Offer,
+        Self::Answer,
+        Self::Ice,
+        Self::Ringing,
+        Self::Decline,
+        Self::Busy,
+        Self::HangUp,
+    ];
+
+    /// The kind's number on the wire (1 to 7, in the order above).
+    pub fn as_u8(self) -> u8 {
+        Self::ALL.iter().position(|k| *k == self).unwrap_or(0) as u8 + 1
+    }
+}
+
+impl Serialize for CallKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u8(self.as_u8())
+    }
+}
+
+impl<'de> Deserialize<'de> for CallKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = u8::deserialize(deserializer)?;
+        Self::ALL
+            .get(usize::from(value).wrapping_sub(1))
+            .copied()
+            .ok_or_else(|| {
+                de::Error::invalid_value(de::Unexpected::Unsigned(value.into()), &"1 to 7")
+            })
     }
 }
 

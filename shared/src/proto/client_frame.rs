@@ -235,5 +235,8 @@ wire_enum! {
             /// The media.
             media: MediaId,
         },
+        /// Asks for TURN credentials for this device's calls; answered by
+        /// `TurnServers`.
+        RequestTurn = 31 request {},
     }
 }

@@ -278,6 +278,12 @@ fn client_frames() {
             },
             format!("83181e05{ID_HEX}"),
         ),
+        (
+            ClientFrame::RequestTurn {
+                request: RequestId(5),
+            },
+            "82181f05".into(),
+        ),
     ];
     for (frame, expected) in cases {
         check(frame, &expected);
@@ -447,6 +453,16 @@ fn server_frames() {
                 users: vec![(UserId(1), true, 0)],
             },
             "831605818301f500".into(),
+        ),
+        (
+            ServerFrame::TurnServers {
+                request: RequestId(5),
+                urls: vec![Text::truncating("turn:h")],
+                username: Text::truncating("9:3"),
+                credential: Text::truncating("c2"),
+                expires_at: 9_000,
+            },
+            "86170581667475726e3a6863393a33626332192328".into(),
         ),
     ];
     for (frame, expected) in cases {

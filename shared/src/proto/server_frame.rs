@@ -190,8 +190,23 @@ wire_enum! {
             /// Each user: online now, last seen (Unix ms, 0: never).
             users: Vec<(UserId, bool, u64)>,
         },
+        /// The TURN servers for calls and this device's credentials for
+        /// them (answers `RequestTurn`); no URLs when the server has none.
+        TurnServers = 23 request {
+            /// `turn:` and `turns:` URLs (at most 8).
+            urls: Vec<Url>,
+            /// The TURN REST API user name: `expiry:device`.
+            username: Text<MAX_TURN_USERNAME_BYTES>,
+            /// Its credential: base64 of HMAC-SHA1 under the shared secret.
+            credential: Text<MAX_TURN_USERNAME_BYTES>,
+            /// When the credential stops working (Unix ms).
+            expires_at: u64,
+        },
     }
 }
+
+/// Longest TURN user name or credential, in bytes.
+pub const MAX_TURN_USERNAME_BYTES: usize = 128;
 
 impl ServerFrame {
     /// An error frame, its message cut to the protocol's limit if need be.

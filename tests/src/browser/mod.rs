@@ -65,25 +65,40 @@ impl Browser {
     /// for WebKitGTK).
     pub async fn launch(engine: Engine, driver: &str) -> Self {
         let profile = tempfile::tempdir().expect("profile dir");
-        Self::launch_in(engine, driver, profile).await
+        Self::launch_in(engine, driver, profile, &[]).await
     }
 
     /// Opens Chromium on the profile directory `profile` (a copy of another
     /// browser's, say: see [`Browser::close_keeping_profile`]).
     pub async fn start_in(chromedriver: &str, profile: TempDir) -> Self {
-        Self::launch_in(Engine::Chromium, chromedriver, profile).await
+        Self::launch_in(Engine::Chromium, chromedriver, profile, &[]).await
     }
 
-    async fn launch_in(engine: Engine, driver: &str, profile: TempDir) -> Self {
+    /// Starts Chromium with `args` beside the usual ones (a file for the
+    /// fake microphone, say).
+    pub async fn start_with(chromedriver: &str, args: &[String]) -> Self {
+        let profile = tempfile::tempdir().expect("profile dir");
+        Self::launch_in(Engine::Chromium, chromedriver, profile, args).await
+    }
+
+    /// [`Browser::launch`] on `profile`, with `args` added to Chromium's.
+    async fn launch_in(engine: Engine, driver: &str, profile: TempDir, args: &[String]) -> Self {
         let display = engine.needs_display().then(engine::Display::start);
         let port = free_port();
         let mut driver =
             engine.spawn_driver(driver, port, display.as_ref().map(|d| d.name.as_str()));
         let url = format!("http://127.0.0.1:{port}");
-        let caps = match engine.capabilities(profile.path()) {
+        let mut caps = match engine.capabilities(profile.path()) {
             serde_json::Value::Object(map) => map,
             _ => unreachable!("built as an object"),
         };
+        if let Some(list) = caps
+            .get_mut("goog:chromeOptions")
+            .and_then(|o| o.get_mut("args"))
+            .and_then(|a| a.as_array_mut())
+        {
+            list.extend(args.iter().map(|a| serde_json::Value::from(a.as_str())));
+        }
         let mut last_error = String::new();
         // Firefox and WebKitGTK take a few seconds to start on a busy machine.
         for _ in 0..300 {

@@ -213,6 +213,16 @@ impl Device {
                 self.retry_at = None;
                 self.core.on_tick().await.map_err(text)
             }
+            Job::CallSend(peer, id, content) => {
+                self.core.send_call(peer, id, *content).await.map_err(text)
+            }
+            Job::CallLine(peer, id, line) => {
+                self.core.call_line(peer, id, line).await.map_err(text)
+            }
+            Job::IceServers(answer) => {
+                let _ = answer.send(self.core.ice_servers().await);
+                Ok(())
+            }
             Job::Event(event) => {
                 if let Event::Failed(refusal) = &event
                     && refusal.code == courier_shared::proto::ErrorCode::UnsupportedVersion
@@ -227,6 +237,14 @@ impl Device {
                 Ok(())
             }
             Job::Unlock(_) => Ok(()),
+        }
+    }
+
+    /// The UI's handle, for the lazily loaded features the core calls.
+    pub fn account(&self) -> super::Account {
+        super::Account {
+            jobs: self.jobs.clone(),
+            ui: self.ui,
         }
     }
 

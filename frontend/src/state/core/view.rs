@@ -37,6 +37,17 @@ pub fn show(device: &mut Device) {
                     .jobs
                     .unbounded_send(crate::state::Job::AutoFetch(Box::new(message)));
             }
+            Effect::Call {
+                from_device,
+                own,
+                peer,
+                content,
+            } => {
+                let account = device.account();
+                leptos::task::spawn_local(async move {
+                    let _ = crate::calls::signal(account, from_device, own, peer, content).await;
+                });
+            }
             Effect::Approved => {
                 show_account(device);
                 device.ui.phase.set(Phase::Ready);

@@ -67,6 +67,16 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
         self.save_account().await?;
         match result {
             Ok(Incoming::Group(plain)) => self.on_group_message(id, from.0, plain).await,
+            Ok(Incoming::Direct(plain)) if matches!(plain.content, Content::Call { .. }) => {
+                let peer = if own { plain.to } else { from.0 };
+                self.show(Effect::Call {
+                    from_device: from.1,
+                    own,
+                    peer,
+                    content: plain.content,
+                });
+                Ok(())
+            }
             Ok(Incoming::Direct(plain)) => {
                 let outgoing = own;
                 let peer = ChatId::User(if outgoing { plain.to } else { from.0 });

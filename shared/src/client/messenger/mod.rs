@@ -17,8 +17,10 @@
 //! - `contacts.rs`: starting chats, contacts, names, presence.
 //! - `groups.rs`: group membership, sender-key sends and group events.
 //! - `media.rs`: media messages — drafts, uploads done, forwards.
+//! - `calls.rs`: call signals out, call lines in the chat.
 
 mod account;
+mod calls;
 mod changes;
 mod contacts;
 mod groups;
@@ -100,6 +102,18 @@ pub enum Effect {
     AutoFetch(Message),
     /// This device was approved by another device of the account (linked).
     Approved,
+    /// A call's signal arrived, for the calls' state machine
+    /// ([`crate::client::call::Calls::on_signal`]); never stored.
+    Call {
+        /// The device it came from.
+        from_device: DeviceId,
+        /// From another device of this user.
+        own: bool,
+        /// The other person of the call.
+        peer: UserId,
+        /// The signal (a [`crate::crypto::content::Content::Call`]).
+        content: crate::crypto::content::Content,
+    },
 }
 
 /// Why a messenger step failed, in words for the user.

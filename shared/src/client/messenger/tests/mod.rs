@@ -2,6 +2,7 @@
 //! device runs the real [`Messenger`] (real Olm and Megolm) over a
 //! [`hub::Line`] to the scripted in-memory [`hub::Hub`].
 
+mod calls;
 mod changes;
 mod group_trust;
 mod hub;
