@@ -172,6 +172,7 @@ pub fn all_features() -> Vec<Work<()>> {
         each(crate::components::media_view::preload_media()),
         each(crate::media::image::preload_photos()),
         each(crate::media::voice::preload_voice()),
+        each(crate::components::emoji_picker::preload_emoji()),
     ]
 }
 
