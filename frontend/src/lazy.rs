@@ -174,6 +174,7 @@ pub fn all_features() -> Vec<Work<()>> {
         each(crate::media::voice::preload_voice()),
         each(crate::applock::preload_lock()),
         each(crate::calls::preload_calls()),
+        each(crate::components::emoji_picker::preload_emoji()),
     ]
 }
 

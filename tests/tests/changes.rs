@@ -81,6 +81,29 @@ async fn reactions_edits_deletes_and_chat_settings_reach_every_device() {
             .await?;
         assert_eq!(who.as_str(), Some("ben"), "who reacted");
 
+        // Ben changes it to one from the full set (a lazily loaded module),
+        // found by name: it replaces his 👍 everywhere.
+        pick(&ben, theirs, "details.react", "[data-react-more]").await?;
+        ben.text_of("[data-emoji-set]", 30).await?;
+        ben.js(
+            "const i = document.querySelector('#emoji-search'); i.value = 'rocket'; \
+             i.dispatchEvent(new Event('input', { bubbles: true }));",
+        )
+        .await?;
+        ben.wait_text("[data-emoji-set] .emoji-grid", "🚀", 10)
+            .await?;
+        let found = ben
+            .js("return document.querySelectorAll('[data-emoji-set] [data-emoji]').length;")
+            .await?;
+        assert_eq!(found.as_u64(), Some(1), "one emoji is named rocket");
+        ben.click("[data-emoji-set] [data-emoji='🚀']").await?;
+        for page in [&ana, &ana2] {
+            page.wait_text("li[data-outgoing='true'] [data-reaction='🚀']", "🚀 1", 30)
+                .await?;
+            page.wait_no_text("li[data-outgoing='true'] [data-reactions]", "👍", 10)
+                .await?;
+        }
+
         // Ana edits her words: the newest text, marked edited, everywhere.
         menu(&ana, "li[data-outgoing='true']", "edit").await?;
         ana.text_of("[data-editing]", 10).await?;

@@ -2,6 +2,8 @@
 //! for everyone and delete for me.
 
 use super::conversation::who;
+use super::emoji_picker;
+use crate::lazy::lazy_view;
 use crate::state::chat::Message;
 use crate::state::{Change, Job, Ui};
 use courier_shared::crypto::content::{DELETE_WINDOW_MS, EDIT_WINDOW_MS};
@@ -92,10 +94,23 @@ pub(super) fn tools(message: &Message, actions: Actions, ui: Ui) -> impl IntoVie
                 on:click=move |_| run.run(Job::Change(id, Change::React(choice.clone())))>{emoji}</button>
         }
     });
+    // The full set, a lazily loaded module, opened on demand.
+    let full = RwSignal::new(false);
+    let pick = Callback::new(move |emoji: String| {
+        full.set(false);
+        let choice = if mine == emoji { String::new() } else { emoji };
+        run.run(Job::Change(id, Change::React(choice)));
+    });
     view! {
         <details class="react">
             <summary aria-label="React">"☺"</summary>
-            <div class="picker">{picker.into_iter().collect_view()}</div>
+            <div class="picker">
+                {picker.into_iter().collect_view()}
+                <button class="emoji" data-react-more aria-label="More emoji"
+                    aria-expanded=move || full.get().to_string()
+                    on:click=move |_| full.update(|f| *f = !*f)>"+"</button>
+            </div>
+            {move || full.get().then(|| lazy_view(emoji_picker::FEATURE, move || emoji_picker::full_set(pick)))}
         </details>
         <details class="more">
             <summary aria-label="More">"⋯"</summary>
