@@ -87,7 +87,9 @@ impl Vault {
             return Err("Courier needs https (or localhost) for its encryption".into());
         }
         let db = Db::open().await?;
-        let stored = db.get(KEY).await?;
+        // Both reads at once: they are on the path to the first paint.
+        let (stored, format) = futures_util::future::join(db.get(KEY), db.get(FORMAT)).await;
+        let (stored, mut named) = (stored?, format?.as_f64() == Some(FORMAT_NAMED));
         let key = if let Ok(key) = stored.dyn_into::<CryptoKey>() {
             key
         } else if !db.get(LOCK).await?.is_undefined() {
@@ -102,6 +104,7 @@ impl Vault {
                 &[],
             )
             .await?;
+            named = true;
             key
         };
         let vault = Self {
@@ -109,7 +112,7 @@ impl Vault {
             key: RefCell::new(key),
             subtle,
         };
-        if vault.db.get(FORMAT).await?.as_f64() != Some(FORMAT_NAMED) {
+        if !named {
             let key = vault.key();
             vault.reseal_all(key, &[], &[]).await?;
         }
