@@ -137,10 +137,18 @@ impl Local {
             Err(JsValue::from_str("the page is closing"))
         };
         let vault = Rc::new(Vault::open(unlocked).await.map_err(js_text)?);
-        let saved = vault.load().await.map_err(js_text)?;
+        // The three reads at once: each is a round trip to the browser's
+        // database on the path to the first paint (a new browser has none
+        // of them, and reads three absent records as fast as one).
+        let (saved, index, profile) = futures_util::future::join3(
+            vault.load(),
+            history::index(&vault),
+            profile::load(&vault),
+        )
+        .await;
+        let saved = saved.map_err(js_text)?;
         let (index, profile) = if saved.is_some() {
-            let index = history::index(&vault).await.map_err(js_text)?;
-            (index, profile::load(&vault).await.map_err(js_text)?)
+            (index.map_err(js_text)?, profile.map_err(js_text)?)
         } else {
             (Index::default(), None)
         };
