@@ -113,9 +113,8 @@ async fn welcome_shows_no_connection(browser: &Browser) -> Result<String, String
 /// chat index) and how many of them hold a message's text in the clear.
 const VAULT_PROBE: &str = r#"
 const done = arguments[arguments.length - 1];
-const open = indexedDB.open("courier");
-open.onsuccess = () => {
-  const store = open.result.transaction("vault").objectStore("vault");
+openVault().then((db) => {
+  const store = db.transaction("vault").objectStore("vault");
   const key = store.get("key");
   key.onsuccess = () => {
     const state = store.get("device");
@@ -138,8 +137,7 @@ open.onsuccess = () => {
       };
     };
   };
-};
-open.onerror = () => done("no database");
+}, () => done("no database"));
 "#;
 
 #[tokio::test]
@@ -248,7 +246,7 @@ async fn a_second_browser_links_by_code_and_both_decrypt_what_a_contact_sends() 
 
         let probe = first
             .client
-            .execute_async(VAULT_PROBE, vec![])
+            .execute_async(&browser::with_vault(VAULT_PROBE), vec![])
             .await
             .map_err(|e| e.to_string())?;
         Ok(probe.as_str().unwrap_or_default().to_owned())

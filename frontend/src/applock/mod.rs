@@ -14,8 +14,7 @@ mod passkey;
 mod passphrase;
 mod record;
 
-use crate::crypto::idb::Db;
-use crate::crypto::vault::Vault;
+use crate::crypto::vault::{self, Vault};
 use crate::lazy::{Feature, Work};
 use crate::state::{Account, Job, VaultJob};
 use leptos::prelude::*;
@@ -62,7 +61,7 @@ async fn next_frame() {
 
 /// The lock record in the store, if the lock is on.
 async fn current() -> Result<Option<LockRecord>, String> {
-    let db = Db::open().await.map_err(|e| record::js_text(&e))?;
+    let db = vault::database().await.map_err(|e| record::js_text(&e))?;
     record::stored(&db).await.map_err(|e| record::js_text(&e))
 }
 

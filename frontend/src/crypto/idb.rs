@@ -1,20 +1,31 @@
 //! A minimal IndexedDB key–value store on `web-sys`: one database, one object
-//! store, values of any structured-cloneable type (bytes, `CryptoKey`s).
+//! store, values of any structured-cloneable type (bytes, `CryptoKey`s). Where
+//! the database lives is [`super::place`]'s business.
 
 use js_sys::Promise;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbDatabase, IdbKeyRange, IdbOpenDbRequest, IdbRequest, IdbTransactionMode};
+use web_sys::{
+    IdbDatabase, IdbFactory, IdbKeyRange, IdbOpenDbRequest, IdbRequest, IdbTransactionMode,
+};
 
-const DATABASE: &str = "courier";
+/// The database's name (in whichever place it lives).
+pub const DATABASE: &str = "courier";
 const STORE: &str = "vault";
 
-/// The page's IndexedDB database.
+/// A connection to the vault's IndexedDB database; closed when dropped, and
+/// when another page asks to delete the database.
 pub struct Db(IdbDatabase);
 
+impl Drop for Db {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
 /// Resolves when `request` succeeds, with its result.
-async fn finished(request: &IdbRequest) -> Result<JsValue, JsValue> {
+pub(super) async fn finished(request: &IdbRequest) -> Result<JsValue, JsValue> {
     let promise = Promise::new(&mut |resolve, reject| {
         let done = request.clone();
         let on_success = Closure::once_into_js(move || {
@@ -33,12 +44,8 @@ async fn finished(request: &IdbRequest) -> Result<JsValue, JsValue> {
 }
 
 impl Db {
-    /// Opens (creating on first use) the database.
-    pub async fn open() -> Result<Self, JsValue> {
-        let factory = web_sys::window()
-            .ok_or("no window")?
-            .indexed_db()?
-            .ok_or("IndexedDB is not available")?;
+    /// Opens (creating on first use) the database of `factory`.
+    pub async fn open_in(factory: &IdbFactory) -> Result<Self, JsValue> {
         let request: IdbOpenDbRequest = factory.open_with_u32(DATABASE, 1)?;
         let upgrading = request.clone();
         let on_upgrade = Closure::once_into_js(move || {
@@ -47,8 +54,11 @@ impl Db {
             }
         });
         request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
-        let db = finished(&request).await?;
-        Ok(Self(db.dyn_into()?))
+        let db: IdbDatabase = finished(&request).await?.dyn_into()?;
+        let closing = db.clone();
+        let on_version_change = Closure::once_into_js(move || closing.close());
+        db.set_onversionchange(Some(on_version_change.unchecked_ref()));
+        Ok(Self(db))
     }
 
     /// The value under `key` (`undefined` if none).
@@ -102,10 +112,27 @@ impl Db {
     /// Stores each of `puts` and deletes each of `deletes` in one
     /// transaction: all or nothing. Resolves once it committed.
     pub async fn commit(&self, puts: &[(&str, JsValue)], deletes: &[&str]) -> Result<(), JsValue> {
+        self.write(false, puts, deletes).await
+    }
+
+    /// Replaces everything in the store with `puts`, in one transaction.
+    pub async fn replace(&self, puts: &[(&str, JsValue)]) -> Result<(), JsValue> {
+        self.write(true, puts, &[]).await
+    }
+
+    async fn write(
+        &self,
+        clear: bool,
+        puts: &[(&str, JsValue)],
+        deletes: &[&str],
+    ) -> Result<(), JsValue> {
         let tx = self
             .0
             .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)?;
         let store = tx.object_store(STORE)?;
+        if clear {
+            store.clear()?;
+        }
         for (key, value) in puts {
             store.put_with_key(value, &JsValue::from_str(key))?;
         }

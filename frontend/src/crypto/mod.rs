@@ -1,4 +1,5 @@
-//! The device's private state at rest: IndexedDB ([`idb`]), sealed under a
+//! The device's private state at rest: IndexedDB ([`idb`], in a place of
+//! its own where the browser allows: [`place`]), sealed under a
 //! non-extractable WebCrypto key, each record bound to its name ([`vault`]),
 //! used by one tab at a time ([`lock`]); chat history sealed the same way
 //! ([`history`]). Nothing here ever leaves the browser. [`profile`] lets the
@@ -8,5 +9,6 @@
 pub mod history;
 pub mod idb;
 pub mod lock;
+pub mod place;
 pub mod profile;
 pub mod vault;

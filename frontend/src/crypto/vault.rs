@@ -9,11 +9,15 @@
 //! lock (`crate::applock`, a lazily loaded module) is on: then only a copy
 //! wrapped under the user's passkey or passphrase is stored (`lock`), and
 //! [`Vault::open`] asks the lock for the key. Either way a record that no
-//! longer opens is an error, never a silent reset.
+//! longer opens is an error, never a silent reset. Sealing everything again
+//! under a new key moves the vault to a new place ([`super::place`]) where
+//! the browser allows, so that the old key leaves the profile's files.
 
 use super::idb::Db;
+use super::place::{self, Place};
 use js_sys::{Array, Uint8Array};
 use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -24,17 +28,20 @@ pub const KEY: &str = "key";
 /// Where the app lock keeps the wrapped vault key (plain bytes, the lock
 /// module's record), while it is on.
 pub const LOCK: &str = "lock";
-/// Set (to [`FORMAT_NAMED`]) once every record is bound to its name.
+/// Set (to [`FORMAT_NAMED`]) once every record is bound to its name; every
+/// write of a whole vault stores it, so it also marks a complete one.
 const FORMAT: &str = "format";
 /// The record format that binds each record to its name.
 const FORMAT_NAMED: f64 = 2.0;
+/// The records that are not sealed values; every vault holds one of them.
+const MARKS: [&str; 3] = [KEY, LOCK, FORMAT];
 const STATE: &str = "device";
 const IV_BYTES: usize = 12;
 const PURPOSE: &[u8] = b"courier/v1/device-state";
 
 /// Sealed storage for the device's private state.
 pub struct Vault {
-    db: Db,
+    db: RefCell<Rc<Db>>,
     key: RefCell<CryptoKey>,
     subtle: SubtleCrypto,
 }
@@ -67,10 +74,16 @@ fn params(iv: &[u8], name: Option<&str>) -> AesGcmParams {
     params
 }
 
+/// Opens the vault's database where it lives now.
+pub async fn database() -> Result<Db, JsValue> {
+    let place = place::current(&MARKS).await?;
+    Db::open_in(&place::factory(place).await?).await
+}
+
 /// Whether a stored value is a sealed record (the key, the lock record
 /// and the format mark are not).
 fn is_record(name: &str, value: &JsValue) -> bool {
-    ![KEY, LOCK, FORMAT].contains(&name) && value.is_instance_of::<Uint8Array>()
+    !MARKS.contains(&name) && value.is_instance_of::<Uint8Array>()
 }
 
 impl Vault {
@@ -86,7 +99,7 @@ impl Vault {
         if subtle.is_undefined() {
             return Err("Courier needs https (or localhost) for its encryption".into());
         }
-        let db = Db::open().await?;
+        let db = database().await?;
         // Both reads at once: they are on the path to the first paint.
         let (stored, format) = futures_util::future::join(db.get(KEY), db.get(FORMAT)).await;
         let (stored, mut named) = (stored?, format?.as_f64() == Some(FORMAT_NAMED));
@@ -108,7 +121,7 @@ impl Vault {
             key
         };
         let vault = Self {
-            db,
+            db: RefCell::new(Rc::new(db)),
             key: RefCell::new(key),
             subtle,
         };
@@ -131,7 +144,7 @@ impl Vault {
 
     /// Opens the sealed record under `name`, if there is one.
     pub async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, JsValue> {
-        let stored = self.db.get(name).await?;
+        let stored = self.db().get(name).await?;
         if stored.is_undefined() {
             return Ok(None);
         }
@@ -165,8 +178,8 @@ impl Vault {
     }
 
     /// The database, for range reads of sealed records.
-    pub fn db(&self) -> &Db {
-        &self.db
+    pub fn db(&self) -> Rc<Db> {
+        self.db.borrow().clone()
     }
 
     /// Seals and saves `state`, replacing the previous one.
@@ -177,7 +190,7 @@ impl Vault {
     /// Seals `bytes` and stores them under `name`.
     pub async fn put(&self, name: &str, bytes: &[u8]) -> Result<(), JsValue> {
         let sealed = self.seal(&self.key(), name, bytes).await?;
-        self.db.put(name, &sealed).await
+        self.db().put(name, &sealed).await
     }
 
     async fn seal(&self, key: &CryptoKey, name: &str, bytes: &[u8]) -> Result<JsValue, JsValue> {
@@ -189,12 +202,14 @@ impl Vault {
         Ok(Uint8Array::from([iv.as_slice(), &ciphertext].concat().as_slice()).into())
     }
 
-    /// Seals every record again under `key`, each bound to its name, and in
-    /// the same transaction stores `puts` and deletes `deletes` (the key
-    /// records: turning the app lock on); from then on uses `key`. All or
-    /// nothing: until the transaction commits, the old records and key stay
-    /// as they were. The caller makes sure nothing else writes meanwhile
-    /// (the worker runs one job at a time).
+    /// Seals every record again under `key`, each bound to its name, and
+    /// stores `puts` with them, leaving out `deletes` (the key records:
+    /// turning the app lock on); from then on uses `key`. Where the browser
+    /// has storage buckets, the whole vault is written into the next one and
+    /// the old one deleted with its files; elsewhere it is rewritten in
+    /// place. All or nothing: until the one write transaction commits, the
+    /// old records and key stay as they were. The caller makes sure nothing
+    /// else writes meanwhile (the worker runs one job at a time).
     pub async fn reseal_all(
         &self,
         key: CryptoKey,
@@ -202,11 +217,16 @@ impl Vault {
         deletes: &[&str],
     ) -> Result<(), JsValue> {
         let old = self.key();
-        let legacy = self.db.get(FORMAT).await?.as_f64() != Some(FORMAT_NAMED);
-        let (names, values) = self.db.all().await?;
-        let mut sealed = Vec::new();
+        let db = self.db();
+        let legacy = db.get(FORMAT).await?.as_f64() != Some(FORMAT_NAMED);
+        let (names, values) = db.all().await?;
+        let mut written = Vec::new();
         for (name, value) in names.iter().zip(values) {
+            if deletes.contains(&name.as_str()) {
+                continue;
+            }
             if !is_record(name, &value) {
+                written.push((name.as_str(), value));
                 continue;
             }
             // Before the format mark, records were bound to the purpose only.
@@ -218,12 +238,36 @@ impl Vault {
                 Err(_) if legacy => self.open_sealed(&old, None, value).await?,
                 Err(err) => return Err(err),
             };
-            sealed.push((name.as_str(), self.seal(&key, name, &plain).await?));
+            written.push((name.as_str(), self.seal(&key, name, &plain).await?));
         }
-        sealed.push((FORMAT, FORMAT_NAMED.into()));
-        sealed.extend(puts.iter().cloned());
-        self.db.commit(&sealed, deletes).await?;
+        written.push((FORMAT, FORMAT_NAMED.into()));
+        written.extend(puts.iter().cloned());
+        let from = place::current(&MARKS).await?;
+        match place::next(from) {
+            Some(to) => {
+                drop(db);
+                self.move_to(from, to, &written).await?;
+            }
+            None => db.commit(&written, deletes).await?,
+        }
         *self.key.borrow_mut() = key;
+        Ok(())
+    }
+
+    /// Writes `records` (a whole vault) at `to` in one transaction, uses it
+    /// from then on, and deletes the vault at `from`.
+    async fn move_to(
+        &self,
+        from: Place,
+        to: Place,
+        records: &[(&str, JsValue)],
+    ) -> Result<(), JsValue> {
+        let target = Db::open_in(&place::factory(to).await?).await?;
+        target.replace(records).await?;
+        // The old connection closes once the last reader lets go of it
+        // (the delete waits for that).
+        *self.db.borrow_mut() = Rc::new(target);
+        place::moved(from, to).await;
         Ok(())
     }
 }

@@ -251,6 +251,34 @@ impl Browser {
     }
 }
 
+/// JavaScript that defines `openVault()`: a promise of the page's vault
+/// database, wherever it lives (the highest `courier-vault-N` storage
+/// bucket, else the default IndexedDB). Put it before a script that uses it.
+pub const OPEN_VAULT: &str = r#"
+async function openVault() {
+  let factory = indexedDB;
+  if (navigator.storageBuckets) {
+    const numbers = (await navigator.storageBuckets.keys())
+      .filter((name) => name.startsWith("courier-vault-"))
+      .map((name) => Number(name.slice("courier-vault-".length)))
+      .sort((a, b) => b - a);
+    if (numbers.length > 0) {
+      factory = (await navigator.storageBuckets.open(`courier-vault-${numbers[0]}`)).indexedDB;
+    }
+  }
+  return new Promise((resolve, reject) => {
+    const open = factory.open("courier");
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+}
+"#;
+
+/// `script` with [`OPEN_VAULT`] before it.
+pub fn with_vault(script: &str) -> String {
+    format!("{OPEN_VAULT}{script}")
+}
+
 /// A copy of the profile directory `from` (every file, as `cp -a` makes
 /// it), as someone who got hold of the files would have it.
 pub fn copy_profile(from: &std::path::Path) -> TempDir {
@@ -508,7 +536,7 @@ impl Browser {
 
     /// Whether an element matching `css` has text containing `text` (read
     /// in the page, so that re-rendered elements never go stale on us).
-    async fn has_text(&self, css: &str, text: &str) -> Result<bool, String> {
+    pub async fn has_text(&self, css: &str, text: &str) -> Result<bool, String> {
         let script = "return [...document.querySelectorAll(arguments[0])]\
                       .some((e) => e.textContent.includes(arguments[1]));";
         let found = self
