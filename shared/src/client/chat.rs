@@ -125,6 +125,10 @@ pub struct Message {
     /// Deleted for me: kept only so that a redelivery is not shown again.
     #[serde(default)]
     pub hidden: bool,
+    /// When it disappears (Unix ms), if the chat's timer was on when it
+    /// was written.
+    #[serde(default)]
+    pub expires_at: Option<u64>,
 }
 
 /// One person's reaction to a message.
@@ -190,6 +194,7 @@ impl Message {
             edit: None,
             deleted: false,
             hidden: false,
+            expires_at: None,
         }
     }
 
@@ -217,6 +222,7 @@ impl Message {
             edit: None,
             deleted: false,
             hidden: false,
+            expires_at: None,
         }
     }
 
@@ -269,6 +275,33 @@ pub struct Chat {
     /// The change that set `settings` (the newest wins).
     #[serde(default)]
     pub settings_change: Option<MessageId>,
+    /// The disappearing-message timer (seconds, 0: off), the same for
+    /// everyone in the chat.
+    #[serde(default)]
+    pub timer: Timer,
+}
+
+/// A chat's disappearing-message timer, as its newest setting left it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Timer {
+    /// How long messages stay, in seconds (0: for good).
+    pub seconds: u32,
+    /// The change that set it: messages written after it follow it.
+    pub set_by: Option<MessageId>,
+    /// The timer before that change, for messages written before it that
+    /// arrive after it.
+    pub before: u32,
+}
+
+impl Timer {
+    /// When message `id` disappears under this timer, if it does.
+    pub fn expiry(&self, id: &MessageId) -> Option<u64> {
+        let seconds = match self.set_by {
+            Some(change) if *id < change => self.before,
+            _ => self.seconds,
+        };
+        (seconds > 0).then(|| id.unix_ms() + u64::from(seconds) * 1000)
+    }
 }
 
 /// How a user keeps one chat.
@@ -315,6 +348,7 @@ impl Chat {
             unread_ids: Vec::new(),
             settings: ChatSettings::default(),
             settings_change: None,
+            timer: Timer::default(),
         }
     }
 
@@ -332,8 +366,8 @@ pub const RECENT: usize = 2_000;
 pub enum Outgoing {
     /// A message of this chat (encrypted anew for each attempt).
     Message(ChatId),
-    /// A reaction, an edit or a delete of this user's in this chat: the
-    /// content goes as it is (nothing of it is stored as a message).
+    /// A reaction, an edit, a delete or a timer of this user's in this
+    /// chat: the content goes as it is (stored as a line at most).
     Change {
         /// The chat it belongs to.
         chat: ChatId,
@@ -367,6 +401,9 @@ pub struct Index {
     /// Every durable send not yet accepted by the server.
     #[serde(default)]
     pub outbox: Outbox<Outgoing>,
+    /// The messages that disappear, with when (Unix ms).
+    #[serde(default)]
+    pub expiring: Vec<(u64, MessageId, ChatId)>,
 }
 
 impl Index {

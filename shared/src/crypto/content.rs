@@ -20,6 +20,10 @@ pub const EDIT_WINDOW_MS: u64 = 15 * 60 * 1000;
 /// everyone (a day).
 pub const DELETE_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
 
+/// The disappearing-message timers a chat can have, in seconds: off, 24
+/// hours, 7 days, 90 days (WhatsApp's choices).
+pub const TIMER_CHOICES: [u32; 4] = [0, 24 * 3600, 7 * 24 * 3600, 90 * 24 * 3600];
+
 /// A group's name: only its members' devices ever see it.
 pub type GroupName = Text<MAX_GROUP_NAME_BYTES>;
 
@@ -159,6 +163,14 @@ wire_enum! {
             video: bool,
             /// The session description (offer, answer) or ICE candidate.
             body: Text<MAX_SDP_BYTES>,
+        },
+        /// The chat's disappearing-message timer from now on, set by the
+        /// sender for everyone in the chat: each device deletes the chat's
+        /// messages written after this once they are `seconds` old (0:
+        /// off; one of [`TIMER_CHOICES`]). The newest setting wins.
+        Timer = 12 {
+            /// How long a message stays, in seconds.
+            seconds: u32,
         },
     }
 }

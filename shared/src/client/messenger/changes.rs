@@ -1,4 +1,5 @@
-//! Changes to messages already sent: reactions (one emoji per person),
+//! Changes to messages already sent (and, through the same path, a chat's
+//! disappearing-message timer: `timer.rs`): reactions (one emoji per person),
 //! edits of one's own texts (within [`EDIT_WINDOW_MS`], the newest edit
 //! wins whatever order edits arrive in) and deletes for everyone (within
 //! [`DELETE_WINDOW_MS`]) or for this user only (on all of their devices).
@@ -121,7 +122,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
     }
 
     /// Applies `content` here at once and sends it to everyone concerned.
-    async fn change(&mut self, chat: ChatId, content: Content) -> Result<()> {
+    pub(super) async fn change(&mut self, chat: ChatId, content: Content) -> Result<()> {
         let id = self.env.message_id();
         let me = self
             .my_user()
@@ -144,6 +145,9 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
         id: MessageId,
         content: Content,
     ) -> Result<()> {
+        if let Content::Timer { seconds } = content {
+            return self.on_timer(chat, author, id, seconds).await;
+        }
         let target = match &content {
             Content::Reaction { target, .. }
             | Content::Edit { target, .. }
@@ -200,7 +204,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
 
     /// Shows the chat list again when the changed message is the chat's
     /// latest (its preview says what it says now).
-    async fn refresh_preview(&mut self, chat: ChatId, target: &MessageId) -> Result<()> {
+    pub(super) async fn refresh_preview(&mut self, chat: ChatId, target: &MessageId) -> Result<()> {
         let latest = self.index.recent.iter().rev().find(|(_, c)| *c == chat);
         if latest.map(|(id, _)| id) != Some(target) {
             return Ok(());
@@ -235,7 +239,7 @@ fn react(message: &mut Message, user: UserId, emoji: &str, id: MessageId) {
 }
 
 /// Drops what a deleted message said and pointed to (media keys included).
-fn forget(message: &mut Message) {
+pub(super) fn forget(message: &mut Message) {
     message.text = None;
     message.content = None;
     message.reply_to = None;

@@ -449,7 +449,10 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
                 message.marks = outgoing.then(|| self.group_marks(chat)).flatten();
                 return self.media_arrived(message, content).await;
             }
-            change @ (Content::Reaction { .. } | Content::Edit { .. } | Content::Delete { .. }) => {
+            change @ (Content::Reaction { .. }
+            | Content::Edit { .. }
+            | Content::Delete { .. }
+            | Content::Timer { .. }) => {
                 return self.apply_change(chat, from, id, change).await;
             }
             _ => return Ok(()),

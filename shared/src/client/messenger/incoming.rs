@@ -115,7 +115,10 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
                 self.on_settings(id, settings).await
             }
             hidden @ Content::Hidden { .. } if outgoing => self.on_hidden(hidden).await,
-            change @ (Content::Reaction { .. } | Content::Edit { .. } | Content::Delete { .. }) => {
+            change @ (Content::Reaction { .. }
+            | Content::Edit { .. }
+            | Content::Delete { .. }
+            | Content::Timer { .. }) => {
                 let author = if outgoing {
                     self.my_user()
                 } else {
@@ -146,11 +149,12 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
 
     /// Stores an arriving message (unless already there), updates its chat
     /// and tells the sender it was delivered.
-    pub(super) async fn arrived(&mut self, message: Message) -> Result<()> {
+    pub(super) async fn arrived(&mut self, mut message: Message) -> Result<()> {
         let chat = message.chat;
         if self.load(chat, &message.id).await?.is_some() {
             return Ok(());
         }
+        self.stamp(&mut message);
         let known = self.index.get(chat).is_some();
         let name = match chat {
             _ if known => String::new(),

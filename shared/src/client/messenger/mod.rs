@@ -18,6 +18,7 @@
 //! - `groups.rs`: group membership, sender-key sends and group events.
 //! - `media.rs`: media messages — drafts, uploads done, forwards.
 //! - `calls.rs`: call signals out, call lines in the chat.
+//! - `timer.rs`: disappearing messages — a chat's timer and the sweep.
 
 mod account;
 mod calls;
@@ -31,11 +32,13 @@ mod outgoing;
 mod saved;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
+mod timer;
 
 pub use account::{LinkCode, SafetyInfo};
 pub use groups::GroupAction;
 pub use media::{Download, MediaDraft, MediaFacts, label as media_label};
 pub use saved::SavedAccount;
+pub use timer::timer_label;
 
 use super::api::{Directory, Server};
 use super::chat::{ChatId, Index, Message};
@@ -405,15 +408,20 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
 
     /// Time passed: sends whose retry time came go again.
     pub async fn on_tick(&mut self) -> Result<()> {
+        self.expire().await?;
         if self.online {
             self.flush().await?;
         }
         Ok(())
     }
 
-    /// When the outbox next wants [`Messenger::on_tick`] (Unix ms).
+    /// When [`Messenger::on_tick`] is next wanted (Unix ms): the outbox's
+    /// next retry, or the next message to disappear.
     pub fn next_retry(&self) -> Option<u64> {
-        self.index.outbox.next_retry()
+        match (self.index.outbox.next_retry(), self.next_expiry()) {
+            (Some(retry), Some(expiry)) => Some(retry.min(expiry)),
+            (retry, expiry) => retry.or(expiry),
+        }
     }
 
     async fn on_signed_in(&mut self) -> Result<()> {
@@ -421,6 +429,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             return Ok(());
         }
         self.online = true;
+        self.expire().await?;
         self.index.outbox.reconnected();
         self.subscribe_presence().await;
         self.top_up_prekeys().await?;

@@ -86,8 +86,9 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
     }
 
     /// Stores `message`, puts it in the outbox and sends it when possible.
-    pub(super) async fn queue(&mut self, message: Message) -> Result<()> {
+    pub(super) async fn queue(&mut self, mut message: Message) -> Result<()> {
         let (id, chat) = (message.id, message.chat);
+        self.stamp(&mut message);
         self.store_message(&message).await?;
         self.index.remember(id, chat);
         self.index.outbox.push(id, Outgoing::Message(chat));

@@ -8,6 +8,7 @@ mod group_trust;
 mod hub;
 mod organise;
 mod scenarios;
+mod timer;
 
 use super::{Effect, Messenger};
 use crate::client::chat::{ChatId, Mark, Message};
