@@ -13,6 +13,7 @@ mod chat;
 mod cluster;
 mod deliver_first;
 mod devices;
+mod disappearing;
 mod encryption;
 mod engines;
 mod first_load;

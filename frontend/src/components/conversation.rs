@@ -9,6 +9,8 @@ use super::{group_info, media_view, time};
 use crate::lazy::lazy_view;
 use crate::state::chat::{ChatId, Mark, Message};
 use crate::state::{Account, Change, Job, Ui};
+use courier_shared::client::messenger::timer_label;
+use courier_shared::crypto::content::TIMER_CHOICES;
 use courier_shared::ids::{MessageId, UserId};
 use leptos::prelude::*;
 
@@ -173,26 +175,12 @@ pub fn Conversation(account: Account) -> impl IntoView {
                             {if contact { "Remove contact" } else { "Add contact" }}
                         </button>
                     })}
+                    {move || open_chat().map(|c| timer_choice(c.chat, c.timer.seconds, run))}
                     {
                         let account = info_account.clone();
-                        move || open_chat().and_then(|c| c.chat.user()).map(|peer| {
-                            let (voice, video) = (account.clone(), account.clone());
-                            view! {
-                                <button data-action="call" aria-label="Voice call" title="Voice call"
-                                    on:click=move |_| {
-                                        let account = voice.clone();
-                                        leptos::task::spawn_local(async move {
-                                            let _ = crate::calls::start(account, peer, false).await;
-                                        });
-                                    }>"📞"</button>
-                                <button data-action="video-call" aria-label="Video call" title="Video call"
-                                    on:click=move |_| {
-                                        let account = video.clone();
-                                        leptos::task::spawn_local(async move {
-                                            let _ = crate::calls::start(account, peer, true).await;
-                                        });
-                                    }>"🎥"</button>
-                            }
+                        move || open_chat().and_then(|c| c.chat.user()).map(|peer| view! {
+                            <CallButton account=account.clone() peer video=false />
+                            <CallButton account=account.clone() peer video=true />
                         })
                     }
                     <Show when=is_group>
@@ -322,8 +310,9 @@ impl Item {
         match self {
             Self::Day(day) => format!("day {day}"),
             Self::Message(m) => format!(
-                "{:?} {:?} {} {:?} {} {:?} {}",
+                "{:?} {:?} {:?} {} {:?} {} {:?} {}",
                 m.id,
+                m.expires_at,
                 m.mark,
                 m.seen,
                 m.edit,
@@ -341,7 +330,10 @@ impl Item {
 fn with_days(messages: Vec<Message>) -> Vec<Item> {
     let mut items = Vec::with_capacity(messages.len() + 4);
     let mut last_day = String::new();
-    for message in messages.into_iter().filter(|m| !m.hidden) {
+    // A message whose time is up is gone even before the core's sweep.
+    let now = js_sys::Date::now() as u64;
+    let shown = |m: &Message| !m.hidden && m.expires_at.is_none_or(|at| at > now);
+    for message in messages.into_iter().filter(shown) {
         let day = time::day(message.sent_at());
         if day != last_day {
             items.push(Item::Day(day.clone()));
@@ -416,6 +408,10 @@ fn bubble(message: Message, actions: Actions, ui: Ui) -> impl IntoView {
     let problem = message.problem.clone().unwrap_or_default();
     let deleted = message.deleted;
     let edited = message.edit.is_some() && !deleted;
+    let expires = message.expires_at.map(|at| {
+        let when = format!("Disappears {} {}", time::day(at), time::clock(at));
+        view! { <span class="expires" data-expires=at.to_string() title=when.clone() aria-label=when>"⏱"</span> }
+    });
     let reactions = (!deleted).then(|| reactions(&message, ui, run));
     let tools = (!deleted).then(|| tools(&message, actions, ui));
     // Lazily loaded (#15): the media viewer's module.
@@ -446,6 +442,7 @@ fn bubble(message: Message, actions: Actions, ui: Ui) -> impl IntoView {
             {send_problem.map(|problem| view! { <p class="warning">{problem}</p> })}
             <footer>
                 {edited.then(|| view! { <span class="edited" data-edited>"edited"</span> })}
+                {expires}
                 <time>{time::clock(sent_at)}</time>
                 {outgoing.then(|| view! {
                     <span class="mark" data-mark=mark.label() aria-label=mark.describe()>
@@ -468,4 +465,58 @@ fn bubble(message: Message, actions: Actions, ui: Ui) -> impl IntoView {
         </li>
     }
     .into_any()
+}
+
+/// Calls the chat's person, with the camera on if `video`. If the calls
+/// module cannot be loaded, says why beside the button (and reloads into a
+/// newer build if the server has one).
+#[component]
+fn CallButton(account: Account, peer: UserId, video: bool) -> impl IntoView {
+    let failed = RwSignal::new(None::<String>);
+    let (action, label, icon) = if video {
+        ("video-call", "Video call", "🎥")
+    } else {
+        ("call", "Voice call", "📞")
+    };
+    let call = move |_| {
+        let account = account.clone();
+        leptos::task::spawn_local(async move {
+            match crate::calls::start(account, peer, video).await {
+                Ok(_) => failed.set(None),
+                Err(err) => {
+                    crate::lazy::recover();
+                    failed.set(Some(format!("Calls: {err}")));
+                }
+            }
+        });
+    };
+    view! {
+        <button data-action=action aria-label=label title=label on:click=call>{icon}</button>
+        {move || failed.get().map(|why| view! {
+            <span class="warning" role="alert" data-load-failed="calls">{why}</span>
+        })}
+    }
+}
+
+/// The chat's disappearing-message timer, for everyone in it.
+fn timer_choice(chat: ChatId, seconds: u32, run: Callback<Job>) -> impl IntoView {
+    let choices = TIMER_CHOICES.map(|choice| {
+        view! {
+            <option value=choice.to_string() selected=choice == seconds>{timer_label(choice)}</option>
+        }
+    });
+    let on_change = move |ev: leptos::ev::Event| {
+        if let Ok(choice) = event_target_value(&ev).parse() {
+            run.run(Job::SetTimer(chat, choice));
+        }
+    };
+    view! {
+        <label class="timer" title="Disappearing messages">
+            <span aria-hidden="true">"⏱"</span>
+            <select id="disappearing" aria-label="Disappearing messages" data-timer=seconds.to_string()
+                on:change=on_change>
+                {choices.into_iter().collect_view()}
+            </select>
+        </label>
+    }
 }

@@ -227,6 +227,9 @@ pub enum Job {
     Send(String, Option<MessageId>),
     /// Keep this chat so: pinned, muted, archived, marked unread.
     Organise(ChatId, courier_shared::client::chat::ChatSettings),
+    /// Set this chat's disappearing-message timer (seconds, 0: off) for
+    /// everyone in it.
+    SetTimer(ChatId, u32),
     /// React to, edit or delete this message of the open conversation.
     Change(MessageId, Change),
     /// This user started or stopped typing in the open conversation.

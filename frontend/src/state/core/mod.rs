@@ -204,6 +204,7 @@ impl Device {
             }
             Job::Change(id, change) => changes::apply(self, id, change).await,
             Job::Organise(chat, settings) => self.core.organise(chat, settings).await.map_err(text),
+            Job::SetTimer(chat, seconds) => self.core.set_timer(chat, seconds).await.map_err(text),
             Job::Typing(typing) => {
                 self.core.typing(typing).await;
                 Ok(())
