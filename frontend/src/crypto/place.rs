@@ -10,7 +10,7 @@
 
 use super::idb::{DATABASE, Db};
 use js_sys::{Array, Function, Promise, Reflect};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -31,6 +31,10 @@ pub enum Place {
 thread_local! {
     /// The place found at start, or moved to since.
     static CURRENT: Cell<Option<Place>> = const { Cell::new(None) };
+    /// The buckets opened, kept for the page's life: Chromium closes the
+    /// connections of a bucket whose `StorageBucket` object was collected,
+    /// without an event, and their requests then never finish.
+    static OPENED: RefCell<Vec<JsValue>> = const { RefCell::new(Vec::new()) };
 }
 
 /// `navigator.storageBuckets`, where the browser has it.
@@ -67,7 +71,9 @@ pub async fn factory(place: Place) -> Result<IdbFactory, JsValue> {
         (Place::Default, _) => default_factory(),
         (Place::Bucket(n), Some(api)) => {
             let bucket = call(&api, "open", &[bucket_name(n).into()]).await?;
-            Reflect::get(&bucket, &"indexedDB".into())?.dyn_into()
+            let factory = Reflect::get(&bucket, &"indexedDB".into())?.dyn_into();
+            OPENED.with(|opened| opened.borrow_mut().push(bucket));
+            factory
         }
         (Place::Bucket(_), None) => Err("this browser has no storage buckets".into()),
     }
