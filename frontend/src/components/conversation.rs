@@ -178,7 +178,10 @@ pub fn Conversation(account: Account) -> impl IntoView {
                     {move || open_chat().map(|c| timer_choice(c.chat, c.timer.seconds, run))}
                     {
                         let account = info_account.clone();
-                        move || open_chat().and_then(|c| c.chat.user()).map(|peer| view! {
+                        // Rendered again only when the person changes, not
+                        // with every change to the chat list.
+                        let peer = Memo::new(move |_| open_chat().and_then(|c| c.chat.user()));
+                        move || peer.get().map(|peer| view! {
                             <CallButton account=account.clone() peer video=false />
                             <CallButton account=account.clone() peer video=true />
                         })
@@ -481,11 +484,15 @@ fn CallButton(account: Account, peer: UserId, video: bool) -> impl IntoView {
     let call = move |_| {
         let account = account.clone();
         leptos::task::spawn_local(async move {
+            // The button may be gone by now (the chat closed): `try_set`
+            // then does nothing, where `set` would end the page.
             match crate::calls::start(account, peer, video).await {
-                Ok(_) => failed.set(None),
+                Ok(_) => {
+                    failed.try_set(None);
+                }
                 Err(err) => {
                     crate::lazy::recover();
-                    failed.set(Some(format!("Calls: {err}")));
+                    failed.try_set(Some(format!("Calls: {err}")));
                 }
             }
         });
