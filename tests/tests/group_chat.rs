@@ -99,6 +99,18 @@ async fn three_people_chat_in_a_group_and_a_removed_member_reads_no_further() {
                 .wait_text("button[data-group]", "Ski trip", 30)
                 .await?;
         }
+        // Ben describes it: everyone's info panel says so, with a line.
+        ben.click("#group-info-toggle").await?;
+        ben.fill("#group-description", "Bring skis, meet at 8")
+            .await?;
+        ben.click("#describe-group").await?;
+        ana.wait_text("[data-description]", "Bring skis, meet at 8", 30)
+            .await?;
+        for member in [&ana, &cyra] {
+            member
+                .wait_text("li[data-system]", "ben changed the group description.", 30)
+                .await?;
+        }
         ana.wait_count("li[data-member]", 3, 10).await?;
         ana.click("li[data-member='cyra'] .remove-member").await?;
         ana.wait_text("li[data-system]", "You removed cyra", 30)

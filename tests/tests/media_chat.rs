@@ -174,7 +174,8 @@ async fn a_photo_a_file_and_a_voice_note_reach_the_other_browser() {
              return !!img && img.complete && img.naturalWidth === 512;",
             "the forwarded photo opens",
         )
-        .await
+        .await?;
+        shared_media_shows_its_message_in_context(&ana, &ben).await
     }
     .await;
     close_all(
@@ -184,6 +185,75 @@ async fn a_photo_a_file_and_a_voice_note_reach_the_other_browser() {
     .await;
     drop(courier);
     outcome.expect("media in the browser");
+}
+
+/// Ana's photo, file and voice note are in Ben's shared-media panel; once
+/// more than a page of messages followed them (so that a reload does not
+/// load the photo's bubble), its tile still shows it in the conversation.
+async fn shared_media_shows_its_message_in_context(
+    ana: &Browser,
+    ben: &Browser,
+) -> Result<(), String> {
+    eval(
+        ana,
+        "(async () => { for (let i = 0; i < 55; i++) {\
+           const t = document.getElementById('composer-text'); t.value = 'filler ' + i;\
+           t.dispatchEvent(new Event('input', {bubbles: true}));\
+           document.getElementById('send').click(); await new Promise((r) => setTimeout(r, 20)); } })();\
+         return true;",
+    )
+    .await?;
+    ben.wait_text("li[data-outgoing='false']", "filler 54", 60)
+        .await?;
+    ben.reload().await?;
+    ben.wait_text("button[data-chat]", "ana", 60).await?;
+    ben.click("button[data-chat]").await?;
+    ben.wait_text("li[data-outgoing='false']", "filler 54", 30)
+        .await?;
+    if ben
+        .has_text("li[data-outgoing='false'] [data-file]", "notes.txt")
+        .await?
+    {
+        return Err("the file's bubble is loaded: the test shows nothing".into());
+    }
+    ben.click("#gallery-toggle").await?;
+    ben.wait_count(
+        "#shared-media [data-gallery-item][data-kind=photo] img",
+        1,
+        30,
+    )
+    .await?;
+    ben.wait_text("#shared-media [data-kind=file]", "notes.txt", 10)
+        .await?;
+    ben.wait_text("#shared-media [data-kind=voice]", "Voice note (0:01)", 10)
+        .await?;
+    let order = eval(
+        ben,
+        "return [...document.querySelectorAll('#shared-media .gallery-rows [data-kind]')].map((b) => b.dataset.kind);",
+    )
+    .await?;
+    if order != serde_json::json!(["voice", "file"]) {
+        return Err(format!("the rows are not newest first: {order}"));
+    }
+    ben.click("#shared-media [data-kind=photo]").await?;
+    wait_true(
+        ben,
+        "const shown = document.querySelector('li[data-revealed] [data-photo]');\
+         if (!shown || document.getElementById('shared-media')) return false;\
+         const list = document.querySelector('ol.messages').getBoundingClientRect();\
+         const at = shown.getBoundingClientRect();\
+         return at.bottom > list.top && at.top < list.bottom;",
+        "the photo's message in view, with the panel closed",
+    )
+    .await?;
+    if let Ok(dir) = std::env::var("COURIER_SCREENSHOTS") {
+        ben.click("#gallery-toggle").await?;
+        ben.wait_count("#shared-media [data-gallery-item]", 3, 30)
+            .await?;
+        ben.screenshot(&std::path::Path::new(&dir).join("shared-media.png"))
+            .await?;
+    }
+    Ok(())
 }
 
 #[tokio::test]

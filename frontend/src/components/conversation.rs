@@ -2,10 +2,10 @@
 //! typing (a group's members, and its info panel), message bubbles with day
 //! separators, senders in groups, times and check marks (with who read
 //! when, in groups), group event lines, replies, older history on demand,
-//! and the composer.
+//! the shared-media panel, and the composer.
 
 use super::message_tools::{Actions, reactions, tools};
-use super::{group_info, media_view, time};
+use super::{gallery, group_info, media_view, time};
 use crate::lazy::lazy_view;
 use crate::state::chat::{ChatId, Mark, Message};
 use crate::state::{Account, Change, Job, Ui};
@@ -25,6 +25,12 @@ pub fn Conversation(account: Account) -> impl IntoView {
     let editing = RwSignal::new(None::<MessageId>);
     let last_typing = StoredValue::new(0.0_f64);
     let show_info = RwSignal::new(false);
+    let show_media = RwSignal::new(false);
+    Effect::new(move |_| {
+        ui.open.track();
+        show_media.set(false);
+    });
+    reveal_when_asked(ui);
     let open_chat = move || {
         let open = ui.open.get()?;
         ui.chats
@@ -176,12 +182,14 @@ pub fn Conversation(account: Account) -> impl IntoView {
                         </button>
                     })}
                     {move || open_chat().map(|c| timer_choice(c.chat, c.timer.seconds, run))}
+                    <button id="gallery-toggle" aria-label="Media, files and voice notes"
+                        aria-pressed=move || show_media.get().to_string()
+                        on:click=move |_| show_media.update(|s| *s = !*s)>"🖼"</button>
                     {
                         let account = info_account.clone();
-                        // Rendered again only when the person changes, not
+                        // Rendered again only when another chat opens, not
                         // with every change to the chat list.
-                        let peer = Memo::new(move |_| open_chat().and_then(|c| c.chat.user()));
-                        move || peer.get().map(|peer| view! {
+                        move || ui.open.get().and_then(ChatId::user).map(|peer| view! {
                             <CallButton account=account.clone() peer video=false />
                             <CallButton account=account.clone() peer video=true />
                         })
@@ -200,6 +208,11 @@ pub fn Conversation(account: Account) -> impl IntoView {
                         lazy_view(group_info::FEATURE, move || group_info::members_panel(account.clone()))
                     })
                 }
+                {move || show_media.get().then(|| {
+                    // Lazily loaded (#15): the media module.
+                    let close = Callback::new(move |()| show_media.set(false));
+                    lazy_view(media_view::FEATURE, move || gallery::gallery_panel(ui, run, close))
+                })}
                 <ol class="messages" aria-label="Messages" aria-live="polite" on:scroll=on_scroll node_ref=list>
                     <Show when=move || ui.has_older.get()>
                         <li class="older">
@@ -426,7 +439,7 @@ fn bubble(message: Message, actions: Actions, ui: Ui) -> impl IntoView {
         })
     });
     view! {
-        <li class=class data-message data-outgoing=outgoing.to_string()
+        <li class=class id=anchor(id) data-message data-outgoing=outgoing.to_string()
             data-mark=outgoing.then(|| mark.label())
             data-undecryptable=undecryptable.then_some("true")>
             {sender.map(|name| view! { <p class="sender" data-sender=name.clone()>{name.clone()}</p> })}
@@ -468,6 +481,34 @@ fn bubble(message: Message, actions: Actions, ui: Ui) -> impl IntoView {
         </li>
     }
     .into_any()
+}
+
+/// The element id of message `id`'s bubble.
+fn anchor(id: MessageId) -> String {
+    format!("m-{}", courier_shared::text_encoding::hex(id.as_bytes()))
+}
+
+/// Brings the message [`Ui::reveal`] names into view, marked for a moment
+/// (`data-revealed`), once the worker loaded the history back to it.
+fn reveal_when_asked(ui: Ui) {
+    Effect::new(move |_| {
+        let Some(id) = ui.reveal.get() else {
+            return;
+        };
+        request_animation_frame(move || {
+            ui.reveal.set(None);
+            let Some(bubble) = document().get_element_by_id(&anchor(id)) else {
+                return;
+            };
+            if let Ok(Some(before)) = document().query_selector("[data-revealed]") {
+                let _ = before.remove_attribute("data-revealed");
+            }
+            let options = web_sys::ScrollIntoViewOptions::new();
+            options.set_block(web_sys::ScrollLogicalPosition::Center);
+            bubble.scroll_into_view_with_scroll_into_view_options(&options);
+            let _ = bubble.set_attribute("data-revealed", "");
+        });
+    });
 }
 
 /// Calls the chat's person, with the camera on if `video`. If the calls

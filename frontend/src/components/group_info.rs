@@ -1,9 +1,12 @@
 //! A group's info panel: its members with their admin badges; admins add,
-//! remove and promote members; any member may rename the group or leave. And the form that creates
+//! remove and promote members; any member may rename or describe the group,
+//! or leave. And the form that creates
 //! a group. Both are a lazily loaded feature (`groups`, see
 //! [`crate::lazy`]), shown through [`members_panel`] and [`new_group_form`].
 
-use crate::state::{Account, GroupAction, Job};
+use crate::state::chat::Chat;
+use crate::state::{Account, GroupAction, Job, Ui};
+use courier_shared::client::messenger::MAX_DESCRIPTION_CHARS;
 use leptos::prelude::*;
 
 crate::lazy! { groups, preload_groups:
@@ -51,20 +54,23 @@ fn NewGroup(account: Account) -> impl IntoView {
     }
 }
 
+/// What `part` says of the open chat (its default when none is open).
+fn of_open<T: Default>(ui: Ui, part: impl Fn(&Chat) -> T) -> T {
+    let open = ui.open.get();
+    ui.chats.with(|chats| {
+        chats
+            .iter()
+            .find(|c| Some(c.chat) == open)
+            .map(part)
+            .unwrap_or_default()
+    })
+}
+
 /// The open group's members and the changes this user may make.
 #[component]
 fn GroupInfo(account: Account) -> impl IntoView {
     let ui = account.ui;
-    let members = move || {
-        let open = ui.open.get();
-        ui.chats.with(|chats| {
-            chats
-                .iter()
-                .find(|c| Some(c.chat) == open)
-                .map(|c| c.members.clone())
-                .unwrap_or_default()
-        })
-    };
+    let members = move || of_open(ui, |c| c.members.clone());
     let me = move || ui.me.get();
     let i_am_admin = move || {
         members()
@@ -79,6 +85,13 @@ fn GroupInfo(account: Account) -> impl IntoView {
         run.run(GroupAction::Rename(renaming.get_untracked()));
         renaming.set(String::new());
     };
+    let description = move || of_open(ui, |c| c.description.text.clone());
+    let describing = RwSignal::new(String::new());
+    let describe = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        run.run(GroupAction::Describe(describing.get_untracked()));
+        describing.set(String::new());
+    };
     let adding = RwSignal::new(String::new());
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -87,6 +100,10 @@ fn GroupInfo(account: Account) -> impl IntoView {
     };
     view! {
         <section id="group-info" class="group-info" aria-label="Group info">
+            {move || {
+                let text = description();
+                (!text.is_empty()).then(|| view! { <p class="description" data-description>{text}</p> })
+            }}
             <h3>{move || format!("{} members", members().len())}</h3>
             <ul>
                 <For each=members key=|m| *m let:member>
@@ -129,6 +146,16 @@ fn GroupInfo(account: Account) -> impl IntoView {
                     <label for="rename-group-name" class="visually-hidden">"New group name"</label>
                     <input id="rename-group-name" placeholder="Rename the group" required maxlength="100" bind:value=renaming />
                     <button id="rename-group" type="submit">"Rename"</button>
+                </form>
+            </Show>
+            <Show when=i_am_member>
+                <form class="describe-group" on:submit=describe>
+                    <label for="group-description" class="visually-hidden">"Group description"</label>
+                    <textarea id="group-description" rows="2" maxlength=MAX_DESCRIPTION_CHARS.to_string()
+                        placeholder="Describe the group (empty: none)"
+                        prop:value=move || describing.get()
+                        on:input=move |ev| describing.set(event_target_value(&ev))></textarea>
+                    <button id="describe-group" type="submit">"Save description"</button>
                 </form>
             </Show>
             <Show when=i_am_member>

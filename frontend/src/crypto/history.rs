@@ -1,9 +1,10 @@
 //! Chat history on the device: one sealed record per message under
 //! `m/<chat>/<message id>` (ids are time-ordered UUIDv7s, so keys sort by
-//! time within a conversation), and the sealed chat index under `chats`.
+//! time within a conversation), the sealed chat index under `chats`, and
+//! each chat's list of media messages under `g/<chat>`.
 
 use super::vault::Vault;
-use courier_shared::client::chat::{ChatId, Index, Message};
+use courier_shared::client::chat::{ChatId, Gallery, Index, Message};
 use courier_shared::ids::MessageId;
 use wasm_bindgen::JsValue;
 
@@ -29,6 +30,17 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, JsValue> {
     courier_shared::proto::decode(bytes).map_err(|e| JsValue::from_str(&e.to_string()))
 }
 
+/// Record `name`, decoded, if stored.
+async fn read<T: serde::de::DeserializeOwned>(
+    vault: &Vault,
+    name: &str,
+) -> Result<Option<T>, JsValue> {
+    match vault.get(name).await? {
+        Some(bytes) => decode(&bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// Saves (or replaces) one message.
 pub async fn save_message(vault: &Vault, message: &Message) -> Result<(), JsValue> {
     vault
@@ -42,10 +54,7 @@ pub async fn message(
     chat: ChatId,
     id: &MessageId,
 ) -> Result<Option<Message>, JsValue> {
-    match vault.get(&key(chat, id)).await? {
-        Some(bytes) => decode(&bytes).map(Some),
-        None => Ok(None),
-    }
+    read(vault, &key(chat, id)).await
 }
 
 /// Up to `limit` messages of `chat` older than `before` (or the newest),
@@ -62,12 +71,31 @@ pub async fn page(
         None => format!("{lower}~"),
     };
     let keys = vault.db().keys(&lower, &upper).await?;
-    let start = keys.len().saturating_sub(limit);
-    let (Some(first), Some(last)) = (keys.get(start), keys.last()) else {
+    unseal_all(vault, &keys[keys.len().saturating_sub(limit)..]).await
+}
+
+/// The messages of `chat` from `from` (inclusive) to `before` (exclusive),
+/// oldest first.
+pub async fn between(
+    vault: &Vault,
+    chat: ChatId,
+    from: &MessageId,
+    before: &MessageId,
+) -> Result<Vec<Message>, JsValue> {
+    let keys = vault
+        .db()
+        .keys(&key(chat, from), &key(chat, before))
+        .await?;
+    unseal_all(vault, &keys).await
+}
+
+/// The messages stored under `names` (consecutive keys, in order), read in
+/// one request.
+async fn unseal_all(vault: &Vault, names: &[String]) -> Result<Vec<Message>, JsValue> {
+    let (Some(first), Some(last)) = (names.first(), names.last()) else {
         return Ok(Vec::new());
     };
     let mut messages = Vec::new();
-    let names = &keys[start..];
     for (name, sealed) in names.iter().zip(vault.db().values(first, last).await?) {
         messages.push(decode(&vault.unseal(name, sealed).await?)?);
     }
@@ -76,13 +104,24 @@ pub async fn page(
 
 /// The chat index, or an empty one.
 pub async fn index(vault: &Vault) -> Result<Index, JsValue> {
-    match vault.get(INDEX).await? {
-        Some(bytes) => decode(&bytes),
-        None => Ok(Index::default()),
-    }
+    Ok(read(vault, INDEX).await?.unwrap_or_default())
 }
 
 /// Saves the chat index.
 pub async fn save_index(vault: &Vault, index: &Index) -> Result<(), JsValue> {
     vault.put(INDEX, &encode(index)?).await
+}
+
+fn gallery_key(chat: ChatId) -> String {
+    format!("g/{}", chat.tag())
+}
+
+/// The media messages of `chat`, if saved.
+pub async fn gallery(vault: &Vault, chat: ChatId) -> Result<Option<Gallery>, JsValue> {
+    read(vault, &gallery_key(chat)).await
+}
+
+/// Saves the media messages of `chat`.
+pub async fn save_gallery(vault: &Vault, chat: ChatId, gallery: &Gallery) -> Result<(), JsValue> {
+    vault.put(&gallery_key(chat), &encode(gallery)?).await
 }

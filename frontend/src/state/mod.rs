@@ -20,6 +20,7 @@ use crate::net::socket::SocketStatus;
 use chat::{Chat, ChatId, Message};
 use courier_shared::client::Event;
 pub use courier_shared::client::messenger::GroupAction;
+use courier_shared::client::messenger::SharedMedia;
 use courier_shared::ids::{DeviceId, MediaId, MessageId, UserId};
 use futures_channel::mpsc;
 use leptos::prelude::*;
@@ -139,6 +140,10 @@ pub struct Ui {
     pub auto_download: RwSignal<bool>,
     /// The call screen is up (the calls module fills it).
     pub call: RwSignal<bool>,
+    /// The open chat's shared media, once loaded for its panel.
+    pub gallery: RwSignal<Option<SharedMedia>>,
+    /// The message to bring into view (loaded back to it), once.
+    pub reveal: RwSignal<Option<MessageId>>,
 }
 
 /// Where the auto-download setting is kept (`localStorage`).
@@ -223,6 +228,12 @@ pub enum Job {
     Forward(MessageId, ChatId),
     /// Load older messages of the open conversation.
     Older,
+    /// Show the newest this many media messages of the open chat in its
+    /// shared-media panel.
+    Gallery(usize),
+    /// Load the open conversation back to this message and bring it into
+    /// view.
+    Reveal(MessageId),
     /// Send a text to the open conversation, maybe replying to a message.
     Send(String, Option<MessageId>),
     /// Keep this chat so: pinned, muted, archived, marked unread.
@@ -311,6 +322,8 @@ impl Account {
                     .is_none_or(|v| v != "off"),
             ),
             call: RwSignal::new(false),
+            gallery: RwSignal::new(None),
+            reveal: RwSignal::new(None),
         };
         let (jobs, queue) = mpsc::unbounded();
         leptos::task::spawn_local(worker::run(ui, (jobs.clone(), queue)));

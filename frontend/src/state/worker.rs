@@ -14,6 +14,7 @@ use crate::crypto::lock;
 use crate::crypto::profile::{self, Profile};
 use crate::crypto::vault::Vault;
 use courier_shared::client::chat::{ChatId, Index};
+use courier_shared::ids::MessageId;
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
@@ -203,6 +204,7 @@ impl Local {
 /// Shows conversation `chat` (or none) with its newest page of history.
 pub async fn show_open(ui: Ui, vault: &Vault, chat: Option<ChatId>) -> Result<(), String> {
     ui.open.set(chat);
+    ui.gallery.set(None);
     let Some(peer) = chat else {
         ui.messages.set(Vec::new());
         return Ok(());
@@ -232,6 +234,30 @@ pub async fn older(ui: Ui, vault: &Vault) -> Result<(), String> {
         all.append(shown);
         *shown = all;
     });
+    Ok(())
+}
+
+/// Loads the open conversation's history back to message `id` (if it is
+/// older than what is shown) and asks for it to be brought into view.
+pub async fn reveal(ui: Ui, vault: &Vault, id: MessageId) -> Result<(), String> {
+    let Some(chat) = ui.open.get_untracked() else {
+        return Ok(());
+    };
+    let first = ui.messages.with_untracked(|m| m.first().map(|m| m.id));
+    if let Some(first) = first.filter(|first| id < *first) {
+        let (between, before) = futures_util::future::join(
+            history::between(vault, chat, &id, &first),
+            history::page(vault, chat, Some(&id), 1),
+        )
+        .await;
+        let (mut between, before) = (between.map_err(js_text)?, before.map_err(js_text)?);
+        ui.has_older.set(!before.is_empty());
+        ui.messages.update(|shown| {
+            between.append(shown);
+            *shown = between;
+        });
+    }
+    ui.reveal.set(Some(id));
     Ok(())
 }
 

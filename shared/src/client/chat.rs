@@ -131,6 +131,18 @@ pub struct Message {
     pub expires_at: Option<u64>,
 }
 
+/// The media messages of one chat (photos, videos, voice notes, files),
+/// for its shared-media list: kept as a record of its own, apart from the
+/// chat index, so that a chat with thousands of photos costs the index
+/// nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gallery {
+    /// Their ids, oldest first (some may since have been deleted).
+    pub ids: Vec<MessageId>,
+    /// The history stored before galleries were kept was looked through.
+    pub scanned: bool,
+}
+
 /// One person's reaction to a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reaction {
@@ -279,6 +291,18 @@ pub struct Chat {
     /// everyone in the chat.
     #[serde(default)]
     pub timer: Timer,
+    /// A group's description, as its newest setting left it.
+    #[serde(default)]
+    pub description: Description,
+}
+
+/// A group's description and the change that set it (the newest wins).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Description {
+    /// What it says (empty: none).
+    pub text: String,
+    /// The change that set it.
+    pub set_by: Option<MessageId>,
 }
 
 /// A chat's disappearing-message timer, as its newest setting left it.
@@ -349,6 +373,7 @@ impl Chat {
             settings: ChatSettings::default(),
             settings_change: None,
             timer: Timer::default(),
+            description: Description::default(),
         }
     }
 

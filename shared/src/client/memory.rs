@@ -2,7 +2,7 @@
 //! native test client and the core's own tests (the web client keeps the
 //! same records sealed in IndexedDB).
 
-use super::chat::{ChatId, Index, Message};
+use super::chat::{ChatId, Gallery, Index, Message};
 use super::messenger::Store;
 use crate::ids::MessageId;
 use std::collections::BTreeMap;
@@ -16,6 +16,8 @@ pub struct MemoryStore {
     pub index: Option<Index>,
     /// The last saved account.
     pub account: Option<Vec<u8>>,
+    /// Each chat's media messages.
+    pub galleries: BTreeMap<ChatId, Gallery>,
 }
 
 impl MemoryStore {
@@ -47,6 +49,30 @@ impl Store for MemoryStore {
 
     async fn save_account(&mut self, account: &[u8]) -> Result<(), String> {
         self.account = Some(account.to_vec());
+        Ok(())
+    }
+
+    async fn page(
+        &mut self,
+        chat: ChatId,
+        before: Option<&MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, String> {
+        let older: Vec<Message> = self
+            .chat(chat)
+            .into_iter()
+            .filter(|m| before.is_none_or(|b| m.id < *b))
+            .cloned()
+            .collect();
+        Ok(older[older.len().saturating_sub(limit)..].to_vec())
+    }
+
+    async fn gallery(&mut self, chat: ChatId) -> Result<Option<Gallery>, String> {
+        Ok(self.galleries.get(&chat).cloned())
+    }
+
+    async fn save_gallery(&mut self, chat: ChatId, gallery: &Gallery) -> Result<(), String> {
+        self.galleries.insert(chat, gallery.clone());
         Ok(())
     }
 }

@@ -24,6 +24,10 @@ pub const DELETE_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
 /// hours, 7 days, 90 days (WhatsApp's choices).
 pub const TIMER_CHOICES: [u32; 4] = [0, 24 * 3600, 7 * 24 * 3600, 90 * 24 * 3600];
 
+/// The longest group description, in bytes (WhatsApp allows 512
+/// characters).
+pub const MAX_DESCRIPTION_BYTES: usize = 2048;
+
 /// A group's name: only its members' devices ever see it.
 pub type GroupName = Text<MAX_GROUP_NAME_BYTES>;
 
@@ -171,6 +175,12 @@ wire_enum! {
         Timer = 12 {
             /// How long a message stays, in seconds.
             seconds: u32,
+        },
+        /// The group's description from now on (empty: none), set by the
+        /// sender, a member. The newest setting wins.
+        Description = 13 {
+            /// What it says.
+            text: Text<MAX_DESCRIPTION_BYTES>,
         },
     }
 }

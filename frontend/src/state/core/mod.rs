@@ -192,6 +192,8 @@ impl Device {
             }
             Job::Open(chat) => self.open(chat).await,
             Job::Older => super::worker::older(self.ui, &self.vault).await,
+            Job::Gallery(limit) => self.gallery(limit).await,
+            Job::Reveal(id) => super::worker::reveal(self.ui, &self.vault, id).await,
             Job::Send(body, reply_to) => {
                 let Some(chat) = self.ui.open.get_untracked() else {
                     return Ok(());
@@ -257,6 +259,19 @@ impl Device {
             self.looking().await?;
         }
         self.core.open(chat).await.map_err(text)
+    }
+
+    /// Shows the newest `limit` media messages of the open chat.
+    async fn gallery(&mut self, limit: usize) -> Result<(), String> {
+        let Some(chat) = self.ui.open.get_untracked() else {
+            return Ok(());
+        };
+        let shown = self.core.shared_media(chat, limit).await.map_err(text)?;
+        // The user may have opened another chat meanwhile.
+        if self.ui.open.get_untracked() == Some(chat) {
+            self.ui.gallery.set(Some(shown));
+        }
+        Ok(())
     }
 
     /// Tells the core whether the user is looking at the open chat (page

@@ -4,7 +4,7 @@
 use crate::crypto::history;
 use crate::crypto::vault::Vault;
 use courier_shared::client::Store;
-use courier_shared::client::chat::{ChatId, Index, Message};
+use courier_shared::client::chat::{ChatId, Gallery, Index, Message};
 use courier_shared::ids::MessageId;
 use std::rc::Rc;
 
@@ -31,5 +31,26 @@ impl Store for IdbStore {
 
     async fn save_account(&mut self, account: &[u8]) -> Result<(), String> {
         self.0.save(account).await.map_err(text)
+    }
+
+    async fn page(
+        &mut self,
+        chat: ChatId,
+        before: Option<&MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, String> {
+        history::page(&self.0, chat, before, limit)
+            .await
+            .map_err(text)
+    }
+
+    async fn gallery(&mut self, chat: ChatId) -> Result<Option<Gallery>, String> {
+        history::gallery(&self.0, chat).await.map_err(text)
+    }
+
+    async fn save_gallery(&mut self, chat: ChatId, gallery: &Gallery) -> Result<(), String> {
+        history::save_gallery(&self.0, chat, gallery)
+            .await
+            .map_err(text)
     }
 }

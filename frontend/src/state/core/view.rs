@@ -5,6 +5,7 @@ use super::Device;
 use crate::state::{Phase, notify};
 use courier_shared::client::Effect;
 use courier_shared::client::chat::Message;
+use courier_shared::client::messenger::carries_media;
 use courier_shared::ids::UserId;
 use leptos::prelude::*;
 
@@ -90,11 +91,25 @@ pub fn show_account(device: &Device) {
     change(device.ui.me, device.core.me().map(|(user, _)| user));
 }
 
-/// Shows `message` if its conversation is open.
+/// Shows `message` if its conversation is open (in its shared-media panel
+/// too, if that is up).
 fn show_message(device: &Device, message: Message) {
     if device.ui.open.get_untracked() != Some(message.chat) {
         return;
     }
+    device.ui.gallery.maybe_update(|gallery| {
+        let Some(gallery) = gallery else {
+            return false;
+        };
+        let listed = gallery.messages.len();
+        gallery.messages.retain(|m| m.id != message.id);
+        if !carries_media(&message) {
+            return gallery.messages.len() != listed;
+        }
+        let at = gallery.messages.partition_point(|m| m.id > message.id);
+        gallery.messages.insert(at, message.clone());
+        true
+    });
     device.ui.messages.update(
         |shown| match shown.iter_mut().find(|m| m.id == message.id) {
             Some(old) => *old = message,

@@ -1,5 +1,6 @@
 //! Changes to messages already sent (and, through the same path, a chat's
-//! disappearing-message timer: `timer.rs`): reactions (one emoji per person),
+//! disappearing-message timer, `timer.rs`, and a group's description,
+//! `description.rs`): reactions (one emoji per person),
 //! edits of one's own texts (within [`EDIT_WINDOW_MS`], the newest edit
 //! wins whatever order edits arrive in) and deletes for everyone (within
 //! [`DELETE_WINDOW_MS`]) or for this user only (on all of their devices).
@@ -145,8 +146,12 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
         id: MessageId,
         content: Content,
     ) -> Result<()> {
-        if let Content::Timer { seconds } = content {
-            return self.on_timer(chat, author, id, seconds).await;
+        match &content {
+            Content::Timer { seconds } => return self.on_timer(chat, author, id, *seconds).await,
+            Content::Description { text } => {
+                return self.on_description(chat, author, id, text.as_str()).await;
+            }
+            _ => {}
         }
         let target = match &content {
             Content::Reaction { target, .. }

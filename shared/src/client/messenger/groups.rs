@@ -32,6 +32,8 @@ pub enum GroupAction {
     /// Give the group this name (any member, as WhatsApp allows by
     /// default); every member's chat shows it, with a line saying so.
     Rename(String),
+    /// Give the group this description (any member; empty: none).
+    Describe(String),
 }
 
 impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
@@ -110,6 +112,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
                 (frame, kind, vec![user])
             }
             GroupAction::Rename(name) => return self.rename_group(chat, &name).await,
+            GroupAction::Describe(text) => return self.describe_group(chat, &text).await,
             GroupAction::Leave => {
                 // Told while still a member, so the others can read it.
                 self.announce(chat, GroupEventKind::Left, vec![me]).await?;
@@ -452,7 +455,8 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             change @ (Content::Reaction { .. }
             | Content::Edit { .. }
             | Content::Delete { .. }
-            | Content::Timer { .. }) => {
+            | Content::Timer { .. }
+            | Content::Description { .. }) => {
                 return self.apply_change(chat, from, id, change).await;
             }
             _ => return Ok(()),

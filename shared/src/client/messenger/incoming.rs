@@ -118,7 +118,8 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             change @ (Content::Reaction { .. }
             | Content::Edit { .. }
             | Content::Delete { .. }
-            | Content::Timer { .. }) => {
+            | Content::Timer { .. }
+            | Content::Description { .. }) => {
                 let author = if outgoing {
                     self.my_user()
                 } else {

@@ -19,11 +19,15 @@
 //! - `media.rs`: media messages — drafts, uploads done, forwards.
 //! - `calls.rs`: call signals out, call lines in the chat.
 //! - `timer.rs`: disappearing messages — a chat's timer and the sweep.
+//! - `gallery.rs`: each chat's shared media, files and voice notes.
+//! - `description.rs`: a group's description.
 
 mod account;
 mod calls;
 mod changes;
 mod contacts;
+mod description;
+mod gallery;
 mod groups;
 mod incoming;
 mod media;
@@ -35,13 +39,15 @@ mod tests;
 mod timer;
 
 pub use account::{LinkCode, SafetyInfo};
+pub use description::MAX_DESCRIPTION_CHARS;
+pub use gallery::{SharedMedia, carries_media};
 pub use groups::GroupAction;
 pub use media::{Download, MediaDraft, MediaFacts, label as media_label};
 pub use saved::SavedAccount;
 pub use timer::timer_label;
 
 use super::api::{Directory, Server};
-use super::chat::{ChatId, Index, Message};
+use super::chat::{ChatId, Gallery, Index, Message};
 use super::connection::Event;
 use crate::crypto::link::LinkSecret;
 use crate::crypto::{CryptoError, DeviceCrypto};
@@ -60,6 +66,18 @@ pub trait Store {
     async fn save_index(&mut self, index: &Index) -> Result<(), String>;
     /// Saves the account: name and crypto state ([`SavedAccount`]).
     async fn save_account(&mut self, account: &[u8]) -> Result<(), String>;
+    /// Up to `limit` messages of `chat` older than `before` (or the
+    /// newest), oldest first.
+    async fn page(
+        &mut self,
+        chat: ChatId,
+        before: Option<&MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, String>;
+    /// The media messages of `chat`, if saved.
+    async fn gallery(&mut self, chat: ChatId) -> Result<Option<Gallery>, String>;
+    /// Saves (or replaces) the media messages of `chat`.
+    async fn save_gallery(&mut self, chat: ChatId, gallery: &Gallery) -> Result<(), String>;
 }
 
 /// Something the user should see, for the driver to show.
@@ -335,6 +353,9 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             .save_message(message)
             .await
             .map_err(MessengerError::Store)?;
+        if carries_media(message) {
+            self.note_media(message.chat, message.id).await?;
+        }
         self.show(Effect::Message(message.clone()));
         Ok(())
     }

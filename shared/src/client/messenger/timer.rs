@@ -77,7 +77,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
     }
 
     /// "You", or `author`'s name.
-    fn who(&self, chat: ChatId, author: UserId) -> String {
+    pub(super) fn who(&self, chat: ChatId, author: UserId) -> String {
         if self.my_user() == Some(author) {
             return "You".into();
         }

@@ -339,6 +339,19 @@ impl Hub {
                 self.deliver(device, id, to);
                 Ok(accepted)
             }
+            ClientFrame::RequestUpload { .. } => {
+                let mut media = [0; 16];
+                media[8..].copy_from_slice(&self.fresh().to_be_bytes());
+                Ok(ServerFrame::UploadSlot {
+                    request,
+                    media: crate::ids::MediaId::new_const(media),
+                    url: crate::proto::Text::truncating("/media/slot"),
+                    expires_at: u64::MAX,
+                })
+            }
+            ClientFrame::CompleteUpload { media, .. } => {
+                Ok(ServerFrame::MediaReady { request, media })
+            }
             other => Err(Refusal::invalid(format!(
                 "the hub does not do {}",
                 other.name()

@@ -4,6 +4,8 @@
 
 mod calls;
 mod changes;
+mod description;
+mod gallery;
 mod group_trust;
 mod hub;
 mod organise;
