@@ -431,7 +431,7 @@ fn bubble(message: Message, actions: Actions, ui: Ui) -> impl IntoView {
     let reactions = (!deleted).then(|| reactions(&message, ui, run));
     let tools = (!deleted).then(|| tools(&message, actions, ui));
     // Lazily loaded (#15): the media viewer's module.
-    let is_media = media_view::carries_media(&message);
+    let is_media = courier_shared::client::messenger::carries_media(&message);
     let media = is_media.then(|| {
         let message = message.clone();
         lazy_view(media_view::FEATURE, move || {

@@ -26,11 +26,6 @@ pub const FEATURE: crate::lazy::Feature = crate::lazy::Feature {
     label: "the media viewer",
 };
 
-/// Whether `message` carries media (a photo, voice note or file).
-pub fn carries_media(message: &Message) -> bool {
-    matches!(message.content, Some(Content::Media { .. }))
-}
-
 /// The media block of `message`, if it carries media.
 fn media_block(message: &Message, ui: Ui, run: Callback<Job>) -> Option<AnyView> {
     let Some(Content::Media {

@@ -59,16 +59,17 @@ pub async fn voice(device: &mut Device, note: voice::Note) -> Result<(), String>
     send(device, note.bytes, facts).await
 }
 
-/// Drafts the message (sealed, with an upload slot), shows it and starts
-/// the upload; [`uploaded`] sends it once done.
+/// Seals the media (WebCrypto), drafts the message with an upload slot,
+/// shows it and starts the upload; [`uploaded`] sends it once done.
 async fn send(device: &mut Device, plain: Vec<u8>, facts: MediaFacts) -> Result<(), String> {
     let Some(chat) = device.ui.open.get_untracked() else {
         return Ok(());
     };
     let mime = facts.mime.clone();
+    let sealed = crate::crypto::media::seal(&plain).await.map_err(js_text)?;
     let draft = device
         .core
-        .draft_media(chat, &plain, facts)
+        .draft_media(chat, sealed, facts)
         .await
         .map_err(text)?;
     let id = draft.message.id;
@@ -190,8 +191,8 @@ async fn fetch_in(device: &mut Device, chat: ChatId, id: MessageId) -> Result<()
     leptos::task::spawn_local(async move {
         let view = match transfer.await {
             Err(reason) => MediaView::Failed(format!("Cannot download: {reason}")),
-            Ok(bytes) => match download.open(&bytes) {
-                Err(err) => MediaView::Failed(err.to_string()),
+            Ok(bytes) => match crate::crypto::media::open(&download, &bytes).await {
+                Err(err) => MediaView::Failed(err),
                 Ok(plain) => match media::object_url(&plain, &download.mime) {
                     Ok(url) => MediaView::Ready(url),
                     Err(err) => MediaView::Failed(js_text(err)),

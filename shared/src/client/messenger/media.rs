@@ -1,5 +1,6 @@
-//! Media messages: a photo, voice note or file is sealed under its own key,
-//! given an upload slot and shown at once as a draft; the driver uploads the
+//! Media messages: a photo, voice note or file, sealed under its own key by
+//! the driver (the browser's WebCrypto does it in native code), is given an
+//! upload slot and shown at once as a draft; the driver uploads the
 //! ciphertext (it owns the HTTP transfer), and once the server checked the
 //! upload the message — key, hash, size, type, preview — goes out through
 //! the outbox like any other. Arriving media is stored with its reference
@@ -77,16 +78,16 @@ pub fn label(content: &Content) -> String {
 }
 
 impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
-    /// Seals `plain` under a fresh key, opens an upload slot and stores the
-    /// message as a draft for `chat`; the driver uploads the ciphertext,
-    /// then calls [`Messenger::media_uploaded`].
+    /// Opens an upload slot for `sealed` (the driver sealed it under a fresh
+    /// key, see [`sealing::seal`]) and stores the message as a draft for
+    /// `chat`; the driver uploads the ciphertext, then calls
+    /// [`Messenger::media_uploaded`].
     pub async fn draft_media(
         &mut self,
         chat: ChatId,
-        plain: &[u8],
+        sealed: sealing::SealedMedia,
         facts: MediaFacts,
     ) -> Result<MediaDraft> {
-        let sealed = sealing::seal(plain, self.env.random(), self.env.random());
         let size = sealed.ciphertext.len() as u64;
         let slot = self.server.request_upload(size, sealed.hash).await?;
         let content = Content::Media {
