@@ -65,6 +65,29 @@ pub fn output(command: &mut Command) -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
+/// Lines of a panic's message kept for the end of the log (tests that do
+/// not capture their output print it to standard error).
+const PANIC_LINES: usize = 3;
+/// The longest panic line kept (a test may print a whole page).
+const PANIC_LINE_CHARS: usize = 600;
+
+/// Echoes `stderr` and returns each panic's first lines, shortened.
+fn echo_panics(stderr: impl std::io::Read) -> Vec<String> {
+    let mut kept = Vec::new();
+    let mut left = 0;
+    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        eprintln!("{line}");
+        if line.contains("panicked at") {
+            left = PANIC_LINES;
+        }
+        if left > 0 && kept.len() < Summary::MAX_FAILURE_LINES {
+            left -= 1;
+            kept.push(line.chars().take(PANIC_LINE_CHARS).collect());
+        }
+    }
+    kept
+}
+
 /// Test counts summed over every test run.
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -88,8 +111,13 @@ impl Summary {
         println!("==> {name}");
         let mut child = command
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .map_err(|err| format!("{name}: cannot start: {err}"))?;
+        let panics = child
+            .stderr
+            .take()
+            .map(|stderr| std::thread::spawn(move || echo_panics(stderr)));
         if let Some(stdout) = child.stdout.take() {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 println!("{line}");
@@ -97,6 +125,12 @@ impl Summary {
             }
         }
         let status = child.wait().map_err(|err| format!("{name}: {err}"))?;
+        if let Some(panics) = panics.and_then(|thread| thread.join().ok())
+            && !panics.is_empty()
+        {
+            self.failures.push(format!("panics in {name}:"));
+            self.failures.extend(panics);
+        }
         if status.success() {
             Ok(())
         } else {
@@ -196,5 +230,18 @@ mod tests {
         }
         assert_eq!(summary.failure_report().len(), 6);
         assert_eq!(summary.failure_report()[2], "panicked at tests/b.rs:3:5");
+    }
+
+    #[test]
+    fn keeps_the_start_of_each_panic_printed_to_standard_error() {
+        let long = "x".repeat(2_000);
+        let stderr = format!(
+            "noise\nthread 't' panicked at tests/a.rs:1:2:\nit broke: {long}\nmore\nafter\n"
+        );
+        let kept = super::echo_panics(stderr.as_bytes());
+        assert_eq!(kept.len(), 3);
+        assert_eq!(kept[0], "thread 't' panicked at tests/a.rs:1:2:");
+        assert!(kept[1].starts_with("it broke: x") && kept[1].chars().count() == 600);
+        assert_eq!(kept[2], "more");
     }
 }

@@ -126,27 +126,30 @@ impl Browser {
 
     /// Waits (at most `seconds`) for an element matching `css`; its text.
     /// An element the page re-rendered between finding and reading it is
-    /// looked up again.
+    /// looked up again, as is one a driver failed to describe while the
+    /// page replaced it (WebKitGTK's driver then answers "Could not parse
+    /// element info" or "Node … not found"); a browser that stops
+    /// answering ends the wait at once.
     pub async fn text_of(&self, css: &str, seconds: u64) -> Result<String, String> {
         let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
         loop {
-            let element = self
-                .client
-                .wait()
-                .at_most(Duration::from_secs(seconds))
-                .for_element(fantoccini::Locator::Css(css))
-                .await
-                .map_err(|err| format!("no {css} within {seconds} s: {err}"))?;
-            match element.text().await {
+            let read = within(COMMAND_LIMIT, "finding an element", async {
+                self.client
+                    .find(fantoccini::Locator::Css(css))
+                    .await?
+                    .text()
+                    .await
+            })
+            .await;
+            let err = match read {
                 Ok(text) => return Ok(text),
-                Err(err)
-                    if err.to_string().contains("stale")
-                        && std::time::Instant::now() < deadline =>
-                {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(err) => return Err(err.to_string()),
+                Err(err) if err.contains("did not answer") => return Err(err),
+                Err(err) => err,
+            };
+            if std::time::Instant::now() > deadline {
+                return Err(format!("no {css} within {seconds} s: {err}"));
             }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
@@ -158,20 +161,21 @@ impl Browser {
         self.text_of(css, 30).await?;
         let mut last = String::new();
         for _ in 0..10 {
-            let element = self
-                .client
-                .find(fantoccini::Locator::Css(css))
-                .await
-                .map_err(|err| format!("no {css}: {err}"))?;
-            match within(COMMAND_LIMIT, "typing", element.send_keys(text)).await {
+            let typed = within(COMMAND_LIMIT, "typing", async {
+                self.client
+                    .find(fantoccini::Locator::Css(css))
+                    .await?
+                    .send_keys(text)
+                    .await
+            })
+            .await;
+            // Anything but a browser that stopped answering is the element
+            // being re-rendered (stale, not interactable, or a driver that
+            // could not describe it): look it up again.
+            match typed {
                 Ok(()) => return Ok(()),
-                Err(err)
-                    if err.to_string().contains("stale")
-                        || err.to_string().contains("not interactable") =>
-                {
-                    last = err.to_string();
-                }
-                Err(err) => return Err(err),
+                Err(err) if err.contains("did not answer") => return Err(err),
+                Err(err) => last = format!("cannot type into {css}: {err}"),
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -205,12 +209,15 @@ impl Browser {
     pub async fn wait_count(&self, css: &str, count: usize, seconds: u64) -> Result<(), String> {
         let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
         loop {
-            let found = self
-                .client
-                .find_all(fantoccini::Locator::Css(css))
-                .await
-                .map_err(|err| err.to_string())?
-                .len();
+            let script = "return document.querySelectorAll(arguments[0]).length;";
+            let found = within(
+                COMMAND_LIMIT,
+                "counting elements",
+                self.client.execute(script, vec![css.into()]),
+            )
+            .await?
+            .as_u64()
+            .unwrap_or_default() as usize;
             if found == count {
                 return Ok(());
             }
@@ -492,16 +499,18 @@ impl Browser {
 
     /// The mark on the last outgoing bubble.
     pub async fn last_mark(&self) -> Result<String, String> {
-        let marks = self
-            .client
-            .find_all(fantoccini::Locator::Css("li[data-outgoing='true']"))
-            .await
-            .map_err(|e| e.to_string())?;
-        let last = marks.last().ok_or("no outgoing message")?;
-        last.attr("data-mark")
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "no mark".into())
+        let script = "const all = document.querySelectorAll(\"li[data-outgoing='true']\");\
+                      const last = all[all.length - 1];\
+                      return last ? last.getAttribute('data-mark') : null;";
+        let mark = within(
+            COMMAND_LIMIT,
+            "reading a mark",
+            self.client.execute(script, vec![]),
+        )
+        .await?;
+        mark.as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| "no outgoing message with a mark".into())
     }
 
     /// Waits until the last outgoing bubble shows `mark`.
