@@ -15,7 +15,8 @@
 //!   [`GroupMarks`]: a group message's progress per member;
 //! - [`call`]: one-to-one calls' signalling, as a state machine;
 //! - [`media_type`]: which received media types are shown, and which only
-//!   saved.
+//!   saved;
+//! - [`search`]: the local full-text index over the decrypted history.
 
 pub mod api;
 mod backoff;
@@ -29,6 +30,7 @@ pub mod media_type;
 pub mod memory;
 pub mod messenger;
 pub mod outbox;
+pub mod search;
 
 pub use api::{Api, Server};
 pub use backoff::Backoff;
