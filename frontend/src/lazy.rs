@@ -175,6 +175,7 @@ pub fn all_features() -> Vec<Work<()>> {
         each(crate::applock::preload_lock()),
         each(crate::calls::preload_calls()),
         each(crate::components::emoji_picker::preload_emoji()),
+        each(crate::search::preload_search()),
     ]
 }
 

@@ -16,6 +16,7 @@ mod media;
 mod net;
 mod pages;
 mod pwa;
+mod search;
 mod state;
 
 fn main() {

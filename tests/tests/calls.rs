@@ -9,7 +9,7 @@
 use courier_backend::turn;
 use courier_shared::client::call::{End, Phase, RING_MS, Role};
 use courier_shared::ids::DeviceId;
-use courier_tests::browser::{Browser, close_all};
+use courier_tests::browser::{Browser, chromium_pages, close_all};
 use courier_tests::phone::{Phone, until};
 use courier_tests::process::{WebServer, browser_setup, courier_bin};
 use courier_tests::secure::{SecureDevice, user_with_two_devices};
@@ -516,13 +516,9 @@ async fn both_of_bens_browsers_ring_and_one_takes_the_call() {
 
 #[tokio::test]
 async fn a_call_to_someone_offline_is_a_missed_call_that_never_rings() {
-    let Some((bin, dist, driver)) = browser_setup() else {
+    let Some((_courier, url, [ana, ben])) = chromium_pages().await else {
         return;
     };
-    let courier = WebServer::start(&bin, &dist).await;
-    let url = courier.url();
-    let ana = Browser::start(&driver).await;
-    let ben = Browser::start(&driver).await;
     let outcome: Result<(), String> = async {
         ana.register(&url, "ana").await?;
         ben.register(&url, "ben").await?;

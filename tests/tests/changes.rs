@@ -4,8 +4,7 @@
 //! a reload keeps them. Then Ana pins, mutes, archives and marks the chat
 //! unread, and her other device keeps it the same way.
 
-use courier_tests::browser::{Browser, close_all};
-use courier_tests::process::{WebServer, browser_setup};
+use courier_tests::browser::{Browser, chromium_pages, close_all};
 
 /// Opens `details` (a summary) of the first bubble matching `bubble` and
 /// clicks `choice` in it; again if the bubble was re-rendered (a new mark
@@ -46,14 +45,9 @@ async fn menu(page: &Browser, bubble: &str, action: &str) -> Result<(), String> 
 
 #[tokio::test]
 async fn reactions_edits_deletes_and_chat_settings_reach_every_device() {
-    let Some((bin, dist, driver)) = browser_setup() else {
+    let Some((courier, url, [ana, ben, ana2])) = chromium_pages().await else {
         return;
     };
-    let courier = WebServer::start(&bin, &dist).await;
-    let url = courier.url();
-    let ana = Browser::start(&driver).await;
-    let ben = Browser::start(&driver).await;
-    let ana2 = Browser::start(&driver).await;
     let outcome: Result<(), String> = async {
         ana.register(&url, "ana").await?;
         ben.register(&url, "ben").await?;

@@ -5,8 +5,7 @@
 //! DevTools protocol, across a reload), every device has deleted it and
 //! kept what was written before the timer.
 
-use courier_tests::browser::{Browser, close_all};
-use courier_tests::process::{WebServer, browser_setup};
+use courier_tests::browser::{Browser, chromium_pages, close_all};
 
 /// Sets the open chat's timer to `seconds` through its menu.
 async fn set_timer(page: &Browser, seconds: u32) -> Result<(), String> {
@@ -34,14 +33,9 @@ async fn clock_ahead(page: &Browser, hours: u64) -> Result<(), String> {
 
 #[tokio::test]
 async fn a_chat_timer_deletes_new_messages_on_every_device_when_their_time_is_up() {
-    let Some((bin, dist, driver)) = browser_setup() else {
+    let Some((_courier, url, [ana, ben, ana2])) = chromium_pages().await else {
         return;
     };
-    let courier = WebServer::start(&bin, &dist).await;
-    let url = courier.url();
-    let ana = Browser::start(&driver).await;
-    let ben = Browser::start(&driver).await;
-    let ana2 = Browser::start(&driver).await;
     let outcome: Result<(), String> = async {
         ana.register(&url, "ana").await?;
         ben.register(&url, "ben").await?;

@@ -29,4 +29,5 @@ mod page_headers;
 mod prekeys;
 mod protocol;
 mod rate_limits;
+mod search;
 mod store;

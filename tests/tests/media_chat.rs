@@ -194,15 +194,7 @@ async fn shared_media_shows_its_message_in_context(
     ana: &Browser,
     ben: &Browser,
 ) -> Result<(), String> {
-    eval(
-        ana,
-        "(async () => { for (let i = 0; i < 55; i++) {\
-           const t = document.getElementById('composer-text'); t.value = 'filler ' + i;\
-           t.dispatchEvent(new Event('input', {bubbles: true}));\
-           document.getElementById('send').click(); await new Promise((r) => setTimeout(r, 20)); } })();\
-         return true;",
-    )
-    .await?;
+    ana.send_many("filler", 55).await?;
     ben.wait_text("li[data-outgoing='false']", "filler 54", 60)
         .await?;
     ben.reload().await?;

@@ -27,6 +27,9 @@ pub fn ChatList(account: Account) -> impl IntoView {
     let archive = RwSignal::new(false);
     let creator = account.clone();
     let opener = account.clone();
+    // Lazily loaded: the search module, the first time search is opened.
+    let searching = RwSignal::new(false);
+    let searcher = account.clone();
     view! {
         <aside class="chat-list" aria-label="Chats">
             <form class="new-chat" on:submit=start>
@@ -34,6 +37,14 @@ pub fn ChatList(account: Account) -> impl IntoView {
                 <input id="new-chat-name" placeholder="Start a chat: username" required bind:value=name />
                 <button id="new-chat" type="submit" aria-label="Start chat">"+"</button>
             </form>
+            <button id="search-open" class="search-open" aria-label="Search messages"
+                aria-pressed=move || searching.get().to_string()
+                on:click=move |_| searching.update(|s| *s = !*s)>"🔍 Search"</button>
+            {move || searching.get().then(|| {
+                let account = searcher.clone();
+                let close = Callback::new(move |()| searching.set(false));
+                crate::search::lazy_panel(account, None, close)
+            })}
             <details class="new-group" on:toggle=move |_| creating.set(true)>
                 <summary id="new-group-open">"New group"</summary>
                 {move || creating.get().then(|| {

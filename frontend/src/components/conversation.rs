@@ -26,9 +26,11 @@ pub fn Conversation(account: Account) -> impl IntoView {
     let last_typing = StoredValue::new(0.0_f64);
     let show_info = RwSignal::new(false);
     let show_media = RwSignal::new(false);
+    let searching = RwSignal::new(false);
     Effect::new(move |_| {
         ui.open.track();
         show_media.set(false);
+        searching.set(false);
     });
     reveal_when_asked(ui);
     let open_chat = move || {
@@ -182,6 +184,9 @@ pub fn Conversation(account: Account) -> impl IntoView {
                         </button>
                     })}
                     {move || open_chat().map(|c| timer_choice(c.chat, c.timer.seconds, run))}
+                    <button id="search-chat" aria-label="Search in this chat"
+                        aria-pressed=move || searching.get().to_string()
+                        on:click=move |_| searching.update(|s| *s = !*s)>"🔍"</button>
                     <button id="gallery-toggle" aria-label="Media, files and voice notes"
                         aria-pressed=move || show_media.get().to_string()
                         on:click=move |_| show_media.update(|s| *s = !*s)>"🖼"</button>
@@ -206,6 +211,14 @@ pub fn Conversation(account: Account) -> impl IntoView {
                     move || (show_info.get() && is_group()).then(|| {
                         let account = account.clone();
                         lazy_view(group_info::FEATURE, move || group_info::members_panel(account.clone()))
+                    })
+                }
+                {
+                    // Lazily loaded: the search module.
+                    let account = info_account.clone();
+                    move || searching.get().then(|| ui.open.get()).flatten().map(|chat| {
+                        let close = Callback::new(move |()| searching.set(false));
+                        crate::search::lazy_panel(account.clone(), Some(chat), close)
                     })
                 }
                 {move || show_media.get().then(|| {

@@ -1,7 +1,10 @@
 //! Chat history on the device: one sealed record per message under
 //! `m/<chat>/<message id>` (ids are time-ordered UUIDv7s, so keys sort by
 //! time within a conversation), the sealed chat index under `chats`, and
-//! each chat's list of media messages under `g/<chat>`.
+//! each chat's list of media messages under `g/<chat>`. Each message
+//! saved leaves an empty note `c/<chat>/<message id>` in the same
+//! transaction, which the search index (`crate::search`) takes in and
+//! deletes; the index itself is sealed under `x/index`.
 
 use super::vault::Vault;
 use courier_shared::client::chat::{ChatId, Gallery, Index, Message};
@@ -11,7 +14,7 @@ use wasm_bindgen::JsValue;
 const INDEX: &str = "chats";
 
 fn prefix(chat: ChatId) -> String {
-    format!("m/{}/", chat.tag())
+    format!("{MESSAGES}{}/", chat.tag())
 }
 
 fn key(chat: ChatId, id: &MessageId) -> String {
@@ -41,11 +44,70 @@ async fn read<T: serde::de::DeserializeOwned>(
     }
 }
 
-/// Saves (or replaces) one message.
+/// Saves (or replaces) one message, noting it as changed for the search
+/// index (`c/…`, see [`changed`]).
 pub async fn save_message(vault: &Vault, message: &Message) -> Result<(), JsValue> {
-    vault
-        .put(&key(message.chat, &message.id), &encode(message)?)
-        .await
+    let name = key(message.chat, &message.id);
+    let note = format!("{CHANGED}{}", &name[MESSAGES.len()..]);
+    vault.put_noting(&name, &encode(message)?, &note).await
+}
+
+/// Where every message record's name starts.
+const MESSAGES: &str = "m/";
+/// Where the notes of changed messages start: `c/<chat>/<id>` for the
+/// message under `m/<chat>/<id>`.
+const CHANGED: &str = "c/";
+
+/// Up to `limit` messages changed since their notes were last
+/// [`forget_changes`]d, with the notes' names; a note whose message is
+/// gone gives no message.
+pub async fn changed(vault: &Vault, limit: u32) -> Result<(Vec<Message>, Vec<String>), JsValue> {
+    let notes = vault
+        .db()
+        .first_keys(CHANGED, &format!("{CHANGED}~"), limit)
+        .await?;
+    let mut messages = Vec::new();
+    for note in &notes {
+        if let Some(message) = read(vault, &format!("{MESSAGES}{}", &note[CHANGED.len()..])).await?
+        {
+            messages.push(message);
+        }
+    }
+    Ok((messages, notes))
+}
+
+/// Deletes the change notes `notes`.
+pub async fn forget_changes(vault: &Vault, notes: &[String]) -> Result<(), JsValue> {
+    let notes: Vec<&str> = notes.iter().map(String::as_str).collect();
+    vault.db().commit(&[], &notes).await
+}
+
+/// How many messages are stored, in every chat.
+pub async fn count(vault: &Vault) -> Result<usize, JsValue> {
+    Ok(vault
+        .db()
+        .keys(MESSAGES, &format!("{MESSAGES}~"))
+        .await?
+        .len())
+}
+
+/// Up to `limit` messages of any chat, in key order, from the record named
+/// `from` on (`None`: the first); and where the next batch starts, if any
+/// remain.
+pub async fn batch(
+    vault: &Vault,
+    from: Option<&str>,
+    limit: u32,
+) -> Result<(Vec<Message>, Option<String>), JsValue> {
+    let names = vault
+        .db()
+        .first_keys(from.unwrap_or(MESSAGES), &format!("{MESSAGES}~"), limit)
+        .await?;
+    // A name one past the last: nothing sorts between them.
+    let next = (names.len() == limit as usize)
+        .then(|| names.last().map(|last| format!("{last}\u{0}")))
+        .flatten();
+    Ok((unseal_all(vault, &names).await?, next))
 }
 
 /// One message, if stored.

@@ -70,6 +70,17 @@ impl Db {
 
     /// Every key from `lower` (inclusive) to `upper` (exclusive), in order.
     pub async fn keys(&self, lower: &str, upper: &str) -> Result<Vec<String>, JsValue> {
+        self.first_keys(lower, upper, u32::MAX).await
+    }
+
+    /// The first `limit` keys from `lower` (inclusive) to `upper`
+    /// (exclusive), in order.
+    pub async fn first_keys(
+        &self,
+        lower: &str,
+        upper: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, JsValue> {
         let range = IdbKeyRange::bound_with_lower_open_and_upper_open(
             &JsValue::from_str(lower),
             &JsValue::from_str(upper),
@@ -77,7 +88,12 @@ impl Db {
             true,
         )?;
         let tx = self.0.transaction_with_str(STORE)?;
-        let request = tx.object_store(STORE)?.get_all_keys_with_key(&range)?;
+        let store = tx.object_store(STORE)?;
+        let request = if limit == u32::MAX {
+            store.get_all_keys_with_key(&range)?
+        } else {
+            store.get_all_keys_with_key_and_limit(&range, limit)?
+        };
         let keys: js_sys::Array = finished(&request).await?.dyn_into()?;
         Ok(keys.iter().filter_map(|k| k.as_string()).collect())
     }

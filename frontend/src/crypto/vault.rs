@@ -193,6 +193,16 @@ impl Vault {
         self.db().put(name, &sealed).await
     }
 
+    /// As [`Vault::put`], and in the same transaction an empty record
+    /// `note` (unsealed: its name says no more than `name` does), for
+    /// whoever keeps track of changed records.
+    pub async fn put_noting(&self, name: &str, bytes: &[u8], note: &str) -> Result<(), JsValue> {
+        let sealed = self.seal(&self.key(), name, bytes).await?;
+        self.db()
+            .commit(&[(name, sealed), (note, JsValue::from_str(""))], &[])
+            .await
+    }
+
     async fn seal(&self, key: &CryptoKey, name: &str, bytes: &[u8]) -> Result<JsValue, JsValue> {
         let iv = random_bytes::<IV_BYTES>()?;
         let sealed =

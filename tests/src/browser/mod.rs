@@ -484,6 +484,21 @@ impl Browser {
         self.click("#send").await
     }
 
+    /// Sends `count` messages `prefix 0`, `prefix 1`, … into the open
+    /// conversation from the page itself, 20 ms apart (fast, for history
+    /// longer than a page).
+    pub async fn send_many(&self, prefix: &str, count: usize) -> Result<(), String> {
+        self.js(&format!(
+            "(async () => {{ for (let i = 0; i < {count}; i++) {{\
+               const t = document.getElementById('composer-text'); t.value = {prefix:?} + ' ' + i;\
+               t.dispatchEvent(new Event('input', {{bubbles: true}}));\
+               document.getElementById('send').click(); await new Promise((r) => setTimeout(r, 20)); }} }})();\
+             return true;"
+        ))
+        .await
+        .map(|_| ())
+    }
+
     /// Switches to the tab `css` (a button with `aria-pressed`), clicking
     /// again if the page was re-rendering when the first click landed.
     pub async fn tab(&self, css: &str) -> Result<(), String> {
@@ -592,6 +607,23 @@ impl Browser {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         std::fs::write(root.join(path), png).map_err(|e| format!("{}: {e}", path.display()))
     }
+}
+
+/// A Courier web server (embedded defaults), its URL and `N` fresh
+/// Chromium profiles: the opening of most browser tests. `None` where the
+/// built client or the browser is missing (see
+/// [`crate::process::browser_setup`]).
+pub async fn chromium_pages<const N: usize>()
+-> Option<(crate::process::WebServer, String, [Browser; N])> {
+    let (bin, dist, driver) = crate::process::browser_setup()?;
+    let courier = crate::process::WebServer::start(&bin, &dist).await;
+    let url = courier.url();
+    let mut pages = Vec::with_capacity(N);
+    for _ in 0..N {
+        pages.push(Browser::start(&driver).await);
+    }
+    let pages: [Browser; N] = pages.try_into().ok()?;
+    Some((courier, url, pages))
 }
 
 /// Closes `pages`; if the test `failed`, first prints each page's `<main>`
