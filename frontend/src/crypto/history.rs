@@ -132,8 +132,8 @@ pub async fn page(
         Some(id) => key(chat, id),
         None => format!("{lower}~"),
     };
-    let keys = vault.db().keys(&lower, &upper).await?;
-    unseal_all(vault, &keys[keys.len().saturating_sub(limit)..]).await
+    let keys = vault.db().last_keys(&lower, &upper, limit).await?;
+    unseal_all(vault, &keys).await
 }
 
 /// The messages of `chat` from `from` (inclusive) to `before` (exclusive),

@@ -7,7 +7,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    IdbDatabase, IdbFactory, IdbKeyRange, IdbOpenDbRequest, IdbRequest, IdbTransactionMode,
+    IdbCursor, IdbCursorDirection, IdbDatabase, IdbFactory, IdbKeyRange, IdbOpenDbRequest,
+    IdbRequest, IdbTransactionMode,
 };
 
 /// The database's name (in whichever place it lives).
@@ -96,6 +97,42 @@ impl Db {
         };
         let keys: js_sys::Array = finished(&request).await?.dyn_into()?;
         Ok(keys.iter().filter_map(|k| k.as_string()).collect())
+    }
+
+    /// The last `limit` keys from `lower` (inclusive) to `upper`
+    /// (exclusive), in order: read backwards with a key cursor, so a long
+    /// range costs only the keys returned.
+    pub async fn last_keys(
+        &self,
+        lower: &str,
+        upper: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, JsValue> {
+        let range = IdbKeyRange::bound_with_lower_open_and_upper_open(
+            &JsValue::from_str(lower),
+            &JsValue::from_str(upper),
+            false,
+            true,
+        )?;
+        let tx = self.0.transaction_with_str(STORE)?;
+        let request = tx
+            .object_store(STORE)?
+            .open_key_cursor_with_range_and_direction(&range, IdbCursorDirection::Prev)?;
+        let mut keys = Vec::new();
+        while keys.len() < limit {
+            // Each step's success comes after its handler is set (events
+            // are dispatched later), and the transaction stays active in
+            // the promise reaction that continues the cursor.
+            let Ok(cursor) = finished(&request).await?.dyn_into::<IdbCursor>() else {
+                break;
+            };
+            keys.push(cursor.key()?.as_string().unwrap_or_default());
+            if keys.len() < limit {
+                cursor.continue_()?;
+            }
+        }
+        keys.reverse();
+        Ok(keys)
     }
 
     /// Every value from key `first` to key `last` (both inclusive), in key order.
