@@ -110,15 +110,20 @@ fn show_message(device: &Device, message: Message) {
         gallery.messages.insert(at, message.clone());
         true
     });
-    device.ui.messages.update(
-        |shown| match shown.iter_mut().find(|m| m.id == message.id) {
+    // A message older than the loaded page (one marked read as the chat
+    // opens, say) stays in the history until the page reaches it.
+    let unloaded = device.ui.has_older.get_untracked();
+    device.ui.messages.update(|shown| {
+        let before_page = unloaded && shown.first().is_some_and(|first| message.id < first.id);
+        match shown.iter_mut().find(|m| m.id == message.id) {
             Some(old) => *old = message,
+            None if before_page => {}
             None => {
                 shown.push(message);
                 shown.sort_unstable_by_key(|m| m.id);
             }
-        },
-    );
+        }
+    });
 }
 
 /// A contact's typing indicator; it clears itself after a while.
