@@ -185,6 +185,12 @@ async fn answer(
                 .turn
                 .answer(request, me.1, crate::clock::now_unix_ms()))
         }
+        ClientFrame::SetProfile { sealed, .. } => {
+            let sealed = sealed.as_bytes();
+            state.store.set_profile(me.0, sealed, now_ms()).await?;
+            Ok(ServerFrame::Accepted { request })
+        }
+        ClientFrame::FetchProfile { user, .. } => fetch_profile(state, request, user).await,
         ClientFrame::Register { .. }
         | ClientFrame::Authenticate { .. }
         | ClientFrame::Link { .. } => Err(Refusal::invalid("this connection is already signed in")),
@@ -200,6 +206,24 @@ async fn answer(
             Err(internal(&"a frame without an answer reached answer()"))
         }
     }
+}
+
+/// `user`'s sealed profile: anyone signed in may have it, as it opens only
+/// with a key its owner gives the people they chat with.
+async fn fetch_profile(
+    state: &AppState,
+    request: RequestId,
+    user: UserId,
+) -> Result<ServerFrame, Refusal> {
+    let sealed = state.store.profile(user).await?;
+    let sealed = sealed
+        .and_then(courier_shared::ids::Blob::new)
+        .ok_or_else(|| Refusal::new(ErrorCode::NotFound, "this user has no profile"))?;
+    Ok(ServerFrame::Profile {
+        request,
+        user,
+        sealed,
+    })
 }
 
 /// The user named `username` with their devices.

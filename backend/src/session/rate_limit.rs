@@ -182,9 +182,13 @@ impl Limits {
     }
 }
 
+/// Tokens a `SetProfile` costs.
+pub const PROFILE_COST: u32 = 10;
+
 /// What a signed-in device's request costs in tokens: one, but a key claim
 /// one per device it names and a subscription one per user (each is a
-/// look-up). An acknowledgement is free if it names only entries this
+/// look-up), and a profile [`PROFILE_COST`] (a write of up to 44 KiB).
+/// An acknowledgement is free if it names only entries this
 /// connection delivered and waits on (`delivered`); any other, an empty
 /// one included, makes the server read the queue again and costs one.
 pub fn cost(frame: &ClientFrame, delivered: impl Fn(&MessageId) -> bool) -> u32 {
@@ -192,6 +196,7 @@ pub fn cost(frame: &ClientFrame, delivered: impl Fn(&MessageId) -> bool) -> u32 
     match frame {
         ClientFrame::ClaimKeys { devices, .. } => count(devices.len()),
         ClientFrame::Subscribe { users, .. } => count(users.len()),
+        ClientFrame::SetProfile { .. } => PROFILE_COST,
         ClientFrame::Ack { ids } if !ids.is_empty() && ids.iter().all(&delivered) => 0,
         _ => 1,
     }

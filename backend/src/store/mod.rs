@@ -12,6 +12,7 @@
 //!   device check every message passes.
 //! - [`groups`]: group membership, for routing group messages.
 //! - [`media`]: media objects' owners, sizes and expiry; the quota.
+//! - [`profiles`]: users' sealed profiles.
 //! - [`queue`]: the per-device queues of undelivered entries, written in
 //!   batches; [`queue_read`]: reading them, and the expiry sweep.
 //! - [`routing`]: what routing a batch of sends needs to know, in one read.
@@ -24,6 +25,7 @@ pub mod media;
 pub mod nodes;
 mod postgres;
 pub mod prekeys;
+pub mod profiles;
 pub mod queue;
 mod queue_postgres;
 pub mod queue_read;

@@ -282,6 +282,31 @@ pub trait Api: Server {
         }
     }
 
+    /// Replaces this user's sealed profile.
+    async fn set_profile(&mut self, sealed: Vec<u8>) -> Result<(), Refusal> {
+        let sealed = crate::ids::Blob::new(sealed)
+            .ok_or_else(|| Refusal::invalid("the profile is too large"))?;
+        let frame = ClientFrame::SetProfile {
+            request: RequestId::NONE,
+            sealed,
+        };
+        self.deliver(frame).await
+    }
+
+    /// `user`'s sealed profile, if they have one.
+    async fn fetch_profile(&mut self, user: UserId) -> Result<Option<Vec<u8>>, Refusal> {
+        let frame = ClientFrame::FetchProfile {
+            request: RequestId::NONE,
+            user,
+        };
+        match self.call(frame).await {
+            Ok(ServerFrame::Profile { sealed, .. }) => Ok(Some(sealed.into_bytes())),
+            Ok(other) => Err(Refusal::unexpected(&other)),
+            Err(refusal) if refusal.code == crate::proto::ErrorCode::NotFound => Ok(None),
+            Err(refusal) => Err(refusal),
+        }
+    }
+
     /// Sends a message (`Send`, `SendFanout`, `SendGroup`) or a `Receipt`
     /// and waits until the server accepted it.
     async fn deliver(&mut self, frame: ClientFrame) -> Result<(), Refusal> {

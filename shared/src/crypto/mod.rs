@@ -13,6 +13,7 @@
 //! - [`envelope`] and [`content`]: a payload's outer layer and plaintext.
 //! - [`link`]: linking a new device with a code or QR code.
 //! - [`safety`]: safety numbers and QR codes.
+//! - [`profile`]: display names, about lines and photos, sealed.
 //! - [`aead`]: AES-256-GCM sealed boxes.
 
 pub mod aead;
@@ -28,6 +29,7 @@ pub mod identity;
 pub mod keys;
 pub mod link;
 pub mod media;
+pub mod profile;
 pub mod safety;
 
 pub use device::DeviceCrypto;

@@ -238,5 +238,17 @@ wire_enum! {
         /// Asks for TURN credentials for this device's calls; answered by
         /// `TurnServers`.
         RequestTurn = 31 request {},
+        /// Replaces this user's sealed profile
+        /// ([`crate::crypto::profile::Profile`]); answered by `Accepted`.
+        SetProfile = 32 request {
+            /// The profile, sealed under a key the server never sees.
+            sealed: crate::ids::Blob<{ crate::crypto::profile::MAX_SEALED_PROFILE_BYTES }>,
+        },
+        /// Asks for `user`'s sealed profile; answered by `Profile`, or
+        /// `Rejected(NotFound)` if they have none.
+        FetchProfile = 33 request {
+            /// Whose.
+            user: UserId,
+        },
     }
 }

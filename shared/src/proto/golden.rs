@@ -284,6 +284,20 @@ fn client_frames() {
             },
             "82181f05".into(),
         ),
+        (
+            ClientFrame::SetProfile {
+                request: RequestId(5),
+                sealed: Blob::new(vec![0xab]).expect("small"),
+            },
+            "8318200541ab".into(),
+        ),
+        (
+            ClientFrame::FetchProfile {
+                request: RequestId(5),
+                user: UserId(1),
+            },
+            "8318210501".into(),
+        ),
     ];
     for (frame, expected) in cases {
         check(frame, &expected);
@@ -463,6 +477,14 @@ fn server_frames() {
                 expires_at: 9_000,
             },
             "86170581667475726e3a6863393a33626332192328".into(),
+        ),
+        (
+            ServerFrame::Profile {
+                request: RequestId(5),
+                user: UserId(1),
+                sealed: Blob::new(vec![0xab]).expect("small"),
+            },
+            "841818050141ab".into(),
         ),
     ];
     for (frame, expected) in cases {

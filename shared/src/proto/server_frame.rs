@@ -202,6 +202,13 @@ wire_enum! {
             /// When the credential stops working (Unix ms).
             expires_at: u64,
         },
+        /// A user's sealed profile (answers `FetchProfile`).
+        Profile = 24 request {
+            /// Whose.
+            user: UserId,
+            /// The profile as its owner sealed it.
+            sealed: crate::ids::Blob<{ crate::crypto::profile::MAX_SEALED_PROFILE_BYTES }>,
+        },
     }
 }
 
