@@ -27,6 +27,7 @@ mod media_inert;
 mod messaging;
 mod page_headers;
 mod prekeys;
+mod profiles;
 mod protocol;
 mod rate_limits;
 mod search;

@@ -294,6 +294,30 @@ pub struct Chat {
     /// A group's description, as its newest setting left it.
     #[serde(default)]
     pub description: Description,
+    /// The change of this user's profile key last told to the chat (see
+    /// [`KnownProfile::told_by`]); told again when it is not the newest.
+    #[serde(default)]
+    pub profile_told: Option<MessageId>,
+}
+
+/// What this device knows of one person's profile (this user's own
+/// included): the key they told, and what it opened.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownProfile {
+    /// Whose.
+    pub user: UserId,
+    /// The key of their profile (32 bytes), as their newest tell said.
+    pub key: Vec<u8>,
+    /// The message that told it: a newer tell replaces it.
+    pub told_by: Option<MessageId>,
+    /// Their display name (empty: none).
+    pub name: String,
+    /// Their about line.
+    pub about: String,
+    /// Their photo is saved (the store keeps the bytes).
+    pub photo: bool,
+    /// The profile sealed under `key` was fetched (or will never open).
+    pub fetched: bool,
 }
 
 /// A group's description and the change that set it (the newest wins).
@@ -374,6 +398,7 @@ impl Chat {
             settings_change: None,
             timer: Timer::default(),
             description: Description::default(),
+            profile_told: None,
         }
     }
 
@@ -429,6 +454,9 @@ pub struct Index {
     /// The messages that disappear, with when (Unix ms).
     #[serde(default)]
     pub expiring: Vec<(u64, MessageId, ChatId)>,
+    /// The profiles of the people this user chats with, and their own.
+    #[serde(default)]
+    pub profiles: Vec<KnownProfile>,
 }
 
 impl Index {

@@ -4,7 +4,7 @@
 
 use super::chat::{ChatId, Gallery, Index, Message};
 use super::messenger::Store;
-use crate::ids::MessageId;
+use crate::ids::{MessageId, UserId};
 use std::collections::BTreeMap;
 
 /// Records in memory.
@@ -18,6 +18,8 @@ pub struct MemoryStore {
     pub account: Option<Vec<u8>>,
     /// Each chat's media messages.
     pub galleries: BTreeMap<ChatId, Gallery>,
+    /// Profile photos, by user.
+    pub photos: BTreeMap<UserId, Vec<u8>>,
 }
 
 impl MemoryStore {
@@ -73,6 +75,15 @@ impl Store for MemoryStore {
 
     async fn save_gallery(&mut self, chat: ChatId, gallery: &Gallery) -> Result<(), String> {
         self.galleries.insert(chat, gallery.clone());
+        Ok(())
+    }
+
+    async fn photo(&mut self, user: UserId) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.photos.get(&user).cloned())
+    }
+
+    async fn save_photo(&mut self, user: UserId, photo: &[u8]) -> Result<(), String> {
+        self.photos.insert(user, photo.to_vec());
         Ok(())
     }
 }

@@ -182,6 +182,23 @@ wire_enum! {
             /// What it says.
             text: Text<MAX_DESCRIPTION_BYTES>,
         },
+        /// The key of the sender's profile from now on
+        /// ([`super::profile`]): sent to each chat of theirs after every
+        /// change of their profile (and to a chat that never had it); the
+        /// newest wins.
+        ProfileKey = 14 {
+            /// The key (32 bytes) the sender's profile is now sealed under.
+            key: Blob<32>,
+        },
+        /// The sender made `user` a contact or stopped (who sees their
+        /// presence, typing and profile), told to their own other devices
+        /// only.
+        Contact = 15 {
+            /// The other person.
+            user: UserId,
+            /// A contact from now on.
+            contact: bool,
+        },
     }
 }
 

@@ -151,6 +151,9 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             Content::Description { text } => {
                 return self.on_description(chat, author, id, text.as_str()).await;
             }
+            Content::ProfileKey { key } => {
+                return self.on_profile_key(author, id, key.as_bytes()).await;
+            }
             _ => {}
         }
         let target = match &content {

@@ -4,6 +4,7 @@
 use super::{Effect, Messenger, MessengerError, Result, Store};
 use crate::client::api::{Api, Server};
 use crate::client::chat::ChatId;
+use crate::crypto::content::Content;
 use crate::ids::{RequestId, UserId, Username};
 use crate::proto::{ClientFrame, ServerFrame};
 use crate::time::Env;
@@ -49,8 +50,32 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
     /// this user's presence and typing. Recorded once the server confirms.
     pub async fn set_contact(&mut self, peer: UserId, contact: bool) -> Result<()> {
         self.server.set_contact(peer, contact).await?;
+        let was = self.index.find(ChatId::User(peer)).map(|chat| {
+            let was = chat.contact;
+            chat.contact = contact;
+            was
+        });
+        self.save_index().await?;
+        // Before any new profile key: another device of this user must
+        // not tell it to someone this one removed.
+        let id = self.env.message_id();
+        let told = Content::Contact {
+            user: peer,
+            contact,
+        };
+        self.tell_my_devices(id, told).await?;
+        if was == Some(true) && !contact {
+            // What they saw of this user's profile is all they ever see.
+            self.rotate_profile_key().await?;
+        }
+        Ok(())
+    }
+
+    /// Another device of this user made `peer` a contact or stopped.
+    pub(super) async fn on_contact(&mut self, peer: UserId, contact: bool) -> Result<()> {
         if let Some(chat) = self.index.find(ChatId::User(peer)) {
             chat.contact = contact;
+            self.show(Effect::Chats);
         }
         self.save_index().await
     }

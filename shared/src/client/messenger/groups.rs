@@ -434,10 +434,15 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             Content::GroupEvent { kind, users, name } => {
                 // The server's word on membership, whatever the event says.
                 let _ = self.refresh_group(plain.group).await;
-                if matches!(kind, GroupEventKind::Created | GroupEventKind::Renamed)
-                    && let Some(entry) = self.index.find(chat)
-                {
-                    entry.name = name.as_str().to_owned();
+                if let Some(entry) = self.index.find(chat) {
+                    if matches!(kind, GroupEventKind::Created | GroupEventKind::Renamed) {
+                        entry.name = name.as_str().to_owned();
+                    }
+                    if kind == GroupEventKind::Added {
+                        // The new members learn this user's profile key
+                        // with the next message to the group.
+                        entry.profile_told = None;
+                    }
                 }
                 let line = self.describe(Some(from), kind, &users, name.as_str());
                 let mut message = Message::line(id, chat, Some(from), line);
@@ -456,7 +461,8 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             | Content::Edit { .. }
             | Content::Delete { .. }
             | Content::Timer { .. }
-            | Content::Description { .. }) => {
+            | Content::Description { .. }
+            | Content::ProfileKey { .. }) => {
                 return self.apply_change(chat, from, id, change).await;
             }
             _ => return Ok(()),

@@ -115,11 +115,13 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
                 self.on_settings(id, settings).await
             }
             hidden @ Content::Hidden { .. } if outgoing => self.on_hidden(hidden).await,
+            Content::Contact { user, contact } if outgoing => self.on_contact(user, contact).await,
             change @ (Content::Reaction { .. }
             | Content::Edit { .. }
             | Content::Delete { .. }
             | Content::Timer { .. }
-            | Content::Description { .. }) => {
+            | Content::Description { .. }
+            | Content::ProfileKey { .. }) => {
                 let author = if outgoing {
                     self.my_user()
                 } else {

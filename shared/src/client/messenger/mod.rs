@@ -21,6 +21,7 @@
 //! - `timer.rs`: disappearing messages — a chat's timer and the sweep.
 //! - `gallery.rs`: each chat's shared media, files and voice notes.
 //! - `description.rs`: a group's description.
+//! - `profiles.rs`: display names, about lines and photos, and their keys.
 
 mod account;
 mod calls;
@@ -33,6 +34,7 @@ mod incoming;
 mod media;
 mod organise;
 mod outgoing;
+mod profiles;
 mod saved;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
@@ -43,6 +45,7 @@ pub use description::MAX_DESCRIPTION_CHARS;
 pub use gallery::{SharedMedia, carries_media};
 pub use groups::GroupAction;
 pub use media::{Download, MediaDraft, MediaFacts, label as media_label};
+pub use profiles::PhotoChange;
 pub use saved::SavedAccount;
 pub use timer::timer_label;
 
@@ -78,6 +81,10 @@ pub trait Store {
     async fn gallery(&mut self, chat: ChatId) -> Result<Option<Gallery>, String>;
     /// Saves (or replaces) the media messages of `chat`.
     async fn save_gallery(&mut self, chat: ChatId, gallery: &Gallery) -> Result<(), String>;
+    /// `user`'s profile photo (a JPEG), if saved.
+    async fn photo(&mut self, user: UserId) -> Result<Option<Vec<u8>>, String>;
+    /// Saves `user`'s profile photo (empty: they have none).
+    async fn save_photo(&mut self, user: UserId, photo: &[u8]) -> Result<(), String>;
 }
 
 /// Something the user should see, for the driver to show.
@@ -102,6 +109,9 @@ pub enum Effect {
     Account,
     /// Names of people were learnt: show [`Messenger::names`].
     Names,
+    /// What this device knows of `user`'s profile changed: show
+    /// [`Messenger::profile`] and [`Messenger::photo`].
+    Profile(UserId),
     /// A contact's presence.
     Presence {
         /// The contact.
@@ -453,6 +463,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
         self.expire().await?;
         self.index.outbox.reconnected();
         self.subscribe_presence().await;
+        self.fetch_profiles().await?;
         self.top_up_prekeys().await?;
         self.flush().await
     }

@@ -95,6 +95,8 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
         let entry = self.index.chat(chat, "");
         entry.preview = message.text.clone().unwrap_or_default();
         entry.time = id.unix_ms();
+        // A chat that never had this user's profile key gets it now.
+        self.tell_profile(chat);
         self.save_index().await?;
         self.flush().await
     }

@@ -39,6 +39,8 @@ pub struct Hub {
     refusals: VecDeque<(&'static str, ErrorCode)>,
     /// Every frame a device sent, by frame type, in order.
     pub sent: Vec<(DeviceId, &'static str)>,
+    /// Each user's sealed profile.
+    pub profiles: HashMap<UserId, Vec<u8>>,
     next: u64,
 }
 
@@ -351,6 +353,20 @@ impl Hub {
             }
             ClientFrame::CompleteUpload { media, .. } => {
                 Ok(ServerFrame::MediaReady { request, media })
+            }
+            ClientFrame::SetProfile { sealed, .. } => {
+                self.profiles.insert(me, sealed.into_bytes());
+                Ok(accepted)
+            }
+            ClientFrame::FetchProfile { user, .. } => {
+                let sealed = self.profiles.get(&user).cloned();
+                let sealed = sealed.and_then(crate::ids::Blob::new);
+                let sealed = sealed.ok_or_else(|| Refusal::not_found("profile"))?;
+                Ok(ServerFrame::Profile {
+                    request,
+                    user,
+                    sealed,
+                })
             }
             other => Err(Refusal::invalid(format!(
                 "the hub does not do {}",

@@ -9,6 +9,7 @@ mod gallery;
 mod group_trust;
 mod hub;
 mod organise;
+mod profiles;
 mod scenarios;
 mod timer;
 
