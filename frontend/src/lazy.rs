@@ -176,6 +176,7 @@ pub fn all_features() -> Vec<Work<()>> {
         each(crate::calls::preload_calls()),
         each(crate::components::emoji_picker::preload_emoji()),
         each(crate::search::preload_search()),
+        each(crate::profile::preload_profile()),
     ]
 }
 

@@ -15,6 +15,7 @@ mod lazy;
 mod media;
 mod net;
 mod pages;
+mod profile;
 mod pwa;
 mod search;
 mod state;

@@ -4,8 +4,8 @@
 
 use super::{group_info, organise, time};
 use crate::lazy::lazy_view;
-use crate::state::chat::Chat;
-use crate::state::{Account, Job};
+use crate::state::chat::{Chat, ChatId};
+use crate::state::{Account, Job, Ui};
 use leptos::prelude::*;
 
 /// The list of conversations.
@@ -30,6 +30,13 @@ pub fn ChatList(account: Account) -> impl IntoView {
     // Lazily loaded: the search module, the first time search is opened.
     let searching = RwSignal::new(false);
     let searcher = account.clone();
+    // Lazily loaded: the profile editor, the first time it is opened.
+    let editing = RwSignal::new(false);
+    let profiler = account.clone();
+    let me_avatar = move || {
+        let photo = ui.me.get().and_then(|me| ui.chat_photo(ChatId::User(me)));
+        photo.map(|url| view! { <img class="avatar-photo small" src=url alt="" /> })
+    };
     view! {
         <aside class="chat-list" aria-label="Chats">
             <form class="new-chat" on:submit=start>
@@ -44,6 +51,14 @@ pub fn ChatList(account: Account) -> impl IntoView {
                 let account = searcher.clone();
                 let close = Callback::new(move |()| searching.set(false));
                 crate::search::lazy_panel(account, None, close)
+            })}
+            <button id="profile-open" class="profile-open" aria-label="Your profile"
+                aria-pressed=move || editing.get().to_string()
+                on:click=move |_| editing.update(|e| *e = !*e)>{me_avatar}" Profile"</button>
+            {move || editing.get().then(|| {
+                let account = profiler.clone();
+                let close = Callback::new(move |()| editing.set(false));
+                crate::profile::lazy_panel(account, close)
             })}
             <details class="new-group" on:toggle=move |_| creating.set(true)>
                 <summary id="new-group-open">"New group"</summary>
@@ -75,12 +90,12 @@ pub fn ChatList(account: Account) -> impl IntoView {
                                         crate::state::ask_notification_permission();
                                         opener.run(Job::Open(Some(id)));
                                     }>
-                                    <span class="avatar" aria-hidden="true"
-                                        data-online=move || online().to_string()>
-                                        {initials(&chat.name)}
-                                    </span>
+                                    {avatar(ui, &chat, online)}
                                     <span class="chat-text">
-                                        <span class="chat-name">{chat.name.clone()}</span>
+                                        <span class="chat-name">{
+                                            let chat = chat.clone();
+                                            move || ui.chat_name(&chat)
+                                        }</span>
                                         <span class="chat-preview">{chat.preview.clone()}</span>
                                     </span>
                                     <span class="chat-meta">
@@ -112,6 +127,23 @@ pub fn ChatList(account: Account) -> impl IntoView {
                 <p class="empty">"No chats yet. Start one with a username above."</p>
             </Show>
         </aside>
+    }
+}
+
+/// A chat's avatar: the person's photo if they set one, else initials;
+/// `online` marks it.
+pub fn avatar<F>(ui: Ui, chat: &Chat, online: F) -> impl IntoView + use<F>
+where
+    F: Fn() -> bool + Send + Sync + 'static,
+{
+    let chat = chat.clone();
+    view! {
+        <span class="avatar" aria-hidden="true" data-online=move || online().to_string()>
+            {move || match ui.chat_photo(chat.chat) {
+                Some(photo) => view! { <img class="avatar-photo" src=photo alt="" /> }.into_any(),
+                None => initials(&ui.chat_name(&chat)).into_any(),
+            }}
+        </span>
     }
 }
 

@@ -38,7 +38,14 @@ pub fn Conversation(account: Account) -> impl IntoView {
         ui.chats
             .with(|chats| chats.iter().find(|c| c.chat == open).cloned())
     };
-    let name = move || open_chat().map(|c| c.name);
+    let name = move || open_chat().map(|c| ui.chat_name(&c));
+    let about = move || {
+        let user = ui.open.get()?.user()?;
+        let about = ui
+            .profiles
+            .with(|p| p.get(&user).map(|p| p.about.clone()))?;
+        (!about.is_empty()).then_some(about)
+    };
     let is_group = move || ui.open.get().is_some_and(|c| c.group().is_some());
     let member = move || {
         open_chat().is_none_or(|c| {
@@ -172,8 +179,10 @@ pub fn Conversation(account: Account) -> impl IntoView {
                 <header class="conversation-header">
                     <button class="back" aria-label="Back to chats"
                         on:click=move |_| run.run(Job::Open(None))>"‹"</button>
+                    {move || open_chat().map(|c| super::chat_list::avatar(ui, &c, || false))}
                     <div>
                         <h2 data-peer-name>{name}</h2>
+                        {move || about().map(|about| view! { <p class="about" data-peer-about>{about}</p> })}
                         <p class="status" data-status aria-live="polite">{status}</p>
                     </div>
                     {move || open_chat().and_then(|c| Some((c.chat.user()?, c.contact))).map(|(peer, contact)| view! {
@@ -379,8 +388,8 @@ pub(super) fn who(ui: Ui, user: UserId) -> String {
         return "you".into();
     }
     let direct = ChatId::User(user);
-    ui.names
-        .with(|n| n.get(&user).cloned())
+    ui.display_name(user)
+        .or_else(|| ui.names.with(|n| n.get(&user).cloned()))
         .or_else(|| {
             ui.chats.with(|chats| {
                 chats

@@ -8,7 +8,7 @@
 
 use super::vault::Vault;
 use courier_shared::client::chat::{ChatId, Gallery, Index, Message};
-use courier_shared::ids::MessageId;
+use courier_shared::ids::{MessageId, UserId};
 use wasm_bindgen::JsValue;
 
 const INDEX: &str = "chats";
@@ -176,6 +176,20 @@ pub async fn save_index(vault: &Vault, index: &Index) -> Result<(), JsValue> {
 
 fn gallery_key(chat: ChatId) -> String {
     format!("g/{}", chat.tag())
+}
+
+fn photo_key(user: UserId) -> String {
+    format!("p/{}", ChatId::User(user).tag())
+}
+
+/// `user`'s profile photo, if saved.
+pub async fn photo(vault: &Vault, user: UserId) -> Result<Option<Vec<u8>>, JsValue> {
+    vault.get(&photo_key(user)).await
+}
+
+/// Saves `user`'s profile photo (empty: none).
+pub async fn save_photo(vault: &Vault, user: UserId, photo: &[u8]) -> Result<(), JsValue> {
+    vault.put(&photo_key(user), photo).await
 }
 
 /// The media messages of `chat`, if saved.

@@ -48,6 +48,53 @@ crate::lazy! { photos, preload_photos:
     }
 }
 
+/// Longest side of a profile photo, in pixels.
+const AVATAR_SIDE: u32 = 256;
+
+/// The picture in `blob` as a profile photo: its middle square, at most
+/// 256 px a side, as JPEG within
+/// [`courier_shared::crypto::profile::MAX_PHOTO_BYTES`].
+pub async fn avatar(blob: &web_sys::Blob) -> Result<Vec<u8>, JsValue> {
+    avatar_in_module(blob.clone())
+        .await
+        .map_err(|err| JsValue::from_str(&err.to_string()))?
+        .await
+}
+
+crate::lazy! { photos, preload_avatar:
+    /// [`avatar`], in the photos module.
+    pub(crate) fn avatar_in_module(blob: web_sys::Blob) -> Work<Result<Vec<u8>, JsValue>> {
+        Box::pin(async move { avatar_now(&blob).await })
+    }
+}
+
+async fn avatar_now(blob: &web_sys::Blob) -> Result<Vec<u8>, JsValue> {
+    let window = web_sys::window().ok_or("no window")?;
+    let bitmap: ImageBitmap = JsFuture::from(window.create_image_bitmap_with_blob(blob)?)
+        .await?
+        .dyn_into()?;
+    let side = bitmap.width().min(bitmap.height()).max(1);
+    let square = Region {
+        x: (bitmap.width() - side) / 2,
+        y: (bitmap.height() - side) / 2,
+        width: side,
+        height: side,
+    };
+    let (out, _) = fit(side, side, AVATAR_SIDE);
+    let mut attempts = [(out, 0.82), (out, 0.6), (out * 3 / 4, 0.5)].into_iter();
+    let result = loop {
+        let Some((size, quality)) = attempts.next() else {
+            break Err("the photo does not fit a profile; pick a simpler one".into());
+        };
+        let (jpeg, _) = encode_region(&bitmap, square, size.max(1), size.max(1), quality)?;
+        if jpeg.len() <= courier_shared::crypto::profile::MAX_PHOTO_BYTES {
+            break Ok(jpeg);
+        }
+    };
+    bitmap.close();
+    result
+}
+
 async fn compress_now(blob: &web_sys::Blob) -> Result<Photo, JsValue> {
     let window = web_sys::window().ok_or("no window")?;
     let bitmap: ImageBitmap = JsFuture::from(window.create_image_bitmap_with_blob(blob)?)
@@ -81,10 +128,36 @@ fn fit(width: u32, height: u32, side: u32) -> (u32, u32) {
     (scaled(width), scaled(height))
 }
 
+/// A rectangle of a picture, in its pixels.
+#[derive(Debug, Clone, Copy)]
+struct Region {
+    x: u32,
+    y: u32,
+    width: u32,
+    height: u32,
+}
+
 /// `bitmap` drawn at `width`×`height` and encoded as JPEG at `quality`
 /// (or as PNG, where the canvas makes no JPEG), with the type it got.
 fn encode(
     bitmap: &ImageBitmap,
+    width: u32,
+    height: u32,
+    quality: f64,
+) -> Result<(Vec<u8>, &'static str), JsValue> {
+    let whole = Region {
+        x: 0,
+        y: 0,
+        width: bitmap.width(),
+        height: bitmap.height(),
+    };
+    encode_region(bitmap, whole, width, height, quality)
+}
+
+/// The `from` part of `bitmap`, drawn and encoded as [`encode`] does.
+fn encode_region(
+    bitmap: &ImageBitmap,
+    from: Region,
     width: u32,
     height: u32,
     quality: f64,
@@ -99,8 +172,12 @@ fn encode(
         .get_context("2d")?
         .ok_or("no 2d canvas")?
         .dyn_into()?;
-    context.draw_image_with_image_bitmap_and_dw_and_dh(
+    context.draw_image_with_image_bitmap_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
         bitmap,
+        f64::from(from.x),
+        f64::from(from.y),
+        f64::from(from.width),
+        f64::from(from.height),
         0.0,
         0.0,
         f64::from(width),

@@ -144,6 +144,46 @@ pub struct Ui {
     pub gallery: RwSignal<Option<SharedMedia>>,
     /// The message to bring into view (loaded back to it), once.
     pub reveal: RwSignal<Option<MessageId>>,
+    /// People's profiles as their owners set them (this user's too).
+    pub profiles: RwSignal<HashMap<UserId, ProfileView>>,
+}
+
+/// One person's profile as the page shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileView {
+    /// The display name (empty: none, the username is shown).
+    pub name: String,
+    /// The about line.
+    pub about: String,
+    /// The photo as a `data:` URL, if any.
+    pub photo: Option<String>,
+}
+
+impl Ui {
+    /// What the chat list and the header call `chat`: the person's display
+    /// name, if they set one, else their username (or the group's name).
+    pub fn chat_name(&self, chat: &Chat) -> String {
+        chat.chat
+            .user()
+            .and_then(|user| self.display_name(user))
+            .unwrap_or_else(|| chat.name.clone())
+    }
+
+    /// `user`'s display name, if they set one.
+    pub fn display_name(&self, user: UserId) -> Option<String> {
+        self.profiles.with(|p| {
+            p.get(&user)
+                .filter(|p| !p.name.is_empty())
+                .map(|p| p.name.clone())
+        })
+    }
+
+    /// The photo to show for `chat`, if its person set one.
+    pub fn chat_photo(&self, chat: ChatId) -> Option<String> {
+        let user = chat.user()?;
+        self.profiles
+            .with(|p| p.get(&user).and_then(|p| p.photo.clone()))
+    }
 }
 
 /// Where the auto-download setting is kept (`localStorage`).
@@ -266,6 +306,14 @@ pub enum Job {
     ),
     /// Store this call's line (under its id) in the chat with this person.
     CallLine(UserId, MessageId, String),
+    /// Set this user's profile: display name, about line, photo.
+    SetProfile(
+        String,
+        String,
+        courier_shared::client::messenger::PhotoChange,
+    ),
+    /// Show what the core knows of this person's profile.
+    ShowProfile(UserId),
     /// The TURN servers and this device's credentials for them: `(urls,
     /// username, credential)` each.
     IceServers(futures_channel::oneshot::Sender<Vec<(Vec<String>, String, String)>>),
@@ -324,6 +372,7 @@ impl Account {
             call: RwSignal::new(false),
             gallery: RwSignal::new(None),
             reveal: RwSignal::new(None),
+            profiles: RwSignal::new(HashMap::new()),
         };
         let (jobs, queue) = mpsc::unbounded();
         leptos::task::spawn_local(worker::run(ui, (jobs.clone(), queue)));

@@ -146,6 +146,9 @@ impl Device {
         this.looking().await?;
         this.core.open(open).await.map_err(text)?;
         view::show(&mut this);
+        for known in this.core.profiles() {
+            let _ = this.jobs.unbounded_send(Job::ShowProfile(known.user));
+        }
         this.save_profile().await;
         ui.core.set(true);
         Ok(this)
@@ -222,6 +225,15 @@ impl Device {
             Job::CallLine(peer, id, line) => {
                 self.core.call_line(peer, id, line).await.map_err(text)
             }
+            Job::SetProfile(name, about, photo) => {
+                self.core
+                    .set_profile(&name, &about, photo)
+                    .await
+                    .map_err(text)?;
+                self.ui.notice.set(Some("Profile saved.".into()));
+                Ok(())
+            }
+            Job::ShowProfile(user) => view::show_profile(self, user).await,
             Job::IceServers(answer) => {
                 let _ = answer.send(self.core.ice_servers().await);
                 Ok(())

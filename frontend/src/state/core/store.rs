@@ -5,7 +5,7 @@ use crate::crypto::history;
 use crate::crypto::vault::Vault;
 use courier_shared::client::Store;
 use courier_shared::client::chat::{ChatId, Gallery, Index, Message};
-use courier_shared::ids::MessageId;
+use courier_shared::ids::{MessageId, UserId};
 use std::rc::Rc;
 
 /// The device's sealed records.
@@ -50,6 +50,16 @@ impl Store for IdbStore {
 
     async fn save_gallery(&mut self, chat: ChatId, gallery: &Gallery) -> Result<(), String> {
         history::save_gallery(&self.0, chat, gallery)
+            .await
+            .map_err(text)
+    }
+
+    async fn photo(&mut self, user: UserId) -> Result<Option<Vec<u8>>, String> {
+        history::photo(&self.0, user).await.map_err(text)
+    }
+
+    async fn save_photo(&mut self, user: UserId, photo: &[u8]) -> Result<(), String> {
+        history::save_photo(&self.0, user, photo)
             .await
             .map_err(text)
     }

@@ -25,6 +25,11 @@ pub fn show(device: &mut Device) {
                 .ui
                 .names
                 .set(device.core.names().iter().cloned().collect()),
+            Effect::Profile(user) => {
+                let _ = device
+                    .jobs
+                    .unbounded_send(crate::state::Job::ShowProfile(user));
+            }
             Effect::Presence {
                 user,
                 online,
@@ -79,6 +84,23 @@ pub fn show_chats(device: &Device) {
         device.ui.names,
         device.core.names().iter().cloned().collect(),
     );
+}
+
+/// Shows what the core knows of `user`'s profile, photo included.
+pub async fn show_profile(device: &mut Device, user: UserId) -> Result<(), String> {
+    let Some(known) = device.core.profile(user).cloned() else {
+        return Ok(());
+    };
+    let photo = device.core.photo(user).await.map_err(|e| e.to_string())?;
+    let shown = crate::state::ProfileView {
+        name: known.name,
+        about: known.about,
+        photo: photo.map(|jpeg| crate::media::jpeg_data_url(&jpeg)),
+    };
+    device.ui.profiles.update(|p| {
+        p.insert(user, shown);
+    });
+    Ok(())
 }
 
 /// Shows the account: name, user, devices.
