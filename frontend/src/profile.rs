@@ -8,7 +8,6 @@ use crate::state::{Account, Job};
 use courier_shared::client::messenger::PhotoChange;
 use courier_shared::crypto::profile::{MAX_ABOUT_CHARS, MAX_NAME_CHARS};
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
 /// The profile editor's module.
 pub const FEATURE: Feature = Feature {
@@ -51,31 +50,18 @@ fn ProfilePanel(account: Account, close: Callback<()>) -> impl IntoView {
         };
         name.set(saved.name);
         about.set(saved.about);
-        preview.set(saved.photo);
+        preview.set(ui.chat_photo(courier_shared::client::chat::ChatId::User(me)));
         true
     });
     let pick = move |ev: leptos::ev::Event| {
-        let Some(file) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-            .and_then(|input| input.files())
-            .and_then(|files| files.get(0))
-        else {
-            return;
-        };
         status.set("Preparing the photo…".into());
-        leptos::task::spawn_local(async move {
-            match crate::media::image::avatar(&file).await {
-                Ok(jpeg) => {
-                    preview.set(Some(crate::media::jpeg_data_url(&jpeg)));
-                    photo.set(PhotoChange::Set(jpeg));
-                    status.set(String::new());
-                }
-                Err(err) => status.set(format!(
-                    "This picture cannot be used: {}",
-                    crate::state::js_text(err)
-                )),
+        crate::media::image::on_avatar_picked(&ev, move |made| match made {
+            Ok(jpeg) => {
+                preview.set(Some(crate::media::jpeg_data_url(&jpeg)));
+                photo.set(PhotoChange::Set(jpeg));
+                status.set(String::new());
             }
+            Err(err) => status.set(err),
         });
     };
     let remove = move |_| {

@@ -46,7 +46,7 @@ async fn profiles_reach_own_devices_contacts_and_groups_but_not_a_removed_contac
             .await
             .expect("profile set");
         until_named(&mut ana2, me, "Ana Lima").await;
-        let photo = ana2.core.photo(me).await.expect("stored");
+        let photo = ana2.core.photo(ChatId::User(me)).await.expect("stored");
         assert_eq!(
             photo.as_deref(),
             Some(PHOTO),
@@ -60,7 +60,11 @@ async fn profiles_reach_own_devices_contacts_and_groups_but_not_a_removed_contac
         let seen = ben.core.profile(me).expect("known").clone();
         assert_eq!(seen.about, "Hiking, mostly");
         assert_eq!(
-            ben.core.photo(me).await.expect("stored").as_deref(),
+            ben.core
+                .photo(ChatId::User(me))
+                .await
+                .expect("stored")
+                .as_deref(),
             Some(PHOTO)
         );
 
@@ -83,7 +87,7 @@ async fn profiles_reach_own_devices_contacts_and_groups_but_not_a_removed_contac
         until_named(&mut dee, me, "Ana L.").await;
         until_named(&mut ana2, me, "Ana L.").await;
         assert_eq!(
-            cyd.core.photo(me).await.expect("stored"),
+            cyd.core.photo(ChatId::User(me)).await.expect("stored"),
             None,
             "photo removed"
         );
@@ -107,8 +111,8 @@ async fn profiles_reach_own_devices_contacts_and_groups_but_not_a_removed_contac
 
 /// In Chromium: Ana sets a name, an about line and a photo in the profile
 /// editor; Ben's chat list and conversation header show them in place of
-/// her username and initials, and still do after a reload; her editor
-/// opens with what she saved.
+/// her username and initials, and still do after a reload; she sets a
+/// group's photo for Ben too; her editor opens with what she saved.
 #[tokio::test]
 async fn a_profile_set_in_the_browser_shows_in_the_contacts_chat_list_and_header() {
     let Some((courier, url, [ana, ben])) = courier_tests::browser::chromium_pages().await else {
@@ -157,6 +161,32 @@ async fn a_profile_set_in_the_browser_shows_in_the_contacts_chat_list_and_header
         ben.reload().await?;
         ben.wait_js(shows_profile, "the profile kept across a reload")
             .await?;
+        // A group photo, set from the members panel, for every member; a
+        // group message shows Ana's display name as its sender.
+        ana.click("#new-group-open").await?;
+        ana.fill("#new-group-name", "Trip").await?;
+        ana.fill("#new-group-members", "ben").await?;
+        ana.click("#new-group").await?;
+        ana.wait_text("[data-peer-name]", "Trip", 30).await?;
+        ana.send("hello trip").await?;
+        ana.click("#group-info-toggle").await?;
+        ana.fill("#group-photo", &photo.display().to_string())
+            .await?;
+        ana.wait_text("li[data-system]", "You changed the group photo.", 30)
+            .await?;
+        ben.wait_text("button[data-group]", "Trip", 30).await?;
+        ben.click("button[data-group]").await?;
+        ben.wait_text("li[data-system]", "Ana Lima changed the group photo.", 30)
+            .await?;
+        ben.wait_text("li[data-outgoing='false'] .sender", "Ana Lima", 30)
+            .await?;
+        ben.wait_js(
+            "const img = document.querySelector('button[data-group] img.avatar-photo');\
+             return !!img && img.src.startsWith('data:image/jpeg');",
+            "the group's photo in the chat list",
+        )
+        .await?;
+
         ana.reload().await?;
         ana.click("#profile-open").await?;
         ana.wait_js(

@@ -92,6 +92,22 @@ fn GroupInfo(account: Account) -> impl IntoView {
         run.run(GroupAction::Describe(describing.get_untracked()));
         describing.set(String::new());
     };
+    let photo_status = RwSignal::new(String::new());
+    let has_photo = move || {
+        ui.open
+            .get()
+            .is_some_and(|chat| ui.chat_photo(chat).is_some())
+    };
+    let pick_photo = move |ev: leptos::ev::Event| {
+        photo_status.set("Preparing the photo…".into());
+        crate::media::image::on_avatar_picked(&ev, move |made| match made {
+            Ok(jpeg) => {
+                photo_status.set(String::new());
+                run.run(GroupAction::Photo(jpeg));
+            }
+            Err(err) => photo_status.set(err),
+        });
+    };
     let adding = RwSignal::new(String::new());
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -113,7 +129,8 @@ fn GroupInfo(account: Account) -> impl IntoView {
                             if Some(user) == me() {
                                 "You".to_owned()
                             } else {
-                                ui.names.with(|n| n.get(&user).cloned().unwrap_or_else(|| format!("user {}", user.0)))
+                                ui.display_name(user).or_else(|| ui.names.with(|n| n.get(&user).cloned()))
+                                    .unwrap_or_else(|| format!("user {}", user.0))
                             }
                         };
                         let manage = move || i_am_admin() && Some(user) != me();
@@ -157,6 +174,19 @@ fn GroupInfo(account: Account) -> impl IntoView {
                         on:input=move |ev| describing.set(event_target_value(&ev))></textarea>
                     <button id="describe-group" type="submit">"Save description"</button>
                 </form>
+            </Show>
+            <Show when=i_am_member>
+                <div class="group-photo">
+                    <label class="button">
+                        "Change group photo"
+                        <input id="group-photo" class="visually-hidden" type="file" accept="image/*" on:change=pick_photo />
+                    </label>
+                    <Show when=has_photo>
+                        <button id="group-photo-remove" type="button"
+                            on:click=move |_| run.run(GroupAction::Photo(Vec::new()))>"Remove group photo"</button>
+                    </Show>
+                    <span class="profile-status" role="status" data-group-photo-status>{move || photo_status.get()}</span>
+                </div>
             </Show>
             <Show when=i_am_member>
                 <button id="leave-group" class="danger" on:click=move |_| run.run(GroupAction::Leave)>

@@ -8,7 +8,7 @@
 
 use super::vault::Vault;
 use courier_shared::client::chat::{ChatId, Gallery, Index, Message};
-use courier_shared::ids::{MessageId, UserId};
+use courier_shared::ids::MessageId;
 use wasm_bindgen::JsValue;
 
 const INDEX: &str = "chats";
@@ -178,18 +178,18 @@ fn gallery_key(chat: ChatId) -> String {
     format!("g/{}", chat.tag())
 }
 
-fn photo_key(user: UserId) -> String {
-    format!("p/{}", ChatId::User(user).tag())
+fn photo_key(chat: ChatId) -> String {
+    format!("p/{}", chat.tag())
 }
 
-/// `user`'s profile photo, if saved.
-pub async fn photo(vault: &Vault, user: UserId) -> Result<Option<Vec<u8>>, JsValue> {
-    vault.get(&photo_key(user)).await
+/// The photo of `chat` (a person's profile photo or a group's), if saved.
+pub async fn photo(vault: &Vault, chat: ChatId) -> Result<Option<Vec<u8>>, JsValue> {
+    vault.get(&photo_key(chat)).await
 }
 
-/// Saves `user`'s profile photo (empty: none).
-pub async fn save_photo(vault: &Vault, user: UserId, photo: &[u8]) -> Result<(), JsValue> {
-    vault.put(&photo_key(user), photo).await
+/// Saves the photo of `chat` (empty: none).
+pub async fn save_photo(vault: &Vault, chat: ChatId, photo: &[u8]) -> Result<(), JsValue> {
+    vault.put(&photo_key(chat), photo).await
 }
 
 /// The media messages of `chat`, if saved.

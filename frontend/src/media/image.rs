@@ -61,6 +61,29 @@ pub async fn avatar(blob: &web_sys::Blob) -> Result<Vec<u8>, JsValue> {
         .await
 }
 
+/// Makes the picture chosen in the file input of `ev` a profile photo
+/// ([`avatar`]) and hands it to `done` (or why it cannot be one); nothing
+/// if no file was chosen.
+pub fn on_avatar_picked(ev: &web_sys::Event, done: impl FnOnce(Result<Vec<u8>, String>) + 'static) {
+    let Some(file) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .and_then(|input| input.files())
+        .and_then(|files| files.get(0))
+    else {
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        let made = avatar(&file).await.map_err(|err| {
+            format!(
+                "This picture cannot be used: {}",
+                crate::state::js_text(err)
+            )
+        });
+        done(made);
+    });
+}
+
 crate::lazy! { photos, preload_avatar:
     /// [`avatar`], in the photos module.
     pub(crate) fn avatar_in_module(blob: web_sys::Blob) -> Work<Result<Vec<u8>, JsValue>> {

@@ -146,6 +146,8 @@ pub struct Ui {
     pub reveal: RwSignal<Option<MessageId>>,
     /// People's profiles as their owners set them (this user's too).
     pub profiles: RwSignal<HashMap<UserId, ProfileView>>,
+    /// Photos of people (their profile photo) and groups, as `data:` URLs.
+    pub photos: RwSignal<HashMap<ChatId, String>>,
 }
 
 /// One person's profile as the page shows it.
@@ -155,8 +157,6 @@ pub struct ProfileView {
     pub name: String,
     /// The about line.
     pub about: String,
-    /// The photo as a `data:` URL, if any.
-    pub photo: Option<String>,
 }
 
 impl Ui {
@@ -178,11 +178,9 @@ impl Ui {
         })
     }
 
-    /// The photo to show for `chat`, if its person set one.
+    /// The photo to show for `chat`, if its person or group has one.
     pub fn chat_photo(&self, chat: ChatId) -> Option<String> {
-        let user = chat.user()?;
-        self.profiles
-            .with(|p| p.get(&user).and_then(|p| p.photo.clone()))
+        self.photos.with(|p| p.get(&chat).cloned())
     }
 }
 
@@ -312,8 +310,9 @@ pub enum Job {
         String,
         courier_shared::client::messenger::PhotoChange,
     ),
-    /// Show what the core knows of this person's profile.
-    ShowProfile(UserId),
+    /// Show what the core knows of this chat's person or group: profile,
+    /// photo.
+    ShowProfile(ChatId),
     /// The TURN servers and this device's credentials for them: `(urls,
     /// username, credential)` each.
     IceServers(futures_channel::oneshot::Sender<Vec<(Vec<String>, String, String)>>),
@@ -373,6 +372,7 @@ impl Account {
             gallery: RwSignal::new(None),
             reveal: RwSignal::new(None),
             profiles: RwSignal::new(HashMap::new()),
+            photos: RwSignal::new(HashMap::new()),
         };
         let (jobs, queue) = mpsc::unbounded();
         leptos::task::spawn_local(worker::run(ui, (jobs.clone(), queue)));

@@ -298,6 +298,10 @@ pub struct Chat {
     /// [`KnownProfile::told_by`]); told again when it is not the newest.
     #[serde(default)]
     pub profile_told: Option<MessageId>,
+    /// A group's photo: the change that set it (the newest wins) and
+    /// whether there is one (the store keeps the bytes).
+    #[serde(default)]
+    pub photo: (Option<MessageId>, bool),
 }
 
 /// What this device knows of one person's profile (this user's own
@@ -399,6 +403,7 @@ impl Chat {
             timer: Timer::default(),
             description: Description::default(),
             profile_told: None,
+            photo: (None, false),
         }
     }
 

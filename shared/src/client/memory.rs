@@ -4,7 +4,7 @@
 
 use super::chat::{ChatId, Gallery, Index, Message};
 use super::messenger::Store;
-use crate::ids::{MessageId, UserId};
+use crate::ids::MessageId;
 use std::collections::BTreeMap;
 
 /// Records in memory.
@@ -18,8 +18,8 @@ pub struct MemoryStore {
     pub account: Option<Vec<u8>>,
     /// Each chat's media messages.
     pub galleries: BTreeMap<ChatId, Gallery>,
-    /// Profile photos, by user.
-    pub photos: BTreeMap<UserId, Vec<u8>>,
+    /// Profile and group photos, by chat.
+    pub photos: BTreeMap<ChatId, Vec<u8>>,
 }
 
 impl MemoryStore {
@@ -78,12 +78,12 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn photo(&mut self, user: UserId) -> Result<Option<Vec<u8>>, String> {
-        Ok(self.photos.get(&user).cloned())
+    async fn photo(&mut self, chat: ChatId) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.photos.get(&chat).cloned())
     }
 
-    async fn save_photo(&mut self, user: UserId, photo: &[u8]) -> Result<(), String> {
-        self.photos.insert(user, photo.to_vec());
+    async fn save_photo(&mut self, chat: ChatId, photo: &[u8]) -> Result<(), String> {
+        self.photos.insert(chat, photo.to_vec());
         Ok(())
     }
 }

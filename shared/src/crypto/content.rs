@@ -199,6 +199,12 @@ wire_enum! {
             /// A contact from now on.
             contact: bool,
         },
+        /// The group's photo from now on (a JPEG; empty: none), set by the
+        /// sender, a member. The newest setting wins.
+        GroupPhoto = 16 {
+            /// The photo.
+            photo: Blob<{ super::profile::MAX_PHOTO_BYTES }>,
+        },
     }
 }
 

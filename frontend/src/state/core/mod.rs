@@ -146,8 +146,15 @@ impl Device {
         this.looking().await?;
         this.core.open(open).await.map_err(text)?;
         view::show(&mut this);
-        for known in this.core.profiles() {
-            let _ = this.jobs.unbounded_send(Job::ShowProfile(known.user));
+        let people = this.core.profiles().iter().map(|p| ChatId::User(p.user));
+        let groups = this
+            .core
+            .chats()
+            .iter()
+            .filter(|c| c.photo.1)
+            .map(|c| c.chat);
+        for chat in people.chain(groups).collect::<Vec<_>>() {
+            let _ = this.jobs.unbounded_send(Job::ShowProfile(chat));
         }
         this.save_profile().await;
         ui.core.set(true);
@@ -233,7 +240,7 @@ impl Device {
                 self.ui.notice.set(Some("Profile saved.".into()));
                 Ok(())
             }
-            Job::ShowProfile(user) => view::show_profile(self, user).await,
+            Job::ShowProfile(chat) => view::show_profile(self, chat).await,
             Job::IceServers(answer) => {
                 let _ = answer.send(self.core.ice_servers().await);
                 Ok(())

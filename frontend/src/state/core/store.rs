@@ -5,7 +5,7 @@ use crate::crypto::history;
 use crate::crypto::vault::Vault;
 use courier_shared::client::Store;
 use courier_shared::client::chat::{ChatId, Gallery, Index, Message};
-use courier_shared::ids::{MessageId, UserId};
+use courier_shared::ids::MessageId;
 use std::rc::Rc;
 
 /// The device's sealed records.
@@ -54,12 +54,12 @@ impl Store for IdbStore {
             .map_err(text)
     }
 
-    async fn photo(&mut self, user: UserId) -> Result<Option<Vec<u8>>, String> {
-        history::photo(&self.0, user).await.map_err(text)
+    async fn photo(&mut self, chat: ChatId) -> Result<Option<Vec<u8>>, String> {
+        history::photo(&self.0, chat).await.map_err(text)
     }
 
-    async fn save_photo(&mut self, user: UserId, photo: &[u8]) -> Result<(), String> {
-        history::save_photo(&self.0, user, photo)
+    async fn save_photo(&mut self, chat: ChatId, photo: &[u8]) -> Result<(), String> {
+        history::save_photo(&self.0, chat, photo)
             .await
             .map_err(text)
     }

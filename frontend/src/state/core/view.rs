@@ -4,7 +4,7 @@
 use super::Device;
 use crate::state::{Phase, notify};
 use courier_shared::client::Effect;
-use courier_shared::client::chat::Message;
+use courier_shared::client::chat::{ChatId, Message};
 use courier_shared::client::messenger::carries_media;
 use courier_shared::ids::UserId;
 use leptos::prelude::*;
@@ -25,10 +25,10 @@ pub fn show(device: &mut Device) {
                 .ui
                 .names
                 .set(device.core.names().iter().cloned().collect()),
-            Effect::Profile(user) => {
+            Effect::Profile(chat) => {
                 let _ = device
                     .jobs
-                    .unbounded_send(crate::state::Job::ShowProfile(user));
+                    .unbounded_send(crate::state::Job::ShowProfile(chat));
             }
             Effect::Presence {
                 user,
@@ -86,19 +86,30 @@ pub fn show_chats(device: &Device) {
     );
 }
 
-/// Shows what the core knows of `user`'s profile, photo included.
-pub async fn show_profile(device: &mut Device, user: UserId) -> Result<(), String> {
-    let Some(known) = device.core.profile(user).cloned() else {
-        return Ok(());
-    };
-    let photo = device.core.photo(user).await.map_err(|e| e.to_string())?;
-    let shown = crate::state::ProfileView {
-        name: known.name,
-        about: known.about,
-        photo: photo.map(|jpeg| crate::media::jpeg_data_url(&jpeg)),
-    };
-    device.ui.profiles.update(|p| {
-        p.insert(user, shown);
+/// Shows what the core knows of `chat`'s person (their profile) or group,
+/// with its photo.
+pub async fn show_profile(device: &mut Device, chat: ChatId) -> Result<(), String> {
+    if let Some(known) = chat
+        .user()
+        .and_then(|user| device.core.profile(user))
+        .cloned()
+    {
+        let shown = crate::state::ProfileView {
+            name: known.name,
+            about: known.about,
+        };
+        device.ui.profiles.update(|p| {
+            p.insert(known.user, shown);
+        });
+    }
+    let photo = device.core.photo(chat).await.map_err(|e| e.to_string())?;
+    device.ui.photos.update(|p| match photo {
+        Some(jpeg) => {
+            p.insert(chat, crate::media::jpeg_data_url(&jpeg));
+        }
+        None => {
+            p.remove(&chat);
+        }
     });
     Ok(())
 }

@@ -154,6 +154,11 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             Content::ProfileKey { key } => {
                 return self.on_profile_key(author, id, key.as_bytes()).await;
             }
+            Content::GroupPhoto { photo } => {
+                return self
+                    .on_group_photo(chat, author, id, photo.as_bytes())
+                    .await;
+            }
             _ => {}
         }
         let target = match &content {

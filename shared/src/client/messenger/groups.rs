@@ -34,6 +34,8 @@ pub enum GroupAction {
     Rename(String),
     /// Give the group this description (any member; empty: none).
     Describe(String),
+    /// Give the group this photo, a JPEG (any member; empty: none).
+    Photo(Vec<u8>),
 }
 
 impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
@@ -113,6 +115,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             }
             GroupAction::Rename(name) => return self.rename_group(chat, &name).await,
             GroupAction::Describe(text) => return self.describe_group(chat, &text).await,
+            GroupAction::Photo(photo) => return self.set_group_photo(chat, photo).await,
             GroupAction::Leave => {
                 // Told while still a member, so the others can read it.
                 self.announce(chat, GroupEventKind::Left, vec![me]).await?;
@@ -462,6 +465,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             | Content::Delete { .. }
             | Content::Timer { .. }
             | Content::Description { .. }
+            | Content::GroupPhoto { .. }
             | Content::ProfileKey { .. }) => {
                 return self.apply_change(chat, from, id, change).await;
             }

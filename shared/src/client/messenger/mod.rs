@@ -81,10 +81,11 @@ pub trait Store {
     async fn gallery(&mut self, chat: ChatId) -> Result<Option<Gallery>, String>;
     /// Saves (or replaces) the media messages of `chat`.
     async fn save_gallery(&mut self, chat: ChatId, gallery: &Gallery) -> Result<(), String>;
-    /// `user`'s profile photo (a JPEG), if saved.
-    async fn photo(&mut self, user: UserId) -> Result<Option<Vec<u8>>, String>;
-    /// Saves `user`'s profile photo (empty: they have none).
-    async fn save_photo(&mut self, user: UserId, photo: &[u8]) -> Result<(), String>;
+    /// The photo of `chat` (a JPEG: a person's profile photo, or a
+    /// group's), if saved.
+    async fn photo(&mut self, chat: ChatId) -> Result<Option<Vec<u8>>, String>;
+    /// Saves the photo of `chat` (empty: none).
+    async fn save_photo(&mut self, chat: ChatId, photo: &[u8]) -> Result<(), String>;
 }
 
 /// Something the user should see, for the driver to show.
@@ -109,9 +110,10 @@ pub enum Effect {
     Account,
     /// Names of people were learnt: show [`Messenger::names`].
     Names,
-    /// What this device knows of `user`'s profile changed: show
-    /// [`Messenger::profile`] and [`Messenger::photo`].
-    Profile(UserId),
+    /// What this device shows of a chat's person or group changed (a
+    /// profile, a group's photo): show [`Messenger::profile`] and
+    /// [`Messenger::photo`].
+    Profile(ChatId),
     /// A contact's presence.
     Presence {
         /// The contact.

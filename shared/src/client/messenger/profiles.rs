@@ -42,14 +42,19 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
         &self.index.profiles
     }
 
-    /// `user`'s profile photo, if they have one.
-    pub async fn photo(&mut self, user: UserId) -> Result<Option<Vec<u8>>> {
-        if !self.profile(user).is_some_and(|p| p.photo) {
+    /// The photo of `chat`: its person's profile photo or the group's, if
+    /// there is one.
+    pub async fn photo(&mut self, chat: ChatId) -> Result<Option<Vec<u8>>> {
+        let shown = match chat {
+            ChatId::User(user) => self.profile(user).is_some_and(|p| p.photo),
+            ChatId::Group(_) => self.index.get(chat).is_some_and(|c| c.photo.1),
+        };
+        if !shown {
             return Ok(None);
         }
         let photo = self
             .store
-            .photo(user)
+            .photo(chat)
             .await
             .map_err(MessengerError::Store)?;
         Ok(photo.filter(|p| !p.is_empty()))
@@ -63,7 +68,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             .my_user()
             .ok_or_else(|| MessengerError::invalid("Not signed in."))?;
         let photo = match photo {
-            PhotoChange::Keep => self.photo(me).await?.unwrap_or_default(),
+            PhotoChange::Keep => self.photo(ChatId::User(me)).await?.unwrap_or_default(),
             PhotoChange::Set(photo) => photo,
             PhotoChange::Remove => Vec::new(),
         };
@@ -117,7 +122,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             return Ok(());
         }
         let own = self.profile(me).cloned().unwrap_or_default();
-        let photo = self.photo(me).await?.unwrap_or_default();
+        let photo = self.photo(ChatId::User(me)).await?.unwrap_or_default();
         let profile =
             Profile::new(&own.name, &own.about, photo).map_err(MessengerError::Invalid)?;
         self.publish_profile(me, &profile).await
@@ -232,7 +237,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
     async fn opened(&mut self, user: UserId, profile: &Profile) -> Result<()> {
         let photo = profile.photo.as_bytes();
         self.store
-            .save_photo(user, photo)
+            .save_photo(ChatId::User(user), photo)
             .await
             .map_err(MessengerError::Store)?;
         let entry = self.known(user);
@@ -240,7 +245,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
         entry.about = profile.about.as_str().to_owned();
         entry.photo = !photo.is_empty();
         entry.fetched = true;
-        self.show(Effect::Profile(user));
+        self.show(Effect::Profile(ChatId::User(user)));
         self.show(Effect::Chats);
         self.save_index().await
     }

@@ -81,7 +81,10 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
         if self.my_user() == Some(author) {
             return "You".into();
         }
+        // Their display name, if they set one, else their username.
+        let shown = self.profile(author).filter(|p| !p.name.is_empty());
         let name = match chat {
+            _ if shown.is_some() => shown.map(|p| p.name.as_str()),
             ChatId::User(_) => self.index.get(chat).map(|c| c.name.as_str()),
             ChatId::Group(_) => self.index.name(author),
         };

@@ -64,3 +64,47 @@ fn any_member_describes_the_group_for_everyone_and_the_newest_setting_wins() {
         Some("cyd removed the group description.")
     );
 }
+
+#[test]
+fn any_member_sets_the_group_photo_for_everyone_and_the_newest_setting_wins() {
+    let world = World::new();
+    let (mut ana, mut ben, mut cyd, group) = world.trip("cyd");
+    let ChatId::Group(id) = group else {
+        panic!("a group chat");
+    };
+    let photo = |device: &mut Device| run(device.core.photo(group)).expect("read");
+    let set = |device: &mut Device, bytes: &[u8]| {
+        run(device
+            .core
+            .change_group(id, GroupAction::Photo(bytes.to_vec())))
+    };
+    let too_large = vec![0; crate::crypto::profile::MAX_PHOTO_BYTES + 1];
+    assert!(set(&mut ana, &too_large).is_err());
+
+    set(&mut ben, &[0xff, 0xd8, 1]).expect("set");
+    world.settle(&mut [&mut ana, &mut ben, &mut cyd]);
+    for device in [&mut ana, &mut ben, &mut cyd] {
+        assert_eq!(photo(device), Some(vec![0xff, 0xd8, 1]));
+    }
+    assert_eq!(
+        last(&cyd, group).text.as_deref(),
+        Some("ben changed the group photo.")
+    );
+
+    // Ana's is older than Cyd's, but reaches Cyd after Cyd's own.
+    set(&mut ana, &[0xff, 0xd8, 2]).expect("set");
+    set(&mut cyd, &[0xff, 0xd8, 3]).expect("set");
+    world.settle(&mut [&mut ana, &mut ben, &mut cyd]);
+    for device in [&mut ana, &mut ben, &mut cyd] {
+        assert_eq!(photo(device), Some(vec![0xff, 0xd8, 3]));
+    }
+    set(&mut ben, &[]).expect("removed");
+    world.settle(&mut [&mut ana, &mut ben, &mut cyd]);
+    for device in [&mut ana, &mut ben, &mut cyd] {
+        assert_eq!(photo(device), None);
+    }
+    assert_eq!(
+        last(&ana, group).text.as_deref(),
+        Some("ben removed the group photo.")
+    );
+}

@@ -30,7 +30,7 @@ fn a_profile_reaches_contacts_groups_and_own_devices_and_a_removed_contact_keeps
         assert_eq!(name_of(device, me).as_deref(), Some("Ana Lima"));
     }
     assert_eq!(
-        run(cyd.core.photo(me)).expect("read"),
+        run(cyd.core.photo(ChatId::User(me))).expect("read"),
         Some(vec![0xff, 0xd8])
     );
     let uploads = |world: &World| {
@@ -70,7 +70,10 @@ fn a_profile_reaches_contacts_groups_and_own_devices_and_a_removed_contact_keeps
     world.settle(&mut [&mut ana, &mut ana2, &mut ben, &mut cyd]);
     for device in [&mut ana, &mut ana2, &mut ben] {
         assert_eq!(name_of(device, me).as_deref(), Some("Ana L."));
-        assert_eq!(run(device.core.photo(me)).expect("read"), None);
+        assert_eq!(
+            run(device.core.photo(ChatId::User(me))).expect("read"),
+            None
+        );
     }
     assert_eq!(name_of(&cyd, me).as_deref(), Some("Ana Lima"), "not told");
     assert_eq!(
