@@ -20,6 +20,7 @@ mod first_load;
 mod group_chat;
 mod groups;
 mod health;
+mod invites;
 mod lazy;
 mod media;
 mod media_chat;

@@ -171,6 +171,10 @@ async fn answer(
             groups::change(state, me, request, group, change).await
         }
         ClientFrame::FetchGroup { group, .. } => groups::fetch(state, me, request, group).await,
+        ClientFrame::SetInvite { group, token, .. } => {
+            groups::set_invite(state, me, request, group, token).await
+        }
+        ClientFrame::JoinGroup { token, .. } => groups::join(state, me, request, token).await,
         ClientFrame::RequestUpload { size, hash, .. } => {
             media::request_upload(state, me, request, size, hash).await
         }

@@ -1,7 +1,8 @@
 //! Group requests of a signed-in device: create, change membership, fetch.
 //!
 //! Only members see a group (to anyone else it does not exist); only admins
-//! add, remove or promote members; anyone may leave. Each request answers
+//! add, remove or promote members and make invite links; anyone may leave,
+//! and anyone with a current invite link may join. Each request answers
 //! with the group's membership after it.
 
 use super::commands::Me;
@@ -9,7 +10,7 @@ use crate::clock::now_ms;
 use crate::refusal::Refusal;
 use crate::state::AppState;
 use crate::store::groups::{GroupChange, GroupChanged, GroupRecord};
-use courier_shared::ids::{GroupId, RequestId, UserId};
+use courier_shared::ids::{GroupId, LinkId, RequestId, UserId};
 use courier_shared::proto::{MAX_GROUP_MEMBERS, ServerFrame};
 
 fn frame(request: RequestId, group: &GroupRecord) -> ServerFrame {
@@ -83,5 +84,52 @@ pub async fn change(
         )),
         GroupChanged::NoSuchMember => Err(Refusal::not_found("member")),
         GroupChanged::TooMany => Err(too_many()),
+        GroupChanged::NoInvite => Err(no_invite()),
     }
+}
+
+fn no_invite() -> Refusal {
+    Refusal::not_found("invite link (it may have been revoked)")
+}
+
+/// Sets or revokes the group's invite link (admins only).
+pub async fn set_invite(
+    state: &AppState,
+    me: Me,
+    request: RequestId,
+    group: GroupId,
+    token: Option<LinkId>,
+) -> Result<ServerFrame, Refusal> {
+    let changed = state
+        .store
+        .set_invite(group, me.0, token.as_ref(), now_ms())
+        .await?;
+    match changed {
+        GroupChanged::Done(_) => Ok(ServerFrame::Accepted { request }),
+        GroupChanged::NotAdmin => Err(Refusal::forbidden(
+            "only the group's admins can make or revoke its invite link",
+        )),
+        _ => Err(Refusal::not_found("group")),
+    }
+}
+
+/// Joins the group of the invite link with `token`.
+pub async fn join(
+    state: &AppState,
+    me: Me,
+    request: RequestId,
+    token: LinkId,
+) -> Result<ServerFrame, Refusal> {
+    let group = state
+        .store
+        .invite_group(&token)
+        .await?
+        .ok_or_else(no_invite)?;
+    let answer = change(state, me, request, group, GroupChange::Join(token)).await?;
+    tracing::info!(
+        group = group.0,
+        user = me.0.0,
+        "joined through an invite link"
+    );
+    Ok(answer)
 }

@@ -5,7 +5,7 @@
 //! `version`, so members can tell a stale view from the current one.
 
 use super::{Store, StoreError, builder, from_db as id, to_db as db, with_pool};
-use courier_shared::ids::{GroupId, UserId};
+use courier_shared::ids::{GroupId, LinkId, UserId};
 
 /// A group's membership.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +40,9 @@ pub enum GroupChange {
     Remove(UserId),
     /// This member becomes an admin, or stops being one.
     SetAdmin(UserId, bool),
+    /// The actor joins through the group's invite link with this token (no
+    /// need to be a member; the token must be the group's current one).
+    Join(LinkId),
 }
 
 /// What [`Store::change_group`] did.
@@ -56,6 +59,8 @@ pub enum GroupChanged {
     NoSuchMember,
     /// The group would have more than `max_members`.
     TooMany,
+    /// The invite link's token is not the group's (revoked or replaced).
+    NoInvite,
 }
 
 impl GroupRecord {
@@ -69,6 +74,10 @@ impl GroupRecord {
         change: &GroupChange,
         max_members: usize,
     ) -> Option<GroupChanged> {
+        if let GroupChange::Join(_) = change {
+            let new = usize::from(!self.has(actor));
+            return (self.members.len() + new > max_members).then_some(GroupChanged::TooMany);
+        }
         let leaving = *change == GroupChange::Remove(actor);
         if !self.has(actor) {
             return Some(GroupChanged::NotMember);
@@ -89,7 +98,7 @@ impl GroupRecord {
             GroupChange::Remove(user) | GroupChange::SetAdmin(user, _) if !self.has(*user) => {
                 return Some(GroupChanged::NoSuchMember);
             }
-            GroupChange::Remove(_) | GroupChange::SetAdmin(..) => {}
+            GroupChange::Remove(_) | GroupChange::SetAdmin(..) | GroupChange::Join(_) => {}
         }
         None
     }
@@ -196,6 +205,7 @@ impl Store {
         let members = "SELECT user_id, admin FROM group_members WHERE group_id = $1 \
                        ORDER BY added_at, user_id";
         let bump = "UPDATE groups SET version = version + 1 WHERE id = $1";
+        let invited = "SELECT COUNT(*) FROM group_invites WHERE group_id = $1 AND token = $2";
         let remove = "DELETE FROM group_members WHERE group_id = $1 AND user_id = $2";
         let set_admin = "UPDATE group_members SET admin = $3 WHERE group_id = $1 AND user_id = $2";
         let admins = "SELECT COUNT(*) FROM group_members WHERE group_id = $1 AND admin";
@@ -215,6 +225,16 @@ impl Store {
             let rows: Vec<MemberRow> =
                 sqlx::query_as(members).bind(db(group.0)).fetch_all(&mut *tx).await?;
             let before = record(group, version, rows);
+            if let GroupChange::Join(token) = change {
+                let current: i64 = sqlx::query_scalar(invited)
+                    .bind(db(group.0))
+                    .bind(token.as_bytes().as_slice())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if current == 0 {
+                    return Ok(GroupChanged::NoInvite);
+                }
+            }
             if let Some(refused) = before.refuses(actor, change, max_members) {
                 return Ok(refused);
             }
@@ -225,6 +245,9 @@ impl Store {
                 }
                 GroupChange::Remove(user) => {
                     sqlx::query(remove).bind(db(group.0)).bind(db(user.0)).execute(&mut *tx).await?;
+                }
+                GroupChange::Join(_) => {
+                    insert_members!(pool, tx, db(group.0), &[(actor, false)], now_ms);
                 }
                 GroupChange::SetAdmin(user, admin) => {
                     sqlx::query(set_admin)

@@ -11,6 +11,7 @@
 //! - [`directory`]: signed device lists, links for new devices, and the
 //!   device check every message passes.
 //! - [`groups`]: group membership, for routing group messages.
+//! - [`invites`]: groups' invite links.
 //! - [`media`]: media objects' owners, sizes and expiry; the quota.
 //! - [`profiles`]: users' sealed profiles.
 //! - [`queue`]: the per-device queues of undelivered entries, written in
@@ -21,6 +22,7 @@
 pub mod accounts;
 pub mod directory;
 pub mod groups;
+pub mod invites;
 pub mod media;
 pub mod nodes;
 mod postgres;

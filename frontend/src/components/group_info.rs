@@ -77,7 +77,15 @@ fn GroupInfo(account: Account) -> impl IntoView {
             .iter()
             .any(|(u, admin)| Some(*u) == me() && *admin)
     };
+    let inviter = account.clone();
     let run = Callback::new(move |action: GroupAction| account.run(Job::Group(action)));
+    let link = move || {
+        let open = ui.open.get();
+        ui.invite
+            .get()
+            .filter(|(chat, _)| Some(*chat) == open)
+            .map(|(_, url)| url)
+    };
     let i_am_member = move || members().iter().any(|(u, _)| Some(*u) == me());
     let renaming = RwSignal::new(String::new());
     let rename = move |ev: leptos::ev::SubmitEvent| {
@@ -157,6 +165,34 @@ fn GroupInfo(account: Account) -> impl IntoView {
                     <input id="add-member-name" placeholder="Add member: username" required bind:value=adding />
                     <button id="add-member" type="submit">"Add"</button>
                 </form>
+            </Show>
+            <Show when=i_am_admin>
+                <div class="invite">
+                    <button id="invite-make" on:click={
+                        let inviter = inviter.clone();
+                        move |_| inviter.run(Job::Invite(true))
+                    }>{move || if link().is_some() { "New invite link" } else { "Invite link" }}</button>
+                    {
+                        let inviter = inviter.clone();
+                        move || link().map(|url| {
+                            let inviter = inviter.clone();
+                            view! {
+                                <label for="invite-link" class="visually-hidden">"Invite link"</label>
+                                <input id="invite-link" readonly prop:value=url
+                                    on:focus=move |ev| {
+                                        use wasm_bindgen::JsCast;
+                                        if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                                            input.select();
+                                        }
+                                    } />
+                                <button id="invite-revoke" class="danger" on:click=move |_| inviter.run(Job::Invite(false))>
+                                    "Revoke link"
+                                </button>
+                                <p class="hint">"Anyone with this link can join. Revoke it to stop that; the last link stops working when you make a new one."</p>
+                            }
+                        })
+                    }
+                </div>
             </Show>
             <Show when=i_am_member>
                 <form class="rename-group" on:submit=rename>

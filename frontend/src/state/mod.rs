@@ -148,6 +148,11 @@ pub struct Ui {
     pub profiles: RwSignal<HashMap<UserId, ProfileView>>,
     /// Photos of people (their profile photo) and groups, as `data:` URLs.
     pub photos: RwSignal<HashMap<ChatId, String>>,
+    /// The invite link made for a group, to show its admin.
+    pub invite: RwSignal<Option<(ChatId, String)>>,
+    /// An invite link opened on this page: its code and the group's name,
+    /// waiting for the user to join or not.
+    pub joining: RwSignal<Option<(String, String)>>,
 }
 
 /// One person's profile as the page shows it.
@@ -304,6 +309,11 @@ pub enum Job {
     ),
     /// Store this call's line (under its id) in the chat with this person.
     CallLine(UserId, MessageId, String),
+    /// Make a new invite link for the open group (`true`), or revoke its
+    /// link (`false`).
+    Invite(bool),
+    /// Join the group of the invite link with this code.
+    JoinGroup(String),
     /// Set this user's profile: display name, about line, photo.
     SetProfile(
         String,
@@ -373,6 +383,8 @@ impl Account {
             reveal: RwSignal::new(None),
             profiles: RwSignal::new(HashMap::new()),
             photos: RwSignal::new(HashMap::new()),
+            invite: RwSignal::new(None),
+            joining: RwSignal::new(None),
         };
         let (jobs, queue) = mpsc::unbounded();
         leptos::task::spawn_local(worker::run(ui, (jobs.clone(), queue)));

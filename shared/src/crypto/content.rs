@@ -284,10 +284,12 @@ pub enum GroupEventKind {
     DismissedAdmin,
     /// The sender renamed the group.
     Renamed,
+    /// The sender joined through the group's invite link.
+    Joined,
 }
 
 impl GroupEventKind {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 8] = [
         Self::Created,
         Self::Added,
         Self::Removed,
@@ -295,6 +297,7 @@ impl GroupEventKind {
         Self::MadeAdmin,
         Self::DismissedAdmin,
         Self::Renamed,
+        Self::Joined,
     ];
 
     /// The kind's number on the wire.
@@ -307,6 +310,7 @@ impl GroupEventKind {
             Self::MadeAdmin => 5,
             Self::DismissedAdmin => 6,
             Self::Renamed => 7,
+            Self::Joined => 8,
         }
     }
 
@@ -326,7 +330,7 @@ impl<'de> Deserialize<'de> for GroupEventKind {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = u8::deserialize(deserializer)?;
         Self::from_u8(value).ok_or_else(|| {
-            de::Error::invalid_value(de::Unexpected::Unsigned(value.into()), &"1 to 7")
+            de::Error::invalid_value(de::Unexpected::Unsigned(value.into()), &"1 to 8")
         })
     }
 }

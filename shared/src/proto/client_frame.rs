@@ -250,5 +250,20 @@ wire_enum! {
             /// Whose.
             user: UserId,
         },
+        /// Sets the group's invite link to `token` (an admin only), or
+        /// revokes it (`None`); a new token replaces the one before.
+        /// Answered by `Accepted`.
+        SetInvite = 34 request {
+            /// The group.
+            group: GroupId,
+            /// The link's random token, or none.
+            token: Option<LinkId>,
+        },
+        /// Joins the group whose invite link has `token`; answered by
+        /// `Group`, or `Rejected(NotFound)` (no such link, or revoked).
+        JoinGroup = 35 request {
+            /// The link's token.
+            token: LinkId,
+        },
     }
 }

@@ -298,6 +298,21 @@ fn client_frames() {
             },
             "8318210501".into(),
         ),
+        (
+            ClientFrame::SetInvite {
+                request: RequestId(5),
+                group: GroupId(2),
+                token: None,
+            },
+            "8418220502f6".into(),
+        ),
+        (
+            ClientFrame::JoinGroup {
+                request: RequestId(5),
+                token: link(),
+            },
+            format!("83182305{LINK_HEX}"),
+        ),
     ];
     for (frame, expected) in cases {
         check(frame, &expected);

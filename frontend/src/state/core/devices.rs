@@ -8,7 +8,7 @@ use courier_shared::ids::DeviceId;
 use leptos::prelude::*;
 
 /// This page's origin (`https://host:port`), for the link's URL.
-fn origin() -> String {
+pub fn origin() -> String {
     web_sys::window()
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default()

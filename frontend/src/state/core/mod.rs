@@ -183,6 +183,8 @@ impl Device {
             Job::MarkVerified(name) => devices::mark_verified(self, &name).await,
             Job::CreateGroup(name, members) => groups::create(self, &name, &members).await,
             Job::Group(action) => groups::change(self, action).await,
+            Job::Invite(make) => groups::invite(self, make).await,
+            Job::JoinGroup(code) => groups::join(self, &code).await,
             Job::Attach(file) => media::attach(self, file).await,
             Job::Voice(note) => media::voice(self, note).await,
             Job::Uploaded(id, chat, outcome) => media::uploaded(self, id, chat, outcome).await,

@@ -208,7 +208,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
     }
 
     /// Tells the group about a change this user made, as a line of its own.
-    async fn announce(
+    pub(super) async fn announce(
         &mut self,
         chat: ChatId,
         kind: GroupEventKind,
@@ -257,6 +257,7 @@ impl<S: Server, St: Store, E: Env> Messenger<S, St, E> {
             GroupEventKind::MadeAdmin => format!("{actor} made {users} an admin"),
             GroupEventKind::DismissedAdmin => format!("{actor} dismissed {users} as admin"),
             GroupEventKind::Renamed => format!("{actor} renamed the group \u{201c}{name}\u{201d}"),
+            GroupEventKind::Joined => format!("{actor} joined through the invite link"),
         }
     }
 

@@ -21,6 +21,7 @@
 //! - `timer.rs`: disappearing messages — a chat's timer and the sweep.
 //! - `gallery.rs`: each chat's shared media, files and voice notes.
 //! - `description.rs`: a group's description.
+//! - `invites.rs`: group invite links — made, revoked, joined.
 //! - `profiles.rs`: display names, about lines and photos, and their keys.
 
 mod account;
@@ -31,6 +32,7 @@ mod description;
 mod gallery;
 mod groups;
 mod incoming;
+mod invites;
 mod media;
 mod organise;
 mod outgoing;
@@ -44,6 +46,7 @@ pub use account::{LinkCode, SafetyInfo};
 pub use description::MAX_DESCRIPTION_CHARS;
 pub use gallery::{SharedMedia, carries_media};
 pub use groups::GroupAction;
+pub use invites::{JOIN_FRAGMENT, read_invite};
 pub use media::{Download, MediaDraft, MediaFacts, label as media_label};
 pub use profiles::PhotoChange;
 pub use saved::SavedAccount;

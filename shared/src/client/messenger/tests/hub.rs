@@ -41,6 +41,8 @@ pub struct Hub {
     pub sent: Vec<(DeviceId, &'static str)>,
     /// Each user's sealed profile.
     pub profiles: HashMap<UserId, Vec<u8>>,
+    /// Each group's invite link token.
+    invites: HashMap<GroupId, crate::ids::LinkId>,
     next: u64,
 }
 
@@ -306,6 +308,34 @@ impl Hub {
                 self.member_group(request, group, me)?;
                 if let Some(members) = self.groups.get_mut(&group) {
                     members.retain(|(m, _)| *m != user);
+                }
+                Ok(self.group(request, group))
+            }
+            ClientFrame::SetInvite { group, token, .. } => {
+                let admin = self
+                    .groups
+                    .get(&group)
+                    .is_some_and(|m| m.contains(&(me, true)));
+                if !admin {
+                    return Err(Refusal::forbidden("admins only"));
+                }
+                match token {
+                    Some(token) => self.invites.insert(group, token),
+                    None => self.invites.remove(&group),
+                };
+                Ok(accepted)
+            }
+            ClientFrame::JoinGroup { token, .. } => {
+                let group = self
+                    .invites
+                    .iter()
+                    .find(|(_, t)| **t == token)
+                    .map(|(g, _)| *g);
+                let group = group.ok_or_else(|| Refusal::not_found("invite link"))?;
+                if let Some(members) = self.groups.get_mut(&group)
+                    && !members.iter().any(|(u, _)| *u == me)
+                {
+                    members.push((me, false));
                 }
                 Ok(self.group(request, group))
             }

@@ -8,6 +8,7 @@ mod description;
 mod gallery;
 mod group_trust;
 mod hub;
+mod invites;
 mod organise;
 mod profiles;
 mod scenarios;
